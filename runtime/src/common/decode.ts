@@ -1,0 +1,73 @@
+/**
+ * io-ts decoding with readable errors: every failure names the path of the bad value
+ * (`entries[3].labels.service: expected string, got 42`), the way Loki reports config errors.
+ */
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/lib/Either.js';
+
+export type Decoded<A> = { ok: true; value: A } | { ok: false; errors: string[] };
+
+/** Decodes `input`, returning the value or every error with its path (root prefixed). */
+export function decode<A, O, I>(codec: t.Type<A, O, I>, input: I, root = ''): Decoded<A> {
+  const result = codec.decode(input);
+  if (!isLeft(result)) return { ok: true, value: result.right };
+  const seen = new Set<string>();
+  const errors: string[] = [];
+  for (const error of result.left) {
+    const text = describe(error, root);
+    if (!seen.has(text)) {
+      seen.add(text);
+      errors.push(text);
+    }
+  }
+  return { ok: false, errors };
+}
+
+function describe(error: t.ValidationError, root: string): string {
+  if (error.message) return `${pathOf(error.context, root) || '(root)'}: ${error.message}`;
+  const path = pathOf(error.context, root) || '(root)';
+  const last = error.context[error.context.length - 1];
+  const expected = last ? last.type.name : 'a valid value';
+  if (error.value === undefined) return `${path}: is required (${expected})`;
+  return `${path}: expected ${expected}, got ${preview(error.value)}`;
+}
+
+/**
+ * Builds `a.b[2].c` from an io-ts context. Unions and intersections add entries with
+ * numeric keys that are not real array indices; only array/record parents add a segment.
+ */
+function pathOf(context: t.Context, root: string): string {
+  let path = root;
+  for (let i = 1; i < context.length; i++) {
+    const parent = context[i - 1]!.type;
+    const key = context[i]!.key;
+    if (key === '' || isCombinator(parent)) continue;
+    if (isArrayType(parent)) path += `[${key}]`;
+    else path += path ? `.${key}` : key;
+  }
+  return path;
+}
+
+function isCombinator(type: t.Decoder<unknown, unknown>): boolean {
+  return (
+    type instanceof t.UnionType ||
+    type instanceof t.IntersectionType ||
+    type instanceof t.RefinementType ||
+    type instanceof t.ExactType ||
+    type instanceof t.ReadonlyType
+  );
+}
+
+function isArrayType(type: t.Decoder<unknown, unknown>): boolean {
+  return type instanceof t.ArrayType || type instanceof t.ReadonlyArrayType;
+}
+
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
