@@ -24,12 +24,18 @@ export function decode<A, O, I>(codec: t.Type<A, O, I>, input: I, root = ''): De
 }
 
 function describe(error: t.ValidationError, root: string): string {
-  if (error.message) return `${pathOf(error.context, root) || '(root)'}: ${error.message}`;
-  const path = pathOf(error.context, root) || '(root)';
-  const last = error.context[error.context.length - 1];
-  const expected = last ? last.type.name : 'a valid value';
-  if (error.value === undefined) return `${path}: is required (${expected})`;
-  return `${path}: expected ${expected}, got ${preview(error.value)}`;
+  // A value that fails every branch of a union (or an intersection that gets no object at
+  // all) is reported once, at the combinator, by the combinator's name.
+  let depth = error.context.length - 1;
+  while (depth > 0 && isCombinator(error.context[depth - 1]!.type)) depth--;
+  const context = error.context.slice(0, depth + 1);
+  const path = pathOf(context, root) || '(root)';
+  if (error.message) return `${path}: ${error.message}`;
+  const entry = context[context.length - 1];
+  const expected = entry ? entry.type.name : 'a valid value';
+  const value = entry ? entry.actual : error.value;
+  if (value === undefined) return `${path}: is required (${expected})`;
+  return `${path}: expected ${expected}, got ${preview(value)}`;
 }
 
 /**

@@ -1,0 +1,44 @@
+# Sextant — developer entry points. `make run` starts the embedded platform, `make test`
+# runs every test tier that CI runs.
+SHELL := /bin/bash
+NPM_STAMP := node_modules/.install-stamp
+
+.PHONY: run build test test-unit test-integration lint format typecheck bench clean deps
+
+deps: $(NPM_STAMP)
+
+# npm ci runs the approved install scripts (better-sqlite3 builds from source when no
+# prebuilt binary can be fetched); the stamp makes later targets skip a second install.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: deps
+	npx tsc -p tsconfig.json
+
+run: build
+	node dist/runtime/src/cli/main.js up
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+lint: deps
+	npx eslint .
+	npx prettier --check .
+
+format: deps
+	npx prettier --write .
+
+test-unit: deps
+	npx ava
+
+test-integration: build
+	npx ava --config test/integration/ava.config.js
+
+test: lint typecheck test-unit test-integration
+
+bench: build
+	node --import tsx test/bench/run.ts $(BENCH)
+
+clean:
+	rm -rf dist

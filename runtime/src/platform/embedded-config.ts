@@ -1,0 +1,78 @@
+/**
+ * Configuration of `sextant up`: flags and env vars for the process, and an optional YAML
+ * or JSON file for the pipeline (processor stages), limits and rate limits. Every error in
+ * the file is reported at once with its path (DESIGN §10).
+ */
+import fs from 'node:fs';
+import * as t from 'io-ts';
+import YAML from 'yaml';
+import { decode } from '../common/decode.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
+import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
+import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
+
+export const EmbeddedFileConfig = t.exact(
+  t.partial({
+    processors: t.unknown,
+    limits: t.exact(LimitsConfig),
+    rateLimit: t.exact(RateLimitConfig),
+    maxBodyBytes: t.number,
+  }),
+  'EmbeddedConfig',
+);
+
+export interface EmbeddedConfig {
+  processors: unknown[];
+  limits: Limits;
+  rateLimit: RateLimitConfig;
+  maxBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly errors: string[],
+  ) {
+    super(`invalid configuration in ${source}:\n  ${errors.join('\n  ')}`);
+  }
+}
+
+export function loadEmbeddedConfig(file?: string): EmbeddedConfig {
+  if (!file) return resolveConfig({}, '(defaults)');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read file: ${(error as Error).message}`]);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML/JSON: ${(error as Error).message}`]);
+  }
+  return resolveConfig(doc, file);
+}
+
+export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
+  const errors: string[] = [];
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    const known = new Set(Object.keys(EmbeddedFileConfig.type.props));
+    for (const key of Object.keys(doc)) if (!known.has(key)) errors.push(`${key}: unknown field (expected ${[...known].join(', ')})`);
+  }
+  const decoded = decode(EmbeddedFileConfig, doc as t.TypeOf<typeof EmbeddedFileConfig>);
+  if (!decoded.ok) throw new ConfigError(source, [...errors, ...decoded.errors]);
+  const value = decoded.value;
+  const limits = withDefaults(value.limits);
+  for (const [name, n] of Object.entries(limits)) {
+    if (!Number.isFinite(n) || n < 0) errors.push(`limits.${name}: must be a non-negative number, got ${n}`);
+  }
+  const rateLimit = value.rateLimit ?? defaultRateLimit;
+  if (!(rateLimit.requestsPerSecond > 0)) errors.push(`rateLimit.requestsPerSecond: must be > 0, got ${rateLimit.requestsPerSecond}`);
+  if (!(rateLimit.burst >= 1)) errors.push(`rateLimit.burst: must be >= 1, got ${rateLimit.burst}`);
+  const maxBodyBytes = value.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!(maxBodyBytes >= 1024)) errors.push(`maxBodyBytes: must be at least 1024, got ${maxBodyBytes}`);
+  if (value.processors !== undefined && !Array.isArray(value.processors)) errors.push('processors: must be a list of stages');
+  if (errors.length > 0) throw new ConfigError(source, errors);
+  return { processors: (value.processors as unknown[] | undefined) ?? [], limits, rateLimit, maxBodyBytes };
+}

@@ -1,0 +1,80 @@
+/**
+ * `sextant up`: ingestion + processor + query in one process on one port, with the
+ * embedded bus and SQLite storage. Also what the integration tests and benchmarks start.
+ */
+import type http from 'node:http';
+import type { Logger } from '../common/log.js';
+import { RuntimeMetrics } from '../common/metrics.js';
+import { baseApp, boundPort, finishApp, listen } from '../common/server.js';
+import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
+import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
+import { ingestionRouter } from '../ingestion/app.js';
+import { buildPipeline } from '../processor/pipeline.js';
+import { queryRouters } from '../query/api/routers.js';
+import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
+import { ConfigError, type EmbeddedConfig } from './embedded-config.js';
+
+export interface EmbeddedOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  sync: SyncMode;
+  apiKeys: string[];
+  config: EmbeddedConfig;
+  log: Logger;
+}
+
+export interface RunningPlatform {
+  server: http.Server;
+  port: number;
+  store: SqliteStore;
+  metrics: RuntimeMetrics;
+  /** Graceful stop: no new connections, in-flight requests finish, store closed. */
+  close(): Promise<void>;
+}
+
+export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPlatform> {
+  const { log, config } = options;
+  const built = buildPipeline(config.processors, 'processors');
+  if (!built.ok) throw new ConfigError('processors', built.errors);
+  const metrics = new RuntimeMetrics();
+  const store = new SqliteStore({ dataDir: options.dataDir, sync: options.sync });
+  const bus = new EmbeddedBus({ store, processor: built.pipeline, metrics, log });
+  const keys = new ApiKeys(options.apiKeys);
+
+  const app = baseApp(metrics, { notReady: () => (bus.ready() ? [] : ['storage']) });
+  app.use(
+    ingestionRouter({
+      bus,
+      keys,
+      limits: config.limits,
+      rateLimit: config.rateLimit,
+      maxBodyBytes: config.maxBodyBytes,
+      metrics,
+      log,
+    }),
+  );
+  const routers = queryRouters({ reader: store, metrics, log });
+  app.use(['/api/v1', '/loki/api/v1'], requireApiKey(keys));
+  app.use('/api/v1', routers.native, routers.prometheus);
+  app.use('/loki/api/v1', routers.loki);
+  finishApp(app, log);
+
+  const server = await listen(app, options.port, options.host);
+  const port = boundPort(server);
+  const counts = store.counts();
+  log.info({ host: options.host, port, dataDir: options.dataDir, sync: options.sync, ...counts }, 'sextant up: listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await bus.close();
+      store.close();
+      log.info('sextant up: stopped');
+    })());
+  return { server, port, store, metrics, close };
+}

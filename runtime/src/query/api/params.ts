@@ -1,0 +1,55 @@
+/** Query-string parsing shared by the native endpoints: each error names its parameter. */
+import type { Request } from 'express';
+import { HttpError } from '../../common/http-error.js';
+import { parseTimestamp } from '../../model/timestamp.js';
+
+export function param(req: Request, name: string): string | undefined {
+  const value = (req.query as Record<string, unknown>)[name] ?? (req.body as Record<string, unknown> | undefined)?.[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw badParam(name, 'must be given once, as a string');
+  return value;
+}
+
+export function badParam(name: string, why: string): HttpError {
+  return new HttpError(400, 'bad_parameter', `invalid parameter "${name}": ${why}`);
+}
+
+/** RFC 3339 or epoch (s/ms/µs/ns by magnitude), as nanoseconds. */
+export function timeParam(req: Request, name: string, fallback: bigint): bigint {
+  const text = param(req, name);
+  if (text === undefined || text === '') return fallback;
+  const parsed = parseTimestamp(text);
+  if (!parsed.ok) throw badParam(name, parsed.error);
+  return parsed.ns;
+}
+
+export function intParam(req: Request, name: string, fallback: number, min: number, max: number): number {
+  const text = param(req, name);
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw badParam(name, `expected an integer from ${min} to ${max}, got "${text}"`);
+  return n;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+
+/** A duration as Prometheus writes it (`1m30s`, `250ms`) or plain seconds (`15`, `0.5`), in ms. */
+export function parseDurationMs(text: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const parts = /^((\d+)(ms|s|m|h|d|w|y))+$/.test(text) ? text.match(/\d+(ms|s|m|h|d|w|y)/g) : null;
+  if (!parts) return undefined;
+  let total = 0;
+  for (const part of parts) {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(part)!;
+    total += Number(n) * DURATION_UNITS[unit!]!;
+  }
+  return total;
+}
+
+export function durationParam(req: Request, name: string, fallback: number): number {
+  const text = param(req, name);
+  if (text === undefined || text === '') return fallback;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0) throw badParam(name, `expected a positive duration like 15s, 1m or seconds, got "${text}"`);
+  return ms;
+}

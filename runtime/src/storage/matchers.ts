@@ -1,0 +1,38 @@
+/** Label matcher evaluation shared by every backend that matches label sets in memory. */
+import type { Labels } from '../model/types.js';
+import type { LabelMatcher } from './reader.js';
+
+export type CompiledMatcher = (labels: Labels) => boolean;
+
+/**
+ * Compiles matchers with Prometheus semantics: regexes are fully anchored, and a missing
+ * label has the value "" (so `{a=""}` matches sets without `a`, and `{a!=""}` requires it).
+ * Throws a SyntaxError naming the matcher when a regex does not compile.
+ */
+export function compileMatchers(matchers: readonly LabelMatcher[]): CompiledMatcher {
+  const tests = matchers.map((m): CompiledMatcher => {
+    switch (m.op) {
+      case '=':
+        return (labels) => (labels[m.name] ?? '') === m.value;
+      case '!=':
+        return (labels) => (labels[m.name] ?? '') !== m.value;
+      case '=~': {
+        const re = anchored(m);
+        return (labels) => re.test(labels[m.name] ?? '');
+      }
+      case '!~': {
+        const re = anchored(m);
+        return (labels) => !re.test(labels[m.name] ?? '');
+      }
+    }
+  });
+  return (labels) => tests.every((test) => test(labels));
+}
+
+function anchored(m: LabelMatcher): RegExp {
+  try {
+    return new RegExp(`^(?:${m.value})$`, 's');
+  } catch (error) {
+    throw new SyntaxError(`invalid regular expression in matcher ${m.name}${m.op}"${m.value}": ${(error as Error).message}`);
+  }
+}

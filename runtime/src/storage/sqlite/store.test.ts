@@ -1,0 +1,147 @@
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LogEntry } from '../../model/types.js';
+import { SqliteStore } from './store.js';
+
+const T0 = 1795687200000000000n; // 2026-11-26T10:00:00Z
+const S = 1_000_000_000n;
+
+function entry(i: number, labels: Record<string, string>, message = `line ${i}`): LogEntry {
+  return { timestampNs: T0 + BigInt(i) * S, labels, message, fields: i % 2 ? { i } : {} };
+}
+
+function tempStore() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-store-'));
+  return { dir, store: new SqliteStore({ dataDir: dir, sync: 'normal' }) };
+}
+
+const all = { startNs: 0n, endNs: 2n ** 62n };
+
+test('writes are idempotent: a replayed batch is ignored as duplicates', (t) => {
+  const { store } = tempStore();
+  const batch = [entry(1, { app: 'a' }), entry(2, { app: 'a' }), entry(2, { app: 'b' })];
+  t.deepEqual(store.writeLogs(batch), { written: 3, duplicates: 0 });
+  t.deepEqual(store.writeLogs(batch), { written: 0, duplicates: 3 });
+  t.is(store.counts().entries, 3);
+  t.is(store.counts().streams, 2);
+});
+
+test('selectLogs merges streams in time order, both directions, with cursors', (t) => {
+  const { store } = tempStore();
+  const batch: LogEntry[] = [];
+  for (let i = 0; i < 1000; i++) batch.push(entry(i, { app: i % 3 === 0 ? 'a' : i % 3 === 1 ? 'b' : 'c' }));
+  store.writeLogs(batch);
+  const forward = store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: 'a|b' }], ...all, direction: 'forward', limit: 1000 });
+  const expected = batch.filter((e) => e.labels.app !== 'c').map((e) => e.message);
+  t.deepEqual(
+    forward.entries.map((e) => e.message),
+    expected,
+  );
+  // Pages of 100 backward, following the cursor, give exactly the reverse order, no gaps.
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = store.selectLogs({ matchers: [{ name: 'app', op: '!=', value: 'c' }], ...all, direction: 'backward', limit: 100, ...(cursor ? { cursor } : {}) });
+    seen.push(...page.entries.map((e) => e.message));
+    cursor = page.nextCursor;
+  } while (cursor);
+  t.deepEqual(seen, [...expected].reverse());
+});
+
+test('time range is [start, end) and line filters apply', (t) => {
+  const { store } = tempStore();
+  store.writeLogs(Array.from({ length: 10 }, (_, i) => entry(i, { app: 'a' }, i % 2 ? `error ${i}` : `ok ${i}`)));
+  const page = store.selectLogs({
+    matchers: [{ name: 'app', op: '=', value: 'a' }],
+    startNs: T0 + 2n * S,
+    endNs: T0 + 8n * S,
+    lineFilters: [
+      { op: '|=', value: 'error' },
+      { op: '!~', value: '5$' },
+    ],
+    direction: 'forward',
+    limit: 100,
+  });
+  t.deepEqual(
+    page.entries.map((e) => e.message),
+    ['error 3', 'error 7'],
+  );
+  t.deepEqual(page.entries[0]!.fields, { i: 3 });
+  t.deepEqual(page.entries[0]!.labels, { app: 'a' });
+  t.regex(page.entries[0]!.id, /^[0-9a-f]{32}$/);
+});
+
+test('full-text search finds words across streams', (t) => {
+  const { store } = tempStore();
+  store.writeLogs([
+    entry(1, { app: 'a' }, 'user alice logged in'),
+    entry(2, { app: 'b' }, 'user bob logged out'),
+    entry(3, { app: 'a' }, 'payment failed for alice'),
+  ]);
+  const page = store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: '.+' }], ...all, text: 'alice', direction: 'forward', limit: 10 });
+  t.deepEqual(
+    page.entries.map((e) => e.message),
+    ['user alice logged in', 'payment failed for alice'],
+  );
+  const both = store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: '.+' }], ...all, text: 'user "logged', direction: 'backward', limit: 10 });
+  t.deepEqual(
+    both.entries.map((e) => e.message),
+    ['user bob logged out', 'user alice logged in'],
+    'a quote inside a term is quoted away, not FTS syntax (and punctuation is not indexed)',
+  );
+});
+
+test('samples are keyed by (series, timestamp): a replay overwrites', (t) => {
+  const { store } = tempStore();
+  store.writeSamples([
+    { name: 'up', labels: { job: 'a' }, timestampMs: 1000, value: 1 },
+    { name: 'up', labels: { job: 'a' }, timestampMs: 2000, value: NaN },
+    { name: 'up', labels: { job: 'b' }, timestampMs: 1000, value: 0 },
+  ]);
+  store.writeSamples([{ name: 'up', labels: { job: 'a' }, timestampMs: 1000, value: 5 }]);
+  const series = store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'up' }, { name: 'job', op: '=', value: 'a' }], startMs: 0, endMs: 5000 });
+  t.is(series.length, 1);
+  t.deepEqual(series[0]!.labels, { __name__: 'up', job: 'a' });
+  t.deepEqual(series[0]!.timestampsMs, [1000, 2000]);
+  t.is(series[0]!.values[0], 5);
+  t.true(Number.isNaN(series[0]!.values[1]));
+  t.is(store.counts().samples, 3);
+});
+
+test('metadata: label names, values, series and time pruning', (t) => {
+  const { store } = tempStore();
+  store.writeLogs([entry(0, { app: 'a', env: 'prod' }), entry(100, { app: 'b' })]);
+  store.writeSamples([{ name: 'up', labels: { job: 'x' }, timestampMs: 1000, value: 1 }]);
+  t.deepEqual(store.logLabelNames({}), ['app', 'env']);
+  t.deepEqual(store.logLabelValues('app', {}), ['a', 'b']);
+  t.deepEqual(store.logLabelValues('app', { matchers: [{ name: 'env', op: '=', value: 'prod' }] }), ['a']);
+  const t50 = Number(T0 / 1_000_000n) + 50_000;
+  t.deepEqual(store.logLabelValues('app', { startMs: t50, endMs: t50 + 100_000 }), ['b']);
+  t.deepEqual(store.metricLabelNames({}), ['__name__', 'job']);
+  t.deepEqual(store.series({ matchers: [{ name: '__name__', op: '=', value: 'up' }] }), [{ __name__: 'up', job: 'x' }]);
+  t.deepEqual(store.logStats({ matchers: [{ name: 'app', op: '=', value: 'a' }] }), { streams: 1, entries: 1, bytes: 6 });
+});
+
+test('the index survives a reopen', (t) => {
+  const { dir, store } = tempStore();
+  store.writeLogs([entry(1, { app: 'a' })]);
+  store.writeSamples([{ name: 'up', labels: {}, timestampMs: 1, value: 1 }]);
+  store.close();
+  const again = new SqliteStore({ dataDir: dir });
+  t.deepEqual(again.logLabelValues('app', {}), ['a']);
+  t.deepEqual(again.writeLogs([entry(1, { app: 'a' })]), { written: 0, duplicates: 1 });
+  t.deepEqual(again.counts(), { streams: 1, entries: 1, series: 1, samples: 1 });
+  again.close();
+});
+
+test('a failed transaction leaves neither rows nor index entries', (t) => {
+  const { store } = tempStore();
+  const bad = { timestampNs: T0, labels: { app: 'new' }, message: 'x', fields: {} } as LogEntry;
+  // A sample whose value cannot be bound makes the shared transaction fail after the log insert.
+  t.throws(() => store.write([bad], [{ name: 'up', labels: {}, timestampMs: 1, value: {} as unknown as number }]));
+  t.deepEqual(store.logLabelValues('app', {}), []);
+  t.is(store.counts().entries, 0);
+  t.deepEqual(store.writeLogs([bad]), { written: 1, duplicates: 0 });
+});

@@ -1,0 +1,486 @@
+/**
+ * The embedded store (`sextant up`): SQLite through better-sqlite3 in WAL mode. Writes are
+ * whole batches in one transaction; reads implement the StorageReader primitives.
+ */
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sortedLabels } from '../../model/labels.js';
+import { logRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
+import type { Labels, LogEntry, Sample } from '../../model/types.js';
+import { compileMatchers } from '../matchers.js';
+import type {
+  LineFilter,
+  LogPage,
+  LogSelection,
+  MetadataQuery,
+  SampleSelection,
+  SeriesSamples,
+  StorageReader,
+  StoredLogEntry,
+} from '../reader.js';
+import { decodeCursor, encodeCursor, type Position } from './cursor.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+
+export type SyncMode = 'full' | 'normal';
+
+export interface SqliteStoreOptions {
+  /** Directory holding sextant.db (created if missing), or ':memory:'. */
+  dataDir: string;
+  /**
+   * `full` (default) fsyncs the WAL on every commit, so an acknowledged write survives a
+   * power loss; `normal` survives a process crash only, and is faster.
+   */
+  sync?: SyncMode;
+}
+
+export interface WriteResult {
+  written: number;
+  duplicates: number;
+}
+
+interface IndexedSet {
+  id: number;
+  labels: Labels;
+  /** Time span of the stored records in ms, for metadata pruning. */
+  first: number;
+  last: number;
+}
+
+const NS_PER_MS = 1_000_000n;
+/** Rows fetched per stream per round of the k-way merge in selectLogs. */
+const CHUNK = 256;
+
+export class SqliteStore implements StorageReader {
+  readonly db: Database.Database;
+  private readonly streamIndex = new Map<string, IndexedSet>();
+  private readonly seriesIndex = new Map<string, IndexedSet>();
+  private readonly stmts;
+
+  constructor(options: SqliteStoreOptions) {
+    const file = options.dataDir === ':memory:' ? ':memory:' : path.join(options.dataDir, 'sextant.db');
+    if (file !== ':memory:') fs.mkdirSync(options.dataDir, { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.migrate();
+    this.stmts = this.prepare();
+    this.loadIndex();
+  }
+
+  private migrate(): void {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (!row) {
+      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
+      throw new Error(`data directory has schema version ${row.value}; this build reads version ${SCHEMA_VERSION}`);
+    }
+    // Time spans per stream/series are persisted so metadata queries can prune by time.
+    for (const table of ['streams', 'series']) {
+      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+      if (!columns.some((c) => c.name === 'first_ts')) {
+        this.db.exec(`ALTER TABLE ${table} ADD COLUMN first_ts INTEGER; ALTER TABLE ${table} ADD COLUMN last_ts INTEGER;`);
+      }
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    const logPage = (order: 'ASC' | 'DESC') => {
+      const after = order === 'ASC' ? '(ts > ? OR (ts = ? AND seq > ?))' : '(ts < ? OR (ts = ? AND seq < ?))';
+      return db
+        .prepare(
+          `SELECT seq, record_id, ts, message, fields FROM logs
+           WHERE stream_id = ? AND ts >= ? AND ts < ? AND ${after}
+           ORDER BY ts ${order}, seq ${order} LIMIT ?`,
+        )
+        .safeIntegers(true);
+    };
+    const textPage = (order: 'ASC' | 'DESC') => {
+      const after = order === 'ASC' ? '(ts > ? OR (ts = ? AND seq > ?))' : '(ts < ? OR (ts = ? AND seq < ?))';
+      return db
+        .prepare(
+          `SELECT seq, record_id, ts, message, fields, stream_id FROM logs
+           WHERE seq IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)
+             AND stream_id IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts < ? AND ${after}
+           ORDER BY ts ${order}, seq ${order} LIMIT ?`,
+        )
+        .safeIntegers(true);
+    };
+    return {
+      insertStream: db.prepare(`INSERT INTO streams (fingerprint, labels, first_ts, last_ts) VALUES (?, ?, ?, ?)`),
+      spanStream: db.prepare(`UPDATE streams SET first_ts = min(first_ts, ?), last_ts = max(last_ts, ?) WHERE id = ?`),
+      insertLog: db.prepare(
+        `INSERT INTO logs (record_id, stream_id, ts, message, fields) VALUES (?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING`,
+      ),
+      insertFts: db.prepare(`INSERT INTO logs_fts (rowid, message) VALUES (?, ?)`),
+      insertSeries: db.prepare(`INSERT INTO series (fingerprint, labels, first_ts, last_ts) VALUES (?, ?, ?, ?)`),
+      spanSeries: db.prepare(`UPDATE series SET first_ts = min(first_ts, ?), last_ts = max(last_ts, ?) WHERE id = ?`),
+      upsertSample: db.prepare(
+        `INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?) ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value`,
+      ),
+      logForward: logPage('ASC'),
+      logBackward: logPage('DESC'),
+      textForward: textPage('ASC'),
+      textBackward: textPage('DESC'),
+      samples: db.prepare(`SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts`).raw(true),
+      stats: db.prepare(
+        `SELECT count(*) AS entries, coalesce(sum(length(CAST(message AS BLOB))), 0) AS bytes FROM logs WHERE stream_id = ? AND ts >= ? AND ts < ?`,
+      ),
+    };
+  }
+
+  private loadIndex(): void {
+    const load = (table: string, into: Map<string, IndexedSet>) => {
+      const rows = this.db
+        .prepare(`SELECT id, fingerprint, labels, first_ts, last_ts FROM ${table}`)
+        .all() as Array<{ id: number; fingerprint: string; labels: string; first_ts: number | null; last_ts: number | null }>;
+      for (const r of rows) {
+        into.set(r.fingerprint, {
+          id: r.id,
+          labels: JSON.parse(r.labels) as Labels,
+          first: r.first_ts ?? -Infinity,
+          last: r.last_ts ?? Infinity,
+        });
+      }
+    };
+    load('streams', this.streamIndex);
+    load('series', this.seriesIndex);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Stores log entries in one transaction; entries already stored (same record id) are skipped. */
+  writeLogs(entries: readonly LogEntry[]): WriteResult {
+    return this.write(entries, []).logs;
+  }
+
+  /** Stores samples in one transaction; a sample with an existing (series, timestamp) overwrites. */
+  writeSamples(samples: readonly Sample[]): WriteResult {
+    return this.write([], samples).samples;
+  }
+
+  /**
+   * Stores both kinds in ONE transaction (the embedded bus group-commits many requests this
+   * way). On failure nothing is stored and the in-memory index is restored to match.
+   */
+  write(entries: readonly LogEntry[], samples: readonly Sample[]): { logs: WriteResult; samples: WriteResult } {
+    const addedStreams: string[] = [];
+    const addedSeries: string[] = [];
+    const streamSpans = new Map<IndexedSet, [number, number]>();
+    const seriesSpans = new Map<IndexedSet, [number, number]>();
+    const s = this.stmts;
+    const run = this.db.transaction(() => {
+      let written = 0;
+      for (const entry of entries) {
+        const fp = streamFingerprint(entry.labels);
+        let stream = this.streamIndex.get(fp);
+        const tsMs = Number(entry.timestampNs / NS_PER_MS);
+        if (!stream) {
+          const labels = sortedLabels(entry.labels);
+          const id = Number(s.insertStream.run(fp, JSON.stringify(labels), tsMs, tsMs).lastInsertRowid);
+          stream = { id, labels, first: tsMs, last: tsMs };
+          this.streamIndex.set(fp, stream);
+          addedStreams.push(fp);
+        }
+        const fields = isEmpty(entry.fields) ? null : JSON.stringify(entry.fields);
+        const info = s.insertLog.run(logRecordId(fp, entry), stream.id, entry.timestampNs, entry.message, fields);
+        if (info.changes === 1) {
+          written++;
+          s.insertFts.run(info.lastInsertRowid, entry.message);
+          widen(streamSpans, stream, tsMs);
+        }
+      }
+      for (const sample of samples) {
+        const fp = seriesFingerprint(sample.name, sample.labels);
+        let series = this.seriesIndex.get(fp);
+        if (!series) {
+          const labels = sortedLabels({ ...sample.labels, __name__: sample.name });
+          const id = Number(s.insertSeries.run(fp, JSON.stringify(labels), sample.timestampMs, sample.timestampMs).lastInsertRowid);
+          series = { id, labels, first: sample.timestampMs, last: sample.timestampMs };
+          this.seriesIndex.set(fp, series);
+          addedSeries.push(fp);
+        }
+        s.upsertSample.run(series.id, sample.timestampMs, Number.isNaN(sample.value) ? null : sample.value);
+        widen(seriesSpans, series, sample.timestampMs);
+      }
+      for (const [set, [first, last]] of streamSpans) s.spanStream.run(first, last, set.id);
+      for (const [set, [first, last]] of seriesSpans) s.spanSeries.run(first, last, set.id);
+      return written;
+    });
+    try {
+      const written = run();
+      applySpans(streamSpans);
+      applySpans(seriesSpans);
+      return {
+        logs: { written, duplicates: entries.length - written },
+        samples: { written: samples.length, duplicates: 0 },
+      };
+    } catch (error) {
+      for (const fp of addedStreams) this.streamIndex.delete(fp);
+      for (const fp of addedSeries) this.seriesIndex.delete(fp);
+      throw error;
+    }
+  }
+
+  // ---------------------------------------------------------------- log reads
+
+  selectLogs(selection: LogSelection): LogPage {
+    const streams = this.matchStreams(selection, Number(selection.startNs / NS_PER_MS), Number(selection.endNs / NS_PER_MS));
+    const forward = selection.direction === 'forward';
+    const limit = Math.max(0, selection.limit);
+    if (streams.length === 0 || limit === 0) return { entries: [] };
+    const start: Position = selection.cursor
+      ? decodeCursor(selection.cursor, selection.direction)
+      : forward
+        ? { ts: selection.startNs, seq: -1n }
+        : { ts: selection.endNs, seq: -1n };
+    const keep = compileLineFilters(selection.lineFilters ?? []);
+    const sources = selection.text
+      ? [this.textSource(selection, streams, start)]
+      : streams.map((stream) => this.streamSource(selection, stream, start));
+    const entries: StoredLogEntry[] = [];
+    for (const row of mergeSources(sources, forward)) {
+      if (!keep(row.message)) continue;
+      entries.push(row);
+      if (entries.length === limit) {
+        return { entries, nextCursor: encodeCursor(selection.direction, { ts: row.timestampNs, seq: row.seq }) };
+      }
+    }
+    return { entries };
+  }
+
+  private streamSource(selection: LogSelection, stream: IndexedSet, from: Position): Source {
+    const stmt = selection.direction === 'forward' ? this.stmts.logForward : this.stmts.logBackward;
+    let pos = from;
+    return () => {
+      const rows = stmt.all(stream.id, selection.startNs, selection.endNs, pos.ts, pos.ts, pos.seq, CHUNK) as LogRow[];
+      const out = rows.map((r) => toEntry(r, stream.labels));
+      const last = out[out.length - 1];
+      if (last) pos = { ts: last.timestampNs, seq: last.seq };
+      return { rows: out, done: rows.length < CHUNK };
+    };
+  }
+
+  private textSource(selection: LogSelection, streams: IndexedSet[], from: Position): Source {
+    const stmt = selection.direction === 'forward' ? this.stmts.textForward : this.stmts.textBackward;
+    const labelsById = new Map(streams.map((s) => [s.id, s.labels]));
+    const ids = JSON.stringify(streams.map((s) => s.id));
+    const match = ftsQuery(selection.text!);
+    let pos = from;
+    return () => {
+      const rows = stmt.all(match, ids, selection.startNs, selection.endNs, pos.ts, pos.ts, pos.seq, CHUNK) as Array<
+        LogRow & { stream_id: bigint }
+      >;
+      const out = rows.map((r) => toEntry(r, labelsById.get(Number(r.stream_id))!));
+      const last = out[out.length - 1];
+      if (last) pos = { ts: last.timestampNs, seq: last.seq };
+      return { rows: out, done: rows.length < CHUNK };
+    };
+  }
+
+  logStreams(query: MetadataQuery): Labels[] {
+    return this.matchStreams(query, query.startMs, query.endMs).map((s) => s.labels);
+  }
+
+  logLabelNames(query: MetadataQuery): string[] {
+    return labelNames(this.matchStreams(query, query.startMs, query.endMs));
+  }
+
+  logLabelValues(name: string, query: MetadataQuery): string[] {
+    return labelValues(name, this.matchStreams(query, query.startMs, query.endMs));
+  }
+
+  logStats(query: MetadataQuery): { streams: number; entries: number; bytes: number } {
+    const streams = this.matchStreams(query, query.startMs, query.endMs);
+    const start = BigInt(Math.floor(query.startMs ?? 0)) * NS_PER_MS;
+    const end = query.endMs === undefined ? 2n ** 63n - 1n : BigInt(Math.ceil(query.endMs)) * NS_PER_MS + 1n;
+    let entries = 0;
+    let bytes = 0;
+    let active = 0;
+    for (const stream of streams) {
+      const row = this.stmts.stats.get(stream.id, start, end) as { entries: number; bytes: number };
+      if (row.entries > 0) active++;
+      entries += row.entries;
+      bytes += row.bytes;
+    }
+    return { streams: active, entries, bytes };
+  }
+
+  private matchStreams(query: { matchers?: LogSelection['matchers'] }, startMs?: number, endMs?: number): IndexedSet[] {
+    return matchSets(this.streamIndex, query.matchers ?? [], startMs, endMs);
+  }
+
+  // ---------------------------------------------------------------- metric reads
+
+  selectSamples(selection: SampleSelection): SeriesSamples[] {
+    const out: SeriesSamples[] = [];
+    for (const series of matchSets(this.seriesIndex, selection.matchers, selection.startMs, selection.endMs)) {
+      const rows = this.stmts.samples.all(series.id, selection.startMs, selection.endMs) as Array<[number, number | null]>;
+      if (rows.length === 0) continue;
+      out.push({
+        labels: series.labels,
+        timestampsMs: rows.map((r) => r[0]),
+        values: rows.map((r) => (r[1] === null ? NaN : r[1])),
+      });
+    }
+    return out;
+  }
+
+  series(query: MetadataQuery): Labels[] {
+    return matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs).map((s) => s.labels);
+  }
+
+  metricLabelNames(query: MetadataQuery): string[] {
+    return labelNames(matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs));
+  }
+
+  metricLabelValues(name: string, query: MetadataQuery): string[] {
+    return labelValues(name, matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs));
+  }
+
+  /** Counts for tests and the startup log line. */
+  counts(): { streams: number; entries: number; series: number; samples: number } {
+    const one = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    return {
+      streams: this.streamIndex.size,
+      entries: one('SELECT count(*) AS n FROM logs'),
+      series: this.seriesIndex.size,
+      samples: one('SELECT count(*) AS n FROM samples'),
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+interface LogRow {
+  seq: bigint;
+  record_id: Buffer;
+  ts: bigint;
+  message: string;
+  fields: string | null;
+}
+
+type MergedEntry = StoredLogEntry & { seq: bigint };
+type Source = () => { rows: MergedEntry[]; done: boolean };
+
+function toEntry(row: LogRow, labels: Labels): MergedEntry {
+  return {
+    id: row.record_id.toString('hex'),
+    timestampNs: row.ts,
+    labels,
+    message: row.message,
+    fields: row.fields === null ? {} : (JSON.parse(row.fields) as Record<string, unknown>),
+    seq: row.seq,
+  };
+}
+
+/**
+ * K-way merge of per-stream pages in (ts, seq) order, refilling a stream's buffer from
+ * its source when it runs dry. Each source yields rows already in the merge order.
+ */
+function* mergeSources(sources: Source[], forward: boolean): Generator<MergedEntry> {
+  const heads = sources.map((next) => ({ next, rows: [] as MergedEntry[], at: 0, done: false }));
+  const before = (a: MergedEntry, b: MergedEntry): boolean => {
+    if (a.timestampNs !== b.timestampNs) return forward ? a.timestampNs < b.timestampNs : a.timestampNs > b.timestampNs;
+    return forward ? a.seq < b.seq : a.seq > b.seq;
+  };
+  for (;;) {
+    let best: (typeof heads)[number] | undefined;
+    for (const head of heads) {
+      if (head.at === head.rows.length) {
+        if (head.done) continue;
+        const page = head.next();
+        head.rows = page.rows;
+        head.at = 0;
+        head.done = page.done;
+        if (head.rows.length === 0) continue;
+      }
+      if (!best || before(head.rows[head.at]!, best.rows[best.at]!)) best = head;
+    }
+    if (!best) return;
+    yield best.rows[best.at++]!;
+  }
+}
+
+function compileLineFilters(filters: readonly LineFilter[]): (line: string) => boolean {
+  const tests = filters.map((f): ((line: string) => boolean) => {
+    switch (f.op) {
+      case '|=':
+        return (line) => line.includes(f.value);
+      case '!=':
+        return (line) => !line.includes(f.value);
+      case '|~': {
+        const re = new RegExp(f.value);
+        return (line) => re.test(line);
+      }
+      case '!~': {
+        const re = new RegExp(f.value);
+        return (line) => !re.test(line);
+      }
+    }
+  });
+  return (line) => tests.every((t) => t(line));
+}
+
+/** Every whitespace-separated term must occur (FTS5 phrases, quoted so no operator leaks in). */
+function ftsQuery(text: string): string {
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((term) => `"${term.replaceAll('"', '""')}"`)
+    .join(' ');
+}
+
+function matchSets(sets: Map<string, IndexedSet>, matchers: LogSelection['matchers'], startMs?: number, endMs?: number): IndexedSet[] {
+  const matches = compileMatchers(matchers);
+  const out: IndexedSet[] = [];
+  for (const set of sets.values()) {
+    if (startMs !== undefined && set.last < startMs) continue;
+    if (endMs !== undefined && set.first > endMs) continue;
+    if (matches(set.labels)) out.push(set);
+  }
+  return out;
+}
+
+function labelNames(sets: IndexedSet[]): string[] {
+  const names = new Set<string>();
+  for (const set of sets) for (const name in set.labels) names.add(name);
+  return [...names].sort();
+}
+
+function labelValues(name: string, sets: IndexedSet[]): string[] {
+  const values = new Set<string>();
+  for (const set of sets) {
+    const value = set.labels[name];
+    if (value !== undefined) values.add(value);
+  }
+  return [...values].sort();
+}
+
+function widen(spans: Map<IndexedSet, [number, number]>, set: IndexedSet, ts: number): void {
+  const span = spans.get(set);
+  if (!span) spans.set(set, [ts, ts]);
+  else {
+    if (ts < span[0]) span[0] = ts;
+    if (ts > span[1]) span[1] = ts;
+  }
+}
+
+function applySpans(spans: Map<IndexedSet, [number, number]>): void {
+  for (const [set, [first, last]] of spans) {
+    set.first = Math.min(set.first, first);
+    set.last = Math.max(set.last, last);
+  }
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
+}
