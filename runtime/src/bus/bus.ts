@@ -26,13 +26,3 @@ export class BusUnavailableError extends Error {
     super(message);
   }
 }
-
-/** What the processor pipeline reports for a batch: kept entries and accounted drops. */
-export interface ProcessedLogs {
-  entries: LogEntry[];
-  dropped: Array<{ stage: number; type: string; reason: string; count: number }>;
-}
-
-export interface LogProcessor {
-  processLogs(entries: LogEntry[]): ProcessedLogs;
-}

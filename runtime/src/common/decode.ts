@@ -73,7 +73,8 @@ function preview(value: unknown): string {
   try {
     text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   } catch {
-    text = String(value);
+    // Too deep to print (stack overflow): say what it is instead.
+    text = Array.isArray(value) ? '[deeply nested array]' : typeof value === 'object' ? '{deeply nested object}' : typeof value;
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

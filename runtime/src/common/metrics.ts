@@ -50,13 +50,6 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
-  readonly processorDropped = new client.Counter({
-    name: 'sextant_processor_entries_dropped_total',
-    help: 'Log entries dropped on purpose by a processor stage, by stage index, stage type and reason.',
-    labelNames: ['stage', 'type', 'reason'] as const,
-    registers: [this.registry],
-  });
-
   readonly storageWritten = new client.Counter({
     name: 'sextant_storage_records_written_total',
     help: 'Records written to storage, by signal.',

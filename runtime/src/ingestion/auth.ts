@@ -49,7 +49,7 @@ export function requireApiKey(keys: ApiKeys, onReject?: (req: Request, reason: s
     const key = presentedKey(req);
     if (key === undefined) {
       onReject?.(req, 'unauthorized');
-      const malformed = req.headers.authorization !== undefined;
+      const malformed = Boolean(req.headers.authorization);
       sendError(
         res,
         new HttpError(

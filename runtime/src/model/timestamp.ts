@@ -8,6 +8,7 @@ export type TimestampResult = { ok: true; ns: bigint } | { ok: false; error: str
 
 const NS_PER_MS = 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
+const CYCLE_400_YEARS_MS = 146_097 * 86_400_000;
 
 // Magnitude bands: a value below 1e11 is seconds (until the year 5138), below 1e14
 // milliseconds, below 1e17 microseconds, anything larger nanoseconds.
@@ -16,7 +17,7 @@ const MILLIS_BELOW = 1e14;
 const MICROS_BELOW = 1e17;
 
 const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 const DIGITS = /^\d{1,20}$/;
 const DECIMAL = /^\d{1,12}\.\d{1,9}$/;
 
@@ -58,13 +59,25 @@ function fromString(text: string): TimestampResult {
     }
     return { ok: true, ns: BigInt(whole) * NS_PER_S + BigInt(fraction.padEnd(9, '0')) };
   }
-  const m = RFC3339.exec(text);
-  if (!m) {
+  const ns = parseRfc3339(text);
+  if (ns === undefined && RFC3339.test(text)) return { ok: false, error: `invalid timestamp "${text}": date or time out of range` };
+  if (ns === undefined) {
     return {
       ok: false,
       error: `invalid timestamp "${text.slice(0, 40)}": expected RFC 3339 (2026-11-26T10:00:00.123Z) or epoch digits`,
     };
   }
+  if (ns < 0n) return { ok: false, error: `timestamp must not be before 1970, got "${text}"` };
+  return { ok: true, ns };
+}
+
+/**
+ * Epoch nanoseconds of an RFC 3339 timestamp (as CRI and Docker log files write them), or
+ * undefined when it is not one. Digits past nanoseconds are truncated.
+ */
+export function parseRfc3339(text: string): bigint | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, sign, oh, om] = m;
   const year = Number(y);
   const month = Number(mo);
@@ -72,17 +85,16 @@ function fromString(text: string): TimestampResult {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 60) {
-    return { ok: false, error: `invalid timestamp "${text}": date or time out of range` };
-  }
-  let ms = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 60) return undefined;
+  if (Number(oh ?? 0) > 23 || Number(om ?? 0) > 59) return undefined;
+  // Date.UTC reads years 0-99 as 1900-1999; one 400-year Gregorian cycle later is the
+  // same calendar, so shift there and back. A leap second (:60) is clamped to :59.
+  let ms = Date.UTC(year + 400, month - 1, day, hour, minute, Math.min(second, 59)) - CYCLE_400_YEARS_MS;
   if (sign) {
     const offsetMs = (Number(oh) * 60 + Number(om)) * 60_000;
     ms += sign === '+' ? -offsetMs : offsetMs;
   }
-  if (ms < 0) return { ok: false, error: `timestamp must not be before 1970, got "${text}"` };
-  const nanos = BigInt((frac ?? '').padEnd(9, '0'));
-  return { ok: true, ns: BigInt(ms) * NS_PER_MS + nanos };
+  return BigInt(ms) * NS_PER_MS + BigInt((frac ?? '').slice(0, 9).padEnd(9, '0'));
 }
 
 function daysIn(year: number, month: number): number {

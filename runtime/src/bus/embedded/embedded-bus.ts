@@ -8,7 +8,9 @@ import type { RuntimeMetrics } from '../../common/metrics.js';
 import type { LogEntry, Sample } from '../../model/types.js';
 import type { SqliteStore } from '../../storage/sqlite/store.js';
 import { ThrottledLog } from '../../common/throttled-log.js';
-import { BusUnavailableError, type Bus, type LogProcessor, type ProcessedLogs, type PublishResult } from '../bus.js';
+import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics.js';
+import type { Pipeline, PipelineResult } from '../../processor/pipeline.js';
+import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
 
 interface Pending {
   logs?: LogEntry[];
@@ -19,7 +21,7 @@ interface Pending {
 
 export interface EmbeddedBusOptions {
   store: SqliteStore;
-  processor: LogProcessor;
+  processor: Pipeline;
   metrics: RuntimeMetrics;
   log: Logger;
 }
@@ -29,8 +31,11 @@ export class EmbeddedBus implements Bus {
   private scheduled = false;
   private closed = false;
   private readonly dropLog = new ThrottledLog(60_000);
+  private readonly processorMetrics: ProcessorMetrics;
 
-  constructor(private readonly options: EmbeddedBusOptions) {}
+  constructor(private readonly options: EmbeddedBusOptions) {
+    this.processorMetrics = createProcessorMetrics(options.metrics.registry);
+  }
 
   publishLogs(entries: LogEntry[]): Promise<PublishResult> {
     return this.enqueue({ logs: entries });
@@ -75,7 +80,8 @@ export class EmbeddedBus implements Bus {
       batch.forEach((p, i) => {
         if (p.logs) {
           const processed = processor.processLogs(p.logs);
-          this.countDrops(processed.dropped);
+          this.processorMetrics.record(p.logs.length, processed);
+          this.logDrops(processed.dropped);
           results[i] = processed.entries.length;
           for (const e of processed.entries) logs.push(e);
         }
@@ -98,13 +104,13 @@ export class EmbeddedBus implements Bus {
     }
   }
 
-  private countDrops(dropped: ProcessedLogs['dropped']): void {
+  /** Intentional drops are counted by processorMetrics; here they are explained in the log. */
+  private logDrops(dropped: PipelineResult['dropped']): void {
     for (const d of dropped) {
-      this.options.metrics.processorDropped.inc({ stage: String(d.stage), type: d.type, reason: d.reason }, d.count);
-      this.dropLog.record(`${d.stage}/${d.type}/${d.reason}`, d.count, (count) =>
+      this.dropLog.record(`${d.stage}/${d.reason}`, d.count, (count) =>
         this.options.log.info(
-          { stage: d.stage, type: d.type, reason: d.reason, count },
-          'processor stage dropped log entries by configuration (counted in sextant_processor_entries_dropped_total)',
+          { stage: `processors[${d.stage}].${d.type}`, reason: d.reason, count },
+          'processor stage dropped log entries as configured (sextant_processor_entries_dropped_total)',
         ),
       );
     }

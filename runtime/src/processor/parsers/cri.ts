@@ -4,7 +4,7 @@
  * tag is `F` for a full line or `P` for a partial one (a long line split by the runtime;
  * later tags, separated by `:`, are reserved by the CRI spec and ignored here).
  */
-import { parseRfc3339Ns } from '../timestamp.js';
+import { parseRfc3339 as parseRfc3339Ns } from '../../model/timestamp.js';
 
 export interface CriLine {
   timestampNs: bigint;

@@ -4,7 +4,7 @@
  * message is the line without its terminator.
  */
 import { isPlainObject } from '../codecs.js';
-import { parseRfc3339Ns } from '../timestamp.js';
+import { parseRfc3339 as parseRfc3339Ns } from '../../model/timestamp.js';
 
 export interface DockerLine {
   timestampNs: bigint;
