@@ -10,27 +10,33 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams (
   id          INTEGER PRIMARY KEY,
   fingerprint TEXT NOT NULL UNIQUE,
-  labels      TEXT NOT NULL            -- JSON, names sorted
+  labels      TEXT NOT NULL,           -- JSON, names sorted
+  first_ts    INTEGER,                 -- time span of its entries in ms, for metadata pruning
+  last_ts     INTEGER
 );
 
 -- seq orders entries with equal timestamps by arrival and backs cursors and FTS.
--- record_id is the deterministic content id (DESIGN §3): a replay is ignored as a duplicate.
+-- (stream_id, ts, hash) is the deterministic record id (DESIGN §3): a replayed entry is
+-- ignored as a duplicate. The same unique index serves reads by stream and time; it grows
+-- at its end as time moves on, where a random id column would cost a random B-tree insert.
 CREATE TABLE IF NOT EXISTS logs (
   seq       INTEGER PRIMARY KEY,
-  record_id BLOB    NOT NULL UNIQUE,
   stream_id INTEGER NOT NULL REFERENCES streams(id),
   ts        INTEGER NOT NULL,           -- ns since epoch
+  hash      INTEGER NOT NULL,           -- xxHash64 of the message, signed
   message   TEXT    NOT NULL,
-  fields    TEXT                        -- JSON object, NULL when empty
+  fields    TEXT,                       -- JSON object, NULL when empty
+  UNIQUE (stream_id, ts, hash)
 );
-CREATE INDEX IF NOT EXISTS logs_by_stream_time ON logs (stream_id, ts);
 
 CREATE VIRTUAL TABLE IF NOT EXISTS logs_fts USING fts5(message, content='logs', content_rowid='seq');
 
 CREATE TABLE IF NOT EXISTS series (
   id          INTEGER PRIMARY KEY,
   fingerprint TEXT NOT NULL UNIQUE,
-  labels      TEXT NOT NULL             -- JSON including __name__, names sorted
+  labels      TEXT NOT NULL,            -- JSON including __name__, names sorted
+  first_ts    INTEGER,                  -- time span of its samples in ms
+  last_ts     INTEGER
 );
 
 -- Keyed by (series, timestamp): a replayed sample overwrites itself.

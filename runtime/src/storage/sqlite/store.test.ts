@@ -70,7 +70,7 @@ test('time range is [start, end) and line filters apply', (t) => {
   );
   t.deepEqual(page.entries[0]!.fields, { i: 3 });
   t.deepEqual(page.entries[0]!.labels, { app: 'a' });
-  t.regex(page.entries[0]!.id, /^[0-9a-f]{32}$/);
+  t.regex(page.entries[0]!.id, /^[0-9a-f]{16}-1795687203000000000-[0-9a-f]{16}$/);
 });
 
 test('full-text search finds words across streams', (t) => {

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sortedLabels } from '../../model/labels.js';
-import { logRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
+import { logRecordId, messageHash, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import type { Labels, LogEntry, Sample } from '../../model/types.js';
 import { compileMatchers } from '../matchers.js';
 import type {
@@ -41,6 +41,7 @@ export interface WriteResult {
 
 interface IndexedSet {
   id: number;
+  fingerprint: string;
   labels: Labels;
   /** Time span of the stored records in ms, for metadata pruning. */
   first: number;
@@ -50,11 +51,14 @@ interface IndexedSet {
 const NS_PER_MS = 1_000_000n;
 /** Rows fetched per stream per round of the k-way merge in selectLogs. */
 const CHUNK = 256;
+/** Label sets remembered by their JSON text (cleared when full: streams are few). */
+const LABELS_CACHE_SIZE = 10_000;
 
 export class SqliteStore implements StorageReader {
   readonly db: Database.Database;
   private readonly streamIndex = new Map<string, IndexedSet>();
   private readonly seriesIndex = new Map<string, IndexedSet>();
+  private readonly labelsCache = new Map<string, IndexedSet>();
   private readonly stmts;
 
   constructor(options: SqliteStoreOptions) {
@@ -77,13 +81,6 @@ export class SqliteStore implements StorageReader {
     } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new Error(`data directory has schema version ${row.value}; this build reads version ${SCHEMA_VERSION}`);
     }
-    // Time spans per stream/series are persisted so metadata queries can prune by time.
-    for (const table of ['streams', 'series']) {
-      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
-      if (!columns.some((c) => c.name === 'first_ts')) {
-        this.db.exec(`ALTER TABLE ${table} ADD COLUMN first_ts INTEGER; ALTER TABLE ${table} ADD COLUMN last_ts INTEGER;`);
-      }
-    }
   }
 
   private prepare() {
@@ -92,7 +89,7 @@ export class SqliteStore implements StorageReader {
       const after = order === 'ASC' ? '(ts > ? OR (ts = ? AND seq > ?))' : '(ts < ? OR (ts = ? AND seq < ?))';
       return db
         .prepare(
-          `SELECT seq, record_id, ts, message, fields FROM logs
+          `SELECT seq, hash, ts, message, fields FROM logs
            WHERE stream_id = ? AND ts >= ? AND ts < ? AND ${after}
            ORDER BY ts ${order}, seq ${order} LIMIT ?`,
         )
@@ -102,7 +99,7 @@ export class SqliteStore implements StorageReader {
       const after = order === 'ASC' ? '(ts > ? OR (ts = ? AND seq > ?))' : '(ts < ? OR (ts = ? AND seq < ?))';
       return db
         .prepare(
-          `SELECT seq, record_id, ts, message, fields, stream_id FROM logs
+          `SELECT seq, hash, ts, message, fields, stream_id FROM logs
            WHERE seq IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)
              AND stream_id IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts < ? AND ${after}
            ORDER BY ts ${order}, seq ${order} LIMIT ?`,
@@ -113,7 +110,7 @@ export class SqliteStore implements StorageReader {
       insertStream: db.prepare(`INSERT INTO streams (fingerprint, labels, first_ts, last_ts) VALUES (?, ?, ?, ?)`),
       spanStream: db.prepare(`UPDATE streams SET first_ts = min(first_ts, ?), last_ts = max(last_ts, ?) WHERE id = ?`),
       insertLog: db.prepare(
-        `INSERT INTO logs (record_id, stream_id, ts, message, fields) VALUES (?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING`,
+        `INSERT INTO logs (stream_id, ts, hash, message, fields) VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream_id, ts, hash) DO NOTHING`,
       ),
       insertFts: db.prepare(`INSERT INTO logs_fts (rowid, message) VALUES (?, ?)`),
       insertSeries: db.prepare(`INSERT INTO series (fingerprint, labels, first_ts, last_ts) VALUES (?, ?, ?, ?)`),
@@ -140,6 +137,7 @@ export class SqliteStore implements StorageReader {
       for (const r of rows) {
         into.set(r.fingerprint, {
           id: r.id,
+          fingerprint: r.fingerprint,
           labels: JSON.parse(r.labels) as Labels,
           first: r.first_ts ?? -Infinity,
           last: r.last_ts ?? Infinity,
@@ -175,18 +173,18 @@ export class SqliteStore implements StorageReader {
     const run = this.db.transaction(() => {
       let written = 0;
       for (const entry of entries) {
-        const fp = streamFingerprint(entry.labels);
-        let stream = this.streamIndex.get(fp);
         const tsMs = Number(entry.timestampNs / NS_PER_MS);
+        let stream = this.streamOf(entry.labels);
         if (!stream) {
+          const fp = streamFingerprint(entry.labels);
           const labels = sortedLabels(entry.labels);
           const id = Number(s.insertStream.run(fp, JSON.stringify(labels), tsMs, tsMs).lastInsertRowid);
-          stream = { id, labels, first: tsMs, last: tsMs };
+          stream = { id, fingerprint: fp, labels, first: tsMs, last: tsMs };
           this.streamIndex.set(fp, stream);
           addedStreams.push(fp);
         }
         const fields = isEmpty(entry.fields) ? null : JSON.stringify(entry.fields);
-        const info = s.insertLog.run(logRecordId(fp, entry), stream.id, entry.timestampNs, entry.message, fields);
+        const info = s.insertLog.run(stream.id, entry.timestampNs, messageHash(entry.message), entry.message, fields);
         if (info.changes === 1) {
           written++;
           s.insertFts.run(info.lastInsertRowid, entry.message);
@@ -199,7 +197,7 @@ export class SqliteStore implements StorageReader {
         if (!series) {
           const labels = sortedLabels({ ...sample.labels, __name__: sample.name });
           const id = Number(s.insertSeries.run(fp, JSON.stringify(labels), sample.timestampMs, sample.timestampMs).lastInsertRowid);
-          series = { id, labels, first: sample.timestampMs, last: sample.timestampMs };
+          series = { id, fingerprint: fp, labels, first: sample.timestampMs, last: sample.timestampMs };
           this.seriesIndex.set(fp, series);
           addedSeries.push(fp);
         }
@@ -219,10 +217,28 @@ export class SqliteStore implements StorageReader {
         samples: { written: samples.length, duplicates: 0 },
       };
     } catch (error) {
+      this.labelsCache.clear();
       for (const fp of addedStreams) this.streamIndex.delete(fp);
       for (const fp of addedSeries) this.seriesIndex.delete(fp);
       throw error;
     }
+  }
+
+  /**
+   * The stream of a label set, or undefined if new. Clients send the same label objects
+   * over and over, so a cache keyed by their JSON text skips sorting and hashing; a set
+   * whose keys arrive in another order just takes the slower path once.
+   */
+  private streamOf(labels: Labels): IndexedSet | undefined {
+    const key = JSON.stringify(labels);
+    const cached = this.labelsCache.get(key);
+    if (cached) return cached;
+    const stream = this.streamIndex.get(streamFingerprint(labels));
+    if (stream) {
+      if (this.labelsCache.size >= LABELS_CACHE_SIZE) this.labelsCache.clear();
+      this.labelsCache.set(key, stream);
+    }
+    return stream;
   }
 
   // ---------------------------------------------------------------- log reads
@@ -257,7 +273,7 @@ export class SqliteStore implements StorageReader {
     let pos = from;
     return () => {
       const rows = stmt.all(stream.id, selection.startNs, selection.endNs, pos.ts, pos.ts, pos.seq, CHUNK) as LogRow[];
-      const out = rows.map((r) => toEntry(r, stream.labels));
+      const out = rows.map((r) => toEntry(r, stream));
       const last = out[out.length - 1];
       if (last) pos = { ts: last.timestampNs, seq: last.seq };
       return { rows: out, done: rows.length < CHUNK };
@@ -266,7 +282,7 @@ export class SqliteStore implements StorageReader {
 
   private textSource(selection: LogSelection, streams: IndexedSet[], from: Position): Source {
     const stmt = selection.direction === 'forward' ? this.stmts.textForward : this.stmts.textBackward;
-    const labelsById = new Map(streams.map((s) => [s.id, s.labels]));
+    const byId = new Map(streams.map((s) => [s.id, s]));
     const ids = JSON.stringify(streams.map((s) => s.id));
     const match = ftsQuery(selection.text!);
     let pos = from;
@@ -274,7 +290,7 @@ export class SqliteStore implements StorageReader {
       const rows = stmt.all(match, ids, selection.startNs, selection.endNs, pos.ts, pos.ts, pos.seq, CHUNK) as Array<
         LogRow & { stream_id: bigint }
       >;
-      const out = rows.map((r) => toEntry(r, labelsById.get(Number(r.stream_id))!));
+      const out = rows.map((r) => toEntry(r, byId.get(Number(r.stream_id))!));
       const last = out[out.length - 1];
       if (last) pos = { ts: last.timestampNs, seq: last.seq };
       return { rows: out, done: rows.length < CHUNK };
@@ -361,7 +377,7 @@ export class SqliteStore implements StorageReader {
 
 interface LogRow {
   seq: bigint;
-  record_id: Buffer;
+  hash: bigint;
   ts: bigint;
   message: string;
   fields: string | null;
@@ -370,11 +386,11 @@ interface LogRow {
 type MergedEntry = StoredLogEntry & { seq: bigint };
 type Source = () => { rows: MergedEntry[]; done: boolean };
 
-function toEntry(row: LogRow, labels: Labels): MergedEntry {
+function toEntry(row: LogRow, stream: IndexedSet): MergedEntry {
   return {
-    id: row.record_id.toString('hex'),
+    id: logRecordId(stream.fingerprint, { timestampNs: row.ts, message: row.message }, row.hash),
     timestampNs: row.ts,
-    labels,
+    labels: stream.labels,
     message: row.message,
     fields: row.fields === null ? {} : (JSON.parse(row.fields) as Record<string, unknown>),
     seq: row.seq,

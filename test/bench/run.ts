@@ -1,0 +1,17 @@
+/**
+ * Benchmark runner: `npm run bench -- <name> [options]`. Each benchmark measures its
+ * same-run baseline and writes JSON + a markdown table under bench-results/ (DESIGN §9).
+ */
+import { runIngestEmbedded } from './ingest-embedded.js';
+
+const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
+  'ingest-embedded': runIngestEmbedded,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const run = name ? BENCHMARKS[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <name> [options]\nbenchmarks: ${Object.keys(BENCHMARKS).join(', ')}\n`);
+  process.exit(name ? 2 : 0);
+}
+await run(args);
