@@ -1,0 +1,34 @@
+/**
+ * The query runtime's HTTP surface over one StorageReader: the native API, the Prometheus
+ * API (both mounted under /api/v1 by the caller) and the Loki API (/loki/api/v1).
+ */
+import type express from 'express';
+import type { Logger } from '../../common/log.js';
+import type { RuntimeMetrics } from '../../common/metrics.js';
+import type { StorageReader } from '../../storage/reader.js';
+import { parseLogQL } from '../logql/parse.js';
+import { parseSeriesSelector } from '../promql/parse.js';
+import { createLokiRouter } from './loki.js';
+import { nativeRouter, type LogQuerySelector } from './native.js';
+import { createPrometheusRouter } from './prometheus.js';
+
+export interface QueryRouters {
+  native: express.Router;
+  prometheus: express.Router;
+  loki: express.Router;
+}
+
+export function queryRouters(options: { reader: StorageReader; metrics: RuntimeMetrics; log: Logger }): QueryRouters {
+  return {
+    native: nativeRouter({ reader: options.reader, metrics: options.metrics, parseLogQuery, parseMetricSelector: parseSeriesSelector }),
+    prometheus: createPrometheusRouter({ reader: options.reader, log: options.log }),
+    loki: createLokiRouter({ reader: options.reader, log: options.log }),
+  };
+}
+
+/** The native search takes a LogQL *log* query: a selector and line filters, nothing else. */
+function parseLogQuery(text: string): LogQuerySelector {
+  const expr = parseLogQL(text);
+  if (expr.type !== 'logs') throw new Error('expected a log query (a stream selector with optional line filters), got a metric query');
+  return expr.selector;
+}
