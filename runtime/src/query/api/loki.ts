@@ -1,0 +1,262 @@
+/**
+ * Loki HTTP API (the subset Grafana's built-in Loki datasource uses; see GRAFANA-API.md):
+ * /query, /query_range, /labels, /label/:name/values, /series, /index/stats. Mounted by the
+ * caller at /loki/api/v1; GET and form-encoded POST. Errors answer plain text with status 400
+ * (or 5xx), as Loki does.
+ */
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from '../../common/log.js';
+import { canonicalLabels } from '../../model/labels.js';
+import { parseTimestamp } from '../../model/timestamp.js';
+import type { Labels } from '../../model/types.js';
+import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
+import { evaluateLogQLInstant, evaluateLogQLRange, selectLogStreams, type MetricQueryLimits } from '../logql/evaluate.js';
+import { parseLogQL, parseStreamSelector } from '../logql/parse.js';
+import type { LogQLExpr } from '../logql/ast.js';
+import { QueryError } from '../promql/errors.js';
+import { formatResult } from '../promql/format.js';
+import { parseGoDuration } from '../promql/lexical.js';
+import { firstParam, invalidParam, requestParams, type Params } from './prometheus.js';
+
+export interface LokiRouterOptions {
+  reader: StorageReader;
+  log: Logger;
+  /** Largest `limit` a log query may ask for (Loki's max_entries_limit_per_query, default 5000). */
+  maxEntriesLimit?: number;
+  /** Bounds on the log entries a metric query may read. */
+  metricLimits?: MetricQueryLimits;
+  /** Clock in nanoseconds, for tests. */
+  now?: () => bigint;
+}
+
+const NS_PER_MS = 1_000_000n;
+const NS_PER_S = 1_000_000_000n;
+const HOUR_NS = 3600n * NS_PER_S;
+const DEFAULT_LIMIT = 100;
+const DEFAULT_MAX_ENTRIES_LIMIT = 5000;
+
+/**
+ * Loki's parseTimestamp: a value with "." is float seconds; an integer of at most 10 digits
+ * is seconds, a longer one nanoseconds; otherwise RFC 3339 (nanosecond precision).
+ */
+export function parseLokiTime(text: string, name: string): bigint {
+  if (text.includes('.') && /^\d+\.\d*$/.test(text)) {
+    const [whole, fraction = ''] = text.split('.') as [string, string?];
+    // Loki rounds the fraction to milliseconds.
+    const ms = Math.round(Number(`0.${fraction || '0'}`) * 1000);
+    return BigInt(whole) * NS_PER_S + BigInt(ms) * NS_PER_MS;
+  }
+  if (/^-?\d+$/.test(text)) {
+    const n = BigInt(text);
+    return text.replace('-', '').length <= 10 ? n * NS_PER_S : n;
+  }
+  // Digits and decimals are handled above, so what parseTimestamp accepts here is RFC 3339.
+  const parsed = parseTimestamp(text);
+  if (parsed.ok) return parsed.ns;
+  throw invalidParam(name, `cannot parse ${JSON.stringify(text)} to a valid timestamp: expected Unix nanoseconds, seconds or RFC 3339`);
+}
+
+/** Loki's step/interval: float seconds or a duration ("15s", "15000ms"), as nanoseconds. */
+export function parseLokiStep(text: string, name: string): bigint {
+  if (/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text)) return BigInt(Math.round(Number(text) * 1e9));
+  const ms = parseGoDuration(text);
+  if (ms === undefined) throw invalidParam(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
+  return BigInt(Math.round(ms * 1e6));
+}
+
+function nsParam(params: Params, name: string, fallback: bigint): bigint {
+  const text = firstParam(params, name);
+  return text === undefined ? fallback : parseLokiTime(text, name);
+}
+
+function parseDirection(params: Params): Direction {
+  const text = firstParam(params, 'direction');
+  if (text === undefined) return 'backward';
+  const lower = text.toLowerCase();
+  if (lower !== 'forward' && lower !== 'backward') {
+    throw invalidParam('direction', `must be "forward" or "backward", got ${JSON.stringify(text)}`);
+  }
+  return lower;
+}
+
+function parseLimit(params: Params, max: number): number {
+  const text = firstParam(params, 'limit');
+  if (text === undefined) return DEFAULT_LIMIT;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw invalidParam('limit', `must be a positive integer, got ${JSON.stringify(text)}`);
+  if (n > max) {
+    throw invalidParam('limit', `max entries limit per query exceeded, limit > max_entries_limit_per_query (${n} > ${max})`);
+  }
+  return n;
+}
+
+function parseQuery(params: Params): LogQLExpr {
+  const query = firstParam(params, 'query');
+  if (query === undefined) throw invalidParam('query', 'a LogQL query is required');
+  try {
+    return parseLogQL(query);
+  } catch (error) {
+    // Syntax errors name the parameter, as Prometheus does; unsupported constructs say so first.
+    if (error instanceof QueryError && error.type === 'bad_data' && !error.unsupported) throw invalidParam('query', error.message);
+    throw error;
+  }
+}
+
+function selectorParam(params: Params, name: string): LabelMatcher[] | undefined {
+  const text = firstParam(params, name);
+  if (text === undefined) return undefined;
+  try {
+    return parseStreamSelector(text);
+  } catch (error) {
+    if (error instanceof QueryError) throw invalidParam(name, error.message);
+    throw error;
+  }
+}
+
+function nsToMs(ns: bigint): number {
+  return Number(ns / NS_PER_MS);
+}
+
+/** Time bounds of a metadata request: only those given restrict the answer. */
+function metadataRange(params: Params): { startMs?: number; endMs?: number } {
+  const start = firstParam(params, 'start');
+  const end = firstParam(params, 'end');
+  const range: { startMs?: number; endMs?: number } = {};
+  if (start !== undefined) range.startMs = nsToMs(parseLokiTime(start, 'start'));
+  if (end !== undefined) range.endMs = nsToMs(parseLokiTime(end, 'end'));
+  return range;
+}
+
+function metadataQuery(params: Params, selectorName: string): MetadataQuery {
+  const matchers = selectorParam(params, selectorName);
+  return matchers ? { ...metadataRange(params), matchers } : metadataRange(params);
+}
+
+function sendText(res: Response, status: number, message: string): void {
+  res.status(status).type('text/plain; charset=utf-8').send(message);
+}
+
+function handle(log: Logger, fn: (params: Params, req: Request, res: Response) => void): RequestHandler {
+  return (req, res) => {
+    try {
+      fn(requestParams(req), req, res);
+    } catch (error) {
+      if (error instanceof QueryError) {
+        if (error.type === 'internal') log.error({ err: error, path: req.path }, 'loki API: internal error');
+        sendText(
+          res,
+          error.type === 'internal' ? 500 : error.type === 'timeout' || error.type === 'unavailable' ? 503 : 400,
+          error.message,
+        );
+        return;
+      }
+      if ((error as { status?: unknown }).status === 503) {
+        sendText(res, 503, (error as Error).message);
+        return;
+      }
+      log.error({ err: error, path: req.path }, 'loki API: query failed');
+      sendText(res, 500, `internal error: ${(error as Error).message}`);
+    }
+  };
+}
+
+function streamsData(streams: ReturnType<typeof selectLogStreams>) {
+  return {
+    resultType: 'streams',
+    result: streams.map((s) => ({
+      stream: s.stream,
+      values: s.entries.map((e) => [e.timestampNs.toString(), e.line]),
+    })),
+    stats: {},
+  };
+}
+
+export function createLokiRouter(options: LokiRouterOptions): Router {
+  const { reader, log } = options;
+  const now = options.now ?? (() => BigInt(Date.now()) * NS_PER_MS);
+  const maxLimit = options.maxEntriesLimit ?? DEFAULT_MAX_ENTRIES_LIMIT;
+  const metricLimits = options.metricLimits ?? {};
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '1mb' });
+  const route = (p: string, fn: (params: Params, req: Request, res: Response) => void): void => {
+    const handler = handle(log, fn);
+    router.get(p, handler);
+    router.post(p, form, handler);
+  };
+
+  route('/query', (params, _req, res) => {
+    const expr = parseQuery(params);
+    const timeNs = nsParam(params, 'time', now());
+    parseLimit(params, maxLimit);
+    parseDirection(params);
+    if (expr.type === 'logs') {
+      throw invalidParam('query', 'log queries are not supported as an instant query type, please change your query to a range query type');
+    }
+    const data = formatResult(evaluateLogQLInstant(expr, reader, timeNs, metricLimits));
+    res.json({ status: 'success', data: { ...data, stats: {} } });
+  });
+
+  route('/query_range', (params, _req, res) => {
+    const endNs = nsParam(params, 'end', now());
+    const startNs = nsParam(params, 'start', endNs - HOUR_NS);
+    if (endNs < startNs) throw invalidParam('end', 'end timestamp must not be before start time');
+    const limit = parseLimit(params, maxLimit);
+    const direction = parseDirection(params);
+    const stepText = firstParam(params, 'step');
+    // Loki's default step: (end - start) / 250, at least one second.
+    const defaultStep = (endNs - startNs) / 250n / NS_PER_S;
+    const stepNs = stepText === undefined ? (defaultStep > 1n ? defaultStep : 1n) * NS_PER_S : parseLokiStep(stepText, 'step');
+    if (stepNs <= 0n) {
+      throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    }
+    const expr = parseQuery(params);
+    if (expr.type === 'logs') {
+      const streams = selectLogStreams(expr, reader, { startNs, endNs, limit, direction });
+      res.json({ status: 'success', data: streamsData(streams) });
+      return;
+    }
+    const data = formatResult(evaluateLogQLRange(expr, reader, startNs, endNs, stepNs, metricLimits));
+    res.json({ status: 'success', data: { ...data, stats: {} } });
+  });
+
+  route('/labels', (params, _req, res) => {
+    res.json({ status: 'success', data: [...new Set(reader.logLabelNames(metadataQuery(params, 'query')))].sort() });
+  });
+
+  route('/label/:name/values', (params, req, res) => {
+    const name = String(req.params.name ?? '');
+    if (name === '') throw invalidParam('name', 'a label name is required');
+    res.json({ status: 'success', data: [...new Set(reader.logLabelValues(name, metadataQuery(params, 'query')))].sort() });
+  });
+
+  route('/series', (params, _req, res) => {
+    const range = metadataRange(params);
+    const selectors = [...(params.get('match[]') ?? []), ...(params.get('match') ?? [])];
+    const queries: MetadataQuery[] =
+      selectors.length === 0
+        ? [range]
+        : selectors.map((text) => {
+            try {
+              return { ...range, matchers: parseStreamSelector(text) };
+            } catch (error) {
+              if (error instanceof QueryError) throw invalidParam('match[]', error.message);
+              throw error;
+            }
+          });
+    const seen = new Map<string, Labels>();
+    for (const q of queries) for (const labels of reader.logStreams(q)) seen.set(canonicalLabels(labels), labels);
+    res.json({ status: 'success', data: [...seen.values()] });
+  });
+
+  route('/index/stats', (params, _req, res) => {
+    const stats = reader.logStats(metadataQuery(params, 'query'));
+    // No chunks in Sextant's stores; Grafana uses bytes for its query-size hint.
+    res.json({ streams: stats.streams, chunks: 0, bytes: stats.bytes, entries: stats.entries });
+  });
+
+  // Optional endpoints: a 404 makes Grafana fall back to /labels and /label/:name/values.
+  route('/detected_labels', (_params, _req, res) => sendText(res, 404, 'detected_labels is not implemented'));
+  route('/detected_fields', (_params, _req, res) => sendText(res, 404, 'detected_fields is not implemented'));
+
+  return router;
+}

@@ -1,0 +1,172 @@
+import test from 'ava';
+import { QueryError } from '../promql/errors.js';
+import { FakeReader } from '../promql/fake-reader.js';
+import { formatResult } from '../promql/format.js';
+import type { QueryResult } from '../promql/evaluate.js';
+import type { LogQuery, MetricExpr } from './ast.js';
+import { evaluateLogQLInstant, evaluateLogQLRange, selectLogStreams } from './evaluate.js';
+import { parseLogQL } from './parse.js';
+
+const NS = 1_000_000_000n;
+
+/**
+ * info:  10 s "GET /a 200", 20 s "GET /b 200", 70 s "POST /c 201"
+ * error: 30 s "GET /d 500", 80 s "GET /e 500"
+ * db:    15 s "query ok"
+ */
+function logs(): FakeReader {
+  return new FakeReader()
+    .addLog({ app: 'api', level: 'info' }, 10n * NS, 'GET /a 200')
+    .addLog({ app: 'api', level: 'info' }, 20n * NS, 'GET /b 200')
+    .addLog({ app: 'api', level: 'info' }, 70n * NS, 'POST /c 201')
+    .addLog({ app: 'api', level: 'error' }, 30n * NS, 'GET /d 500')
+    .addLog({ app: 'api', level: 'error' }, 80n * NS, 'GET /e 500')
+    .addLog({ app: 'db' }, 15n * NS, 'query ok');
+}
+
+function metric(query: string): MetricExpr {
+  const expr = parseLogQL(query);
+  if (expr.type === 'logs') throw new Error('expected a metric query');
+  return expr;
+}
+
+function logQuery(query: string): LogQuery {
+  const expr = parseLogQL(query);
+  if (expr.type !== 'logs') throw new Error('expected a log query');
+  return expr;
+}
+
+function vector(result: QueryResult): Record<string, number> {
+  if (result.resultType !== 'vector') throw new Error(`expected a vector, got ${result.resultType}`);
+  return Object.fromEntries(result.samples.map((s) => [JSON.stringify(s.metric), s.value]));
+}
+
+test('log query backward: newest first, limit applies across streams, grouped by stream', (t) => {
+  const streams = selectLogStreams(logQuery('{app="api"}'), logs(), { startNs: 0n, endNs: 100n * NS, limit: 3, direction: 'backward' });
+  t.deepEqual(streams, [
+    {
+      stream: { app: 'api', level: 'error' },
+      entries: [
+        { timestampNs: 80n * NS, line: 'GET /e 500' },
+        { timestampNs: 30n * NS, line: 'GET /d 500' },
+      ],
+    },
+    { stream: { app: 'api', level: 'info' }, entries: [{ timestampNs: 70n * NS, line: 'POST /c 201' }] },
+  ]);
+});
+
+test('log query forward with line filters; end is exclusive', (t) => {
+  const reader = logs();
+  const streams = selectLogStreams(logQuery('{app="api"} |= "GET" != "/b"'), reader, {
+    startNs: 10n * NS,
+    endNs: 80n * NS,
+    limit: 100,
+    direction: 'forward',
+  });
+  t.deepEqual(streams, [
+    { stream: { app: 'api', level: 'info' }, entries: [{ timestampNs: 10n * NS, line: 'GET /a 200' }] },
+    { stream: { app: 'api', level: 'error' }, entries: [{ timestampNs: 30n * NS, line: 'GET /d 500' }] },
+  ]);
+  t.deepEqual(reader.logSelections[0]?.lineFilters, [
+    { op: '|=', value: 'GET' },
+    { op: '!=', value: '/b' },
+  ]);
+  const regex = selectLogStreams(logQuery('{app="api"} |~ "5\\\\d\\\\d$"'), reader, {
+    startNs: 0n,
+    endNs: 100n * NS,
+    limit: 100,
+    direction: 'forward',
+  });
+  t.deepEqual(
+    regex.flatMap((s) => s.entries.map((e) => e.line)),
+    ['GET /d 500', 'GET /e 500'],
+  );
+});
+
+test('count_over_time, rate, bytes_over_time, bytes_rate over a (t - range, t] window', (t) => {
+  const reader = logs();
+  // Window (0, 60]: info has 10 s and 20 s (10 bytes each), error has 30 s (10 bytes).
+  t.deepEqual(vector(evaluateLogQLInstant(metric('count_over_time({app="api"}[1m])'), reader, 60n * NS)), {
+    '{"app":"api","level":"info"}': 2,
+    '{"app":"api","level":"error"}': 1,
+  });
+  t.deepEqual(vector(evaluateLogQLInstant(metric('rate({app="api"}[1m])'), reader, 60n * NS)), {
+    '{"app":"api","level":"info"}': 2 / 60,
+    '{"app":"api","level":"error"}': 1 / 60,
+  });
+  t.deepEqual(vector(evaluateLogQLInstant(metric('bytes_over_time({app="api"}[1m])'), reader, 60n * NS)), {
+    '{"app":"api","level":"info"}': 20,
+    '{"app":"api","level":"error"}': 10,
+  });
+  t.deepEqual(vector(evaluateLogQLInstant(metric('bytes_rate({app="api", level="info"}[10s])'), reader, 20n * NS)), {
+    '{"app":"api","level":"info"}': 1, // (10, 20] holds only the 20 s entry: 10 bytes / 10 s
+  });
+  // Bytes are UTF-8 bytes: "héllo" is 6.
+  const utf8 = new FakeReader().addLog({ app: 'x' }, 1n * NS, 'héllo');
+  t.deepEqual(vector(evaluateLogQLInstant(metric('bytes_over_time({app="x"}[1m])'), utf8, 10n * NS)), { '{"app":"x"}': 6 });
+  // offset 1m at 120 s looks at (0, 60].
+  t.deepEqual(vector(evaluateLogQLInstant(metric('count_over_time({app="api", level="error"}[1m] offset 1m)'), reader, 120n * NS)), {
+    '{"app":"api","level":"error"}': 1,
+  });
+});
+
+test('Grafana logs-volume query over a range: absent detected_level, no point for empty windows', (t) => {
+  const reader = logs();
+  const query = 'sum by (level, detected_level) (count_over_time({app="api"} |= "GET" | drop __error__ [1m]))';
+  const result = evaluateLogQLRange(metric(query), reader, 60n * NS, 120n * NS, 30n * NS);
+  // 60 s: (0, 60] info 10,20 → 2; error 30 → 1. 90 s: (30, 90] info only has POST (filtered) → none;
+  // error 80 → 1. 120 s: (60, 120] error 80 → 1.
+  t.deepEqual(formatResult(result), {
+    resultType: 'matrix',
+    result: [
+      {
+        metric: { level: 'error' },
+        values: [
+          [60, '1'],
+          [90, '1'],
+          [120, '1'],
+        ],
+      },
+      { metric: { level: 'info' }, values: [[60, '2']] },
+    ],
+  });
+  // One pass over the whole window: (start - range, end], forward.
+  t.is(reader.logSelections.length, 1);
+  t.like(reader.logSelections[0], { startNs: 0n, endNs: 120n * NS + 1n, direction: 'forward' });
+});
+
+test('vector(1)+vector(1) (Grafana health check) and arithmetic with precedence', (t) => {
+  t.deepEqual(formatResult(evaluateLogQLInstant(metric('vector(1)+vector(1)'), new FakeReader(), 4n * NS)), {
+    resultType: 'vector',
+    result: [{ metric: {}, value: [4, '2'] }],
+  });
+  t.like(evaluateLogQLInstant(metric('1 + 2 * 3'), new FakeReader(), 0n), { resultType: 'scalar', value: 7 });
+  t.deepEqual(vector(evaluateLogQLInstant(metric('sum(count_over_time({app="api"}[1m])) * 2 + 1'), logs(), 60n * NS)), { '{}': 7 });
+  t.deepEqual(vector(evaluateLogQLInstant(metric('count_over_time({app="api"}[1m]) > 1'), logs(), 60n * NS)), {
+    '{"app":"api","level":"info"}': 2,
+  });
+  t.deepEqual(vector(evaluateLogQLInstant(metric('topk(1, count_over_time({app="api"}[1m]))'), logs(), 60n * NS)), {
+    '{"app":"api","level":"info"}': 2,
+  });
+});
+
+test('metric queries page through the reader and refuse more than the entry cap', (t) => {
+  const reader = logs();
+  const result = evaluateLogQLInstant(metric('count_over_time({app="api"}[2m])'), reader, 100n * NS, { pageSize: 2 });
+  t.deepEqual(vector(result), { '{"app":"api","level":"info"}': 3, '{"app":"api","level":"error"}': 2 });
+  t.is(reader.logSelections.length, 3); // 2 + 2 + 1 entries
+  t.is(reader.logSelections[1]?.cursor, '2');
+  const error = t.throws(
+    () => evaluateLogQLInstant(metric('count_over_time({app="api"}[2m])'), logs(), 100n * NS, { pageSize: 2, maxEntries: 4 }),
+    { instanceOf: QueryError },
+  );
+  t.regex(error?.message ?? '', /^query too large: it would read more than 4 log entries/);
+});
+
+test('range limits: 11,000 points per series, positive step', (t) => {
+  const e1 = t.throws(() => evaluateLogQLRange(metric('vector(1)'), new FakeReader(), 0n, 11_001n * NS, NS), { instanceOf: QueryError });
+  t.regex(e1?.message ?? '', /exceeded maximum resolution of 11,000 points per timeseries/);
+  t.throws(() => evaluateLogQLRange(metric('vector(1)'), new FakeReader(), 0n, NS, 0n), {
+    message: /zero or negative query resolution step/,
+  });
+});

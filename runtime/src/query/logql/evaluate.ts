@@ -1,0 +1,274 @@
+/**
+ * LogQL evaluation over a LogReader. Log queries are one StorageReader.selectLogs call;
+ * metric queries page through the entries of each range aggregation once for the whole
+ * query window (keeping only timestamps and byte sizes), then evaluate step by step in
+ * memory with the same vector operators as the PromQL engine.
+ *
+ * Windows are Loki's: `(t - offset - range, t - offset]`, and a stream with no entry in a
+ * window has no point at that step.
+ */
+import { canonicalLabels } from '../../model/labels.js';
+import type { Labels } from '../../model/types.js';
+import type { Direction, LogReader } from '../../storage/reader.js';
+import { aggregate, binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
+import { badData, QueryError } from '../promql/errors.js';
+import type { LogQuery, MetricExpr, RangeAggregation } from './ast.js';
+
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+export interface MetricQueryLimits {
+  /** Most log entries one metric query may read (default 1,000,000); more → 400 "query too large". */
+  maxEntries?: number;
+  /** Entries per selectLogs page (default 10,000). */
+  pageSize?: number;
+}
+
+const DEFAULT_MAX_ENTRIES = 1_000_000;
+const DEFAULT_PAGE_SIZE = 10_000;
+const NS_PER_MS = 1_000_000n;
+
+export interface StreamEntry {
+  timestampNs: bigint;
+  line: string;
+}
+
+export interface StreamResult {
+  stream: Labels;
+  entries: StreamEntry[];
+}
+
+export interface LogSelectOptions {
+  /** Inclusive, ns. */
+  startNs: bigint;
+  /** Exclusive, ns. */
+  endNs: bigint;
+  limit: number;
+  direction: Direction;
+}
+
+/**
+ * Runs a log query: at most `limit` entries in `direction` order, grouped by stream in the
+ * order each stream first appears, entries within a stream kept in that order.
+ */
+export function selectLogStreams(query: LogQuery, reader: LogReader, options: LogSelectOptions): StreamResult[] {
+  const page = reader.selectLogs({
+    matchers: query.selector.matchers,
+    lineFilters: query.selector.lineFilters,
+    startNs: options.startNs,
+    endNs: options.endNs,
+    direction: options.direction,
+    limit: options.limit,
+  });
+  const streams = new Map<string, StreamResult>();
+  for (const entry of page.entries.slice(0, options.limit)) {
+    const key = canonicalLabels(entry.labels);
+    let stream = streams.get(key);
+    if (!stream) {
+      stream = { stream: entry.labels, entries: [] };
+      streams.set(key, stream);
+    }
+    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.message });
+  }
+  return [...streams.values()];
+}
+
+export function evaluateLogQLInstant(expr: MetricExpr, reader: LogReader, timeNs: bigint, limits: MetricQueryLimits = {}): QueryResult {
+  const ev = new MetricEvaluator(reader, expr, timeNs, timeNs, limits);
+  const value = ev.eval(expr, timeNs);
+  const t = nsToMs(timeNs);
+  switch (value.type) {
+    case 'scalar':
+      return { resultType: 'scalar', t, value: value.value };
+    case 'string':
+      return { resultType: 'string', t, value: value.value };
+    case 'vector':
+      return { resultType: 'vector', t, samples: value.samples };
+  }
+}
+
+export function evaluateLogQLRange(
+  expr: MetricExpr,
+  reader: LogReader,
+  startNs: bigint,
+  endNs: bigint,
+  stepNs: bigint,
+  limits: MetricQueryLimits = {},
+): QueryResult {
+  checkLokiRange(startNs, endNs, stepNs);
+  const ev = new MetricEvaluator(reader, expr, startNs, endNs, limits);
+  const matrix = new MatrixBuilder();
+  for (let t = startNs; t <= endNs; t += stepNs) matrix.add(nsToMs(t), ev.eval(expr, t));
+  return { resultType: 'matrix', series: matrix.build() };
+}
+
+/** Loki's checks on start/end/step of a metric range query. */
+export function checkLokiRange(startNs: bigint, endNs: bigint, stepNs: bigint): void {
+  if (endNs < startNs) throw badData('invalid parameter "end": end timestamp must not be before start time');
+  if (stepNs <= 0n) {
+    throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+  }
+  if ((endNs - startNs) / stepNs > BigInt(MAX_POINTS_PER_SERIES)) {
+    throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter');
+  }
+}
+
+function nsToMs(ns: bigint): number {
+  return Number(ns / NS_PER_MS);
+}
+
+/** Timestamps (ascending) and cumulative byte sizes of one stream's entries. */
+interface StreamIndex {
+  labels: Labels;
+  ts: bigint[];
+  /** bytesBefore[i] = total bytes of entries 0..i-1; length ts.length + 1. */
+  bytesBefore: number[];
+}
+
+class MetricEvaluator {
+  private readonly data = new Map<RangeAggregation, StreamIndex[]>();
+  private entriesRead = 0;
+  private readonly maxEntries: number;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly reader: LogReader,
+    expr: MetricExpr,
+    startNs: bigint,
+    endNs: bigint,
+    limits: MetricQueryLimits,
+  ) {
+    this.maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.pageSize = limits.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.prefetch(expr, startNs, endNs);
+  }
+
+  private prefetch(expr: MetricExpr, startNs: bigint, endNs: bigint): void {
+    switch (expr.type) {
+      case 'rangeAggregation':
+        this.load(expr, startNs, endNs);
+        return;
+      case 'vectorAggregation':
+        this.prefetch(expr.expr, startNs, endNs);
+        return;
+      case 'binary':
+        this.prefetch(expr.lhs, startNs, endNs);
+        this.prefetch(expr.rhs, startNs, endNs);
+        return;
+      case 'number':
+      case 'vector':
+        return;
+    }
+  }
+
+  /** Pages through (start - range - offset, end - offset] once, forward. */
+  private load(expr: RangeAggregation, startNs: bigint, endNs: bigint): void {
+    const streams = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[] }>();
+    let cursor: string | undefined;
+    do {
+      const page = this.reader.selectLogs({
+        matchers: expr.selector.matchers,
+        lineFilters: expr.selector.lineFilters,
+        startNs: startNs - expr.rangeNs - expr.offsetNs,
+        endNs: endNs - expr.offsetNs + 1n,
+        direction: 'forward',
+        limit: this.pageSize,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      this.entriesRead += page.entries.length;
+      if (this.entriesRead > this.maxEntries) {
+        throw new QueryError(
+          'bad_data',
+          `query too large: it would read more than ${this.maxEntries} log entries; narrow the stream selector, add line filters or shorten the time range`,
+        );
+      }
+      for (const entry of page.entries) {
+        const key = canonicalLabels(entry.labels);
+        let stream = streams.get(key);
+        if (!stream) {
+          stream = { labels: entry.labels, ts: [], bytes: [] };
+          streams.set(key, stream);
+        }
+        stream.ts.push(entry.timestampNs);
+        stream.bytes.push(Buffer.byteLength(entry.message, 'utf8'));
+      }
+      cursor = page.entries.length > 0 ? page.nextCursor : undefined;
+    } while (cursor !== undefined);
+
+    const index: StreamIndex[] = [];
+    for (const s of streams.values()) {
+      let order = s.ts.map((_, i) => i);
+      if (!isAscending(s.ts)) order = order.sort((a, b) => (s.ts[a]! < s.ts[b]! ? -1 : s.ts[a]! > s.ts[b]! ? 1 : 0));
+      const ts = order.map((i) => s.ts[i]!);
+      const bytesBefore = [0];
+      for (const i of order) bytesBefore.push(bytesBefore[bytesBefore.length - 1]! + s.bytes[i]!);
+      index.push({ labels: s.labels, ts, bytesBefore });
+    }
+    this.data.set(expr, index);
+  }
+
+  eval(expr: MetricExpr, t: bigint): Value {
+    switch (expr.type) {
+      case 'number':
+        return { type: 'scalar', value: expr.value };
+      case 'vector':
+        return { type: 'vector', samples: [{ metric: {}, value: expr.value }] };
+      case 'rangeAggregation':
+        return { type: 'vector', samples: this.rangeAggregation(expr, t) };
+      case 'vectorAggregation': {
+        const input = this.eval(expr.expr, t);
+        if (input.type !== 'vector') throw new QueryError('internal', 'aggregation over a non-vector');
+        return { type: 'vector', samples: aggregate(expr.op, input.samples, expr.grouping, expr.without, expr.param) };
+      }
+      case 'binary':
+        return binaryOp(expr.op, this.eval(expr.lhs, t), this.eval(expr.rhs, t), expr.returnBool, expr.matching);
+    }
+  }
+
+  private rangeAggregation(expr: RangeAggregation, t: bigint): InstantSample[] {
+    const end = t - expr.offsetNs;
+    const start = end - expr.rangeNs;
+    const seconds = Number(expr.rangeNs) / 1e9;
+    const out: InstantSample[] = [];
+    for (const s of this.data.get(expr) ?? []) {
+      const lo = upperBound(s.ts, start);
+      const hi = upperBound(s.ts, end);
+      if (hi <= lo) continue;
+      const count = hi - lo;
+      const bytes = s.bytesBefore[hi]! - s.bytesBefore[lo]!;
+      let value: number;
+      switch (expr.op) {
+        case 'count_over_time':
+          value = count;
+          break;
+        case 'rate':
+          value = count / seconds;
+          break;
+        case 'bytes_over_time':
+          value = bytes;
+          break;
+        case 'bytes_rate':
+          value = bytes / seconds;
+          break;
+      }
+      out.push({ metric: s.labels, value });
+    }
+    return out;
+  }
+}
+
+function isAscending(ts: bigint[]): boolean {
+  for (let i = 1; i < ts.length; i++) if (ts[i]! < ts[i - 1]!) return false;
+  return true;
+}
+
+/** Index of the first element greater than x. */
+function upperBound(arr: readonly bigint[], x: bigint): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,445 @@
+/**
+ * LogQL text → Sextant's AST. The official lezer grammar (@grafana/lezer-logql) does the
+ * syntax; this walk builds our AST and rejects, naming the construct, every parser stage,
+ * label filter, formatter and function outside the subset the engine implements.
+ *
+ * The grammar does not encode operator precedence (`1 + 2 * 3` comes out as `(1 + 2) * 3`),
+ * so chains of binary operators are flattened and re-associated with Loki's precedence.
+ */
+import type { SyntaxNode } from '@lezer/common';
+import { parser } from '@grafana/lezer-logql';
+import type { LabelMatcher, LineFilter, LineFilterOp, MatchOp } from '../../storage/reader.js';
+import { compileMatchers } from '../../storage/matchers.js';
+import { isComparison, isSetOp, type AggregateOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
+import { badData, unsupported } from '../promql/errors.js';
+import { parseFloatStrict, parseGoDuration, unquote } from '../promql/lexical.js';
+import { assertNoSyntaxError, children } from '../promql/syntax.js';
+import { isScalar, type LogQLExpr, type LogSelector, type MetricExpr, type RangeOp } from './ast.js';
+
+const MATCH_OPS: Record<string, MatchOp> = { Eq: '=', Neq: '!=', Re: '=~', Nre: '!~' };
+const FILTER_OPS: Record<string, LineFilterOp> = { PipeExact: '|=', Neq: '!=', PipeMatch: '|~', Nre: '!~' };
+const RANGE_OPS: readonly RangeOp[] = ['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate'];
+const VECTOR_OPS: readonly AggregateOp[] = ['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk'];
+/** Labels Loki adds on pipeline errors; dropping them is a no-op here (no parser stage sets them). */
+const ERROR_LABELS = ['__error__', '__error_details__'];
+
+const BINARY_OPS: Record<string, BinaryOp> = {
+  Add: '+',
+  Sub: '-',
+  Mul: '*',
+  Div: '/',
+  Mod: '%',
+  Pow: '^',
+  Eql: '==',
+  Neq: '!=',
+  Gtr: '>',
+  Gte: '>=',
+  Lss: '<',
+  Lte: '<=',
+  And: 'and',
+  Or: 'or',
+  Unless: 'unless',
+};
+
+/** Loki's (and Prometheus') precedence: higher binds tighter. */
+function precedence(op: BinaryOp): number {
+  switch (op) {
+    case 'or':
+      return 1;
+    case 'and':
+    case 'unless':
+      return 2;
+    case '==':
+    case '!=':
+    case '>':
+    case '>=':
+    case '<':
+    case '<=':
+      return 3;
+    case '+':
+    case '-':
+      return 4;
+    case '*':
+    case '/':
+    case '%':
+    case 'atan2':
+      return 5;
+    case '^':
+      return 6;
+  }
+}
+
+/** Parses a LogQL query; throws QueryError (bad_data) for syntax errors and unsupported constructs. */
+export function parseLogQL(query: string): LogQLExpr {
+  if (query.trim() === '') throw badData('parse error: empty query');
+  const tree = parser.parse(query);
+  assertNoSyntaxError(tree, query);
+  const top = tree.topNode.firstChild;
+  if (!top) throw badData('parse error: empty query');
+  return new Builder(query).top(top);
+}
+
+/** Parses a stream selector as used by the metadata endpoints (`query`, `match[]`). */
+export function parseStreamSelector(text: string): LabelMatcher[] {
+  const expr = parseLogQL(text);
+  if (expr.type !== 'logs') throw badData(`${JSON.stringify(text)} is not a stream selector such as {app="api"}`);
+  return expr.selector.matchers;
+}
+
+interface BinaryStep {
+  op: BinaryOp;
+  returnBool: boolean;
+  matching?: VectorMatching;
+}
+
+class Builder {
+  constructor(private readonly query: string) {}
+
+  private text(node: SyntaxNode): string {
+    return this.query.slice(node.from, node.to);
+  }
+
+  top(node: SyntaxNode): LogQLExpr {
+    // LogQL > Expr > LogExpr | MetricExpr
+    if (node.name === 'Expr') {
+      const inner = node.firstChild;
+      if (!inner) throw badData('parse error: empty expression');
+      return this.top(inner);
+    }
+    if (node.name === 'LogExpr') return { type: 'logs', selector: this.logExpr(node) };
+    if (node.name === 'MetricExpr') return this.metric(node);
+    throw unsupported(`expression ${this.text(node)}`);
+  }
+
+  private logExpr(node: SyntaxNode): LogSelector {
+    const inner = node.getChild('LogExpr');
+    if (inner) return this.logExpr(inner); // parenthesised
+    const selector = node.getChild('Selector');
+    if (!selector) throw badData(`parse error: missing stream selector in ${this.text(node)}`);
+    const pipeline = node.getChild('PipelineExpr');
+    return { matchers: this.selector(selector), lineFilters: pipeline ? this.pipeline(pipeline) : [] };
+  }
+
+  private selector(node: SyntaxNode): LabelMatcher[] {
+    const matchers: LabelMatcher[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'Matchers') collect(part);
+        else if (part.name === 'Matcher') matchers.push(this.matcher(part));
+      }
+    };
+    collect(node);
+    try {
+      if (matchers.map((m) => compileMatchers([m])({})).every(Boolean)) {
+        throw badData(
+          'queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will',
+        );
+      }
+    } catch (error) {
+      if (error instanceof SyntaxError) throw badData(error.message);
+      throw error;
+    }
+    return matchers;
+  }
+
+  private matcher(node: SyntaxNode): LabelMatcher {
+    const [nameNode, opNode, valueNode] = children(node);
+    if (!nameNode || !opNode || !valueNode) throw badData(`parse error in matcher ${this.text(node)}`);
+    const op = MATCH_OPS[opNode.name];
+    if (!op) throw unsupported(`matcher operator ${this.text(opNode)}`);
+    return { name: this.text(nameNode), op, value: unquote(this.text(valueNode)) };
+  }
+
+  /** Line filters of a pipeline; `| drop __error__` is accepted as a no-op, other stages rejected. */
+  private pipeline(node: SyntaxNode): LineFilter[] {
+    const filters: LineFilter[] = [];
+    const stages: SyntaxNode[] = [];
+    const collectStages = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'PipelineExpr') collectStages(part);
+        else if (part.name === 'PipelineStage') stages.push(part);
+      }
+    };
+    collectStages(node);
+    for (const stage of stages) {
+      const lineFilters = stage.getChild('LineFilters');
+      if (lineFilters) {
+        const collect = (n: SyntaxNode): void => {
+          for (const part of children(n)) {
+            if (part.name === 'LineFilters') collect(part);
+            else if (part.name === 'LineFilter') filters.push(this.lineFilter(part));
+          }
+        };
+        collect(lineFilters);
+        continue;
+      }
+      const drop = stage.getChild('DropLabelsExpr');
+      if (drop && this.isErrorDrop(drop)) continue;
+      throw unsupported(`log pipeline stage ${this.text(stage).slice(0, 60)}`);
+    }
+    return filters;
+  }
+
+  private isErrorDrop(node: SyntaxNode): boolean {
+    const labels: SyntaxNode[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'DropLabels') collect(part);
+        else if (part.name === 'DropLabel') labels.push(part);
+      }
+    };
+    collect(node);
+    return labels.length > 0 && labels.every((l) => ERROR_LABELS.includes(this.text(l).trim()));
+  }
+
+  private lineFilter(node: SyntaxNode): LineFilter {
+    const filter = node.getChild('Filter');
+    const opName = filter?.firstChild?.name ?? '';
+    if (opName === 'PipePattern' || opName === 'Npa') throw unsupported(`pattern line filter ${this.text(filter!)}`);
+    const op = FILTER_OPS[opName];
+    if (!op) throw unsupported(`line filter ${this.text(node)}`);
+    if (node.getChild('FilterOp')) throw unsupported(`line filter function ${this.text(node)}`);
+    if (node.getChild('Or') || node.getChild('OrFilter')) throw unsupported(`"or" in line filter ${this.text(node)}`);
+    const valueNode = node.getChild('String');
+    if (!valueNode) throw badData(`parse error in line filter ${this.text(node)}`);
+    const value = unquote(this.text(valueNode));
+    if (op === '|~' || op === '!~') {
+      if (/^\(\?[a-zA-Z]+\)/.test(value))
+        throw unsupported(`regular expression flags ${value.slice(0, value.indexOf(')') + 1)} in line filter`);
+      try {
+        new RegExp(value);
+      } catch (error) {
+        throw badData(`invalid regular expression in line filter ${op} ${JSON.stringify(value)}: ${(error as Error).message}`);
+      }
+    }
+    return { op, value };
+  }
+
+  private duration(node: SyntaxNode, what: string): bigint {
+    const text = this.text(node).trim();
+    const ms = parseGoDuration(text);
+    if (ms === undefined) throw badData(`invalid ${what} duration "${text}"`);
+    return BigInt(Math.round(ms * 1e6));
+  }
+
+  private metric(node: SyntaxNode): MetricExpr {
+    if (node.name === 'Expr') {
+      const inner = node.firstChild;
+      if (!inner) throw badData('parse error: empty expression');
+      if (inner.name === 'LogExpr')
+        throw badData(`a log query is not allowed here: ${this.text(inner)} (did you mean count_over_time(…[1m])?)`);
+      return this.metric(inner);
+    }
+    if (node.name !== 'MetricExpr') throw unsupported(`expression ${this.text(node)}`);
+    const inner = node.firstChild;
+    if (!inner) throw badData('parse error: empty expression');
+    switch (inner.name) {
+      case 'MetricExpr':
+        return this.metric(inner); // parenthesised
+      case 'LiteralExpr':
+        return { type: 'number', value: this.literal(inner) };
+      case 'VectorExpr': {
+        const n = inner.getChild('Number');
+        if (!n) throw badData(`parse error in ${this.text(inner)}`);
+        return { type: 'vector', value: this.number(n) };
+      }
+      case 'RangeAggregationExpr':
+        return this.rangeAggregation(inner);
+      case 'VectorAggregationExpr':
+        return this.vectorAggregation(inner);
+      case 'BinOpExpr':
+        return this.binary(inner);
+      case 'LabelReplaceExpr':
+        throw unsupported('function label_replace');
+      default:
+        throw unsupported(`expression ${this.text(inner)}`);
+    }
+  }
+
+  private number(node: SyntaxNode): number {
+    const text = this.text(node);
+    const value = parseFloatStrict(text);
+    if (value === undefined) throw badData(`invalid number "${text}"`);
+    return value;
+  }
+
+  private literal(node: SyntaxNode): number {
+    let sign = 1;
+    let value: number | undefined;
+    for (const part of children(node)) {
+      if (part.name === 'Sub') sign = -sign;
+      else if (part.name === 'Number') value = this.number(part);
+    }
+    if (value === undefined) throw badData(`parse error in ${this.text(node)}`);
+    return sign * value;
+  }
+
+  private rangeAggregation(node: SyntaxNode): MetricExpr {
+    const opNode = node.getChild('RangeOp');
+    const rangeExpr = node.getChild('LogRangeExpr');
+    if (!opNode || !rangeExpr) throw badData(`parse error in ${this.text(node)}`);
+    const name = this.text(opNode);
+    if (rangeExpr.getChild('UnwrapExpr')) throw unsupported(`unwrap in ${name}`);
+    if (!(RANGE_OPS as readonly string[]).includes(name)) throw unsupported(`range aggregation ${name}`);
+    if (node.getChild('Grouping')) throw unsupported(`grouping on range aggregation ${name} (only unwrapped ranges take by/without)`);
+    let selectorNode = rangeExpr.getChild('Selector');
+    let pipelineNodes = rangeExpr.getChildren('PipelineExpr');
+    const logExpr = rangeExpr.getChild('LogExpr');
+    if (!selectorNode && logExpr) {
+      selectorNode = logExpr.getChild('Selector');
+      pipelineNodes = logExpr.getChildren('PipelineExpr');
+    }
+    const rangeNode = rangeExpr.getChild('Range');
+    if (!selectorNode || !rangeNode) throw badData(`parse error in ${this.text(rangeExpr)}`);
+    const durationNode = rangeNode.getChild('Duration');
+    if (!durationNode) throw badData(`parse error in ${this.text(rangeNode)}`);
+    const rangeNs = this.duration(durationNode, 'range');
+    if (rangeNs <= 0n) throw badData(`range must be greater than 0, got ${this.text(durationNode)}`);
+    let offsetNs = 0n;
+    const offsetNode = rangeExpr.getChild('OffsetExpr');
+    if (offsetNode) {
+      const d = offsetNode.getChild('Duration');
+      if (!d) throw badData(`parse error in ${this.text(offsetNode)}`);
+      offsetNs = this.duration(d, 'offset');
+    }
+    const lineFilters = pipelineNodes.flatMap((p) => this.pipeline(p));
+    return {
+      type: 'rangeAggregation',
+      op: name as RangeOp,
+      selector: { matchers: this.selector(selectorNode), lineFilters },
+      rangeNs,
+      offsetNs,
+    };
+  }
+
+  private vectorAggregation(node: SyntaxNode): MetricExpr {
+    const opNode = node.getChild('VectorOp');
+    const inner = node.getChild('MetricExpr');
+    if (!opNode || !inner) throw badData(`parse error in ${this.text(node)}`);
+    const name = this.text(opNode);
+    if (!(VECTOR_OPS as readonly string[]).includes(name)) throw unsupported(`aggregation ${name}`);
+    const op = name as AggregateOp;
+    let grouping: string[] = [];
+    let without = false;
+    const groupingNode = node.getChild('Grouping');
+    if (groupingNode) {
+      without = groupingNode.getChild('Without') !== null;
+      const collect = (n: SyntaxNode): void => {
+        for (const part of children(n)) {
+          if (part.name === 'Labels') collect(part);
+          else if (part.name === 'Identifier') grouping.push(this.text(part));
+        }
+      };
+      const labels = groupingNode.getChild('Labels');
+      if (labels) collect(labels);
+    }
+    const expr = this.metric(inner);
+    if (isScalar(expr)) throw badData(`${name} expects a vector, got the scalar ${this.text(inner)}`);
+    const paramNode = node.getChild('Number');
+    if (op === 'topk' || op === 'bottomk') {
+      if (!paramNode) throw badData(`parse error: ${name} needs a parameter`);
+      const param = this.number(paramNode);
+      if (!Number.isInteger(param) || param < 1)
+        throw badData(`invalid parameter for ${name}: ${this.text(paramNode)} is not a positive integer`);
+      return { type: 'vectorAggregation', op, expr, param, grouping, without };
+    }
+    if (paramNode) throw badData(`parse error: ${name} takes no parameter`);
+    grouping = [...new Set(grouping)];
+    return { type: 'vectorAggregation', op, expr, grouping, without };
+  }
+
+  /** Flattens an unparenthesised chain of binary operators and rebuilds it with precedence. */
+  private binary(node: SyntaxNode): MetricExpr {
+    const operands: MetricExpr[] = [];
+    const ops: BinaryStep[] = [];
+    const flatten = (bin: SyntaxNode): void => {
+      const parts = children(bin);
+      const lhs = parts[0];
+      const opNode = parts[1];
+      const rhs = parts[parts.length - 1];
+      if (!lhs || !opNode || !rhs || parts.length < 3) throw badData(`parse error in ${this.text(bin)}`);
+      const op = BINARY_OPS[opNode.name];
+      if (!op) throw unsupported(`binary operator ${this.text(opNode)}`);
+      const step: BinaryStep = { op, returnBool: false };
+      const modifier = bin.getChild('BinOpModifier');
+      if (modifier) this.modifier(modifier, step);
+      operand(lhs);
+      ops.push(step);
+      operand(rhs);
+    };
+    const operand = (exprNode: SyntaxNode): void => {
+      const metricNode = exprNode.name === 'Expr' ? exprNode.firstChild : exprNode;
+      const bin = metricNode?.name === 'MetricExpr' ? metricNode.firstChild : null;
+      if (bin?.name === 'BinOpExpr') flatten(bin);
+      else operands.push(this.metric(exprNode));
+    };
+    flatten(node);
+
+    // Shunting-yard over operands[i] ops[i] operands[i+1] …
+    const output: MetricExpr[] = [operands[0]!];
+    const stack: BinaryStep[] = [];
+    const reduce = (): void => {
+      const step = stack.pop()!;
+      const rhs = output.pop()!;
+      const lhs = output.pop()!;
+      output.push(this.checkBinary(step, lhs, rhs));
+    };
+    ops.forEach((step, i) => {
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const pTop = precedence(top.op);
+        const p = precedence(step.op);
+        if (pTop > p || (pTop === p && step.op !== '^')) reduce();
+        else break;
+      }
+      stack.push(step);
+      output.push(operands[i + 1]!);
+    });
+    while (stack.length > 0) reduce();
+    return output[0]!;
+  }
+
+  private modifier(node: SyntaxNode, step: BinaryStep): void {
+    const visit = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        switch (part.name) {
+          case 'Bool':
+            step.returnBool = true;
+            break;
+          case 'GroupLeft':
+            throw unsupported('group_left (many-to-one matching)');
+          case 'GroupRight':
+            throw unsupported('group_right (one-to-many matching)');
+          case 'OnOrIgnoringModifier': {
+            const labels: string[] = [];
+            const collect = (g: SyntaxNode): void => {
+              for (const c of children(g)) {
+                if (c.name === 'LabelName') labels.push(this.text(c));
+                else collect(c);
+              }
+            };
+            const grouping = part.getChild('GroupingLabels');
+            if (grouping) collect(grouping);
+            step.matching = { on: part.getChild('On') !== null, labels };
+            visit(part);
+            break;
+          }
+          default:
+            break;
+        }
+      }
+    };
+    visit(node);
+  }
+
+  private checkBinary(step: BinaryStep, lhs: MetricExpr, rhs: MetricExpr): MetricExpr {
+    const { op, returnBool, matching } = step;
+    const lScalar = isScalar(lhs);
+    const rScalar = isScalar(rhs);
+    if (returnBool && !isComparison(op)) throw badData('bool modifier can only be used on comparison operators');
+    if (isComparison(op) && lScalar && rScalar && !returnBool) throw badData('comparisons between scalars must use BOOL modifier');
+    if (isSetOp(op) && (lScalar || rScalar)) throw badData(`set operator "${op}" not allowed in binary scalar expression`);
+    if (matching && (lScalar || rScalar)) throw badData('vector matching only allowed between instant vectors');
+    return matching ? { type: 'binary', op, lhs, rhs, returnBool, matching } : { type: 'binary', op, lhs, rhs, returnBool };
+  }
+}
