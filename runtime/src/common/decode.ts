@@ -27,7 +27,7 @@ function describe(error: t.ValidationError, root: string): string {
   // A value that fails every branch of a union (or an intersection that gets no object at
   // all) is reported once, at the combinator, by the combinator's name.
   let depth = error.context.length - 1;
-  while (depth > 0 && isCombinator(error.context[depth - 1]!.type)) depth--;
+  while (depth > 0 && isBranching(error.context[depth - 1]!.type)) depth--;
   const context = error.context.slice(0, depth + 1);
   const path = pathOf(context, root) || '(root)';
   if (error.message) return `${path}: ${error.message}`;
@@ -39,29 +39,23 @@ function describe(error: t.ValidationError, root: string): string {
 }
 
 /**
- * Builds `a.b[2].c` from an io-ts context. Unions and intersections add entries with
- * numeric keys that are not real array indices; only array/record parents add a segment.
+ * Builds `a.b[2].c` from an io-ts context. Unions and intersections add entries keyed by
+ * branch number, which are not part of the path; exact and refinement types add none.
  */
 function pathOf(context: t.Context, root: string): string {
   let path = root;
   for (let i = 1; i < context.length; i++) {
     const parent = context[i - 1]!.type;
     const key = context[i]!.key;
-    if (key === '' || isCombinator(parent)) continue;
+    if (key === '' || isBranching(parent)) continue;
     if (isArrayType(parent)) path += `[${key}]`;
     else path += path ? `.${key}` : key;
   }
   return path;
 }
 
-function isCombinator(type: t.Decoder<unknown, unknown>): boolean {
-  return (
-    type instanceof t.UnionType ||
-    type instanceof t.IntersectionType ||
-    type instanceof t.RefinementType ||
-    type instanceof t.ExactType ||
-    type instanceof t.ReadonlyType
-  );
+function isBranching(type: t.Decoder<unknown, unknown>): boolean {
+  return type instanceof t.UnionType || type instanceof t.IntersectionType;
 }
 
 function isArrayType(type: t.Decoder<unknown, unknown>): boolean {

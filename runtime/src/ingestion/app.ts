@@ -5,6 +5,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from '../common/log.js';
+import { ThrottledLog } from '../common/throttled-log.js';
 import type { RuntimeMetrics } from '../common/metrics.js';
 import { HttpError, sendError } from '../common/http-error.js';
 import { BusUnavailableError, type Bus } from '../bus/bus.js';
@@ -28,7 +29,12 @@ export interface IngestionOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export function ingestionRouter(options: IngestionOptions): express.Router {
+interface Context extends IngestionOptions {
+  rejectLog: ThrottledLog;
+}
+
+export function ingestionRouter(config: IngestionOptions): express.Router {
+  const options: Context = { ...config, rejectLog: new ThrottledLog(60_000) };
   const { metrics } = options;
   const router = express.Router();
   const signalOf = (req: Request): Signal => (req.path.endsWith('/metrics') ? 'metrics' : 'logs');
@@ -53,7 +59,7 @@ export function ingestionRouter(options: IngestionOptions): express.Router {
 async function ingest<A>(
   req: Request,
   res: Response,
-  options: IngestionOptions,
+  options: Context,
   signal: Signal,
   key: string,
   normalise: (items: unknown[], pathOf: (i: number) => string) => Normalised<A>,
@@ -79,7 +85,15 @@ async function ingest<A>(
     metrics.requestsRejected.inc({ signal, reason: failure.reason });
     if (received > 0) metrics.eventsRejected.inc({ signal, reason: failure.reason }, received);
     if (failure.status >= 500) log.warn({ err: error, signal, keyId: res.locals.keyId }, 'ingestion request failed');
-    else log.debug({ signal, keyId: res.locals.keyId, status: failure.status, reason: failure.reason, error: failure.message }, 'ingestion request rejected');
+    else {
+      // Explained in the log, at most once a minute per reason and key, with the count since.
+      options.rejectLog.record(`${signal}/${failure.reason}/${res.locals.keyId}`, 1, (count) =>
+        log.info(
+          { signal, keyId: res.locals.keyId, status: failure.status, reason: failure.reason, error: failure.message, count },
+          'ingestion request rejected; nothing of it was stored',
+        ),
+      );
+    }
     if (failure.status === 413) res.setHeader('Connection', 'close');
     sendError(res, failure);
   }
