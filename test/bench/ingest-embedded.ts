@@ -42,7 +42,10 @@ function makeBodies(o: Options, t0Ns: bigint): string[] {
   return bodies;
 }
 
-async function runServer(o: Options, bodies: string[]): Promise<{ eventsPerSecond: number; cpuSecondsPerMillion: number; peakRssMb: number }> {
+async function runServer(
+  o: Options,
+  bodies: string[],
+): Promise<{ eventsPerSecond: number; cpuSecondsPerMillion: number; peakRssMb: number }> {
   const p = await startSextant({ dataDir: tempDataDir('sextant-bench-'), apiKey: KEY, args: ['--sync', o.sync] });
   try {
     const pid = p.child.pid!;
@@ -125,7 +128,9 @@ export async function runIngestEmbedded(args: string[]): Promise<void> {
     sync: values.sync === 'normal' ? 'normal' : 'full',
   };
   const t0Ns = BigInt(Date.now() - 3_600_000) * 1_000_000n;
-  progress(`ingest-embedded: ${o.events} events of ~200 B in batches of ${o.batch}, ${o.concurrency} concurrent requests, ${o.runs} runs, sync=${o.sync}`);
+  progress(
+    `ingest-embedded: ${o.events} events of ~200 B in batches of ${o.batch}, ${o.concurrency} concurrent requests, ${o.runs} runs, sync=${o.sync}`,
+  );
   const bodies = makeBodies(o, t0Ns);
   const server: Array<Awaited<ReturnType<typeof runServer>>> = [];
   const raw: Array<ReturnType<typeof runRaw>> = [];

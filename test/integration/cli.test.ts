@@ -57,7 +57,12 @@ test('a bad config file fails at startup listing every error with its path', (t)
   t.regex(r.stderr, /extra: unknown field/);
   t.regex(r.stderr, /limits\.maxLabels: expected number, got "many"/);
   // Stage errors come after the file's own shape is valid.
-  fs.writeFileSync(file, ['processors:', '  - parse: { format: yaml }', '  - redact: { detectors: [email], patterns: ["("] }', '  - sampel: { rate: 0.5 }'].join('\n'));
+  fs.writeFileSync(
+    file,
+    ['processors:', '  - parse: { format: yaml }', '  - redact: { detectors: [email], patterns: ["("] }', '  - sampel: { rate: 0.5 }'].join(
+      '\n',
+    ),
+  );
   const stages = sextant(['up', '--port', '0', '--data-dir', dir, '--config', file]);
   t.is(stages.code, 2);
   t.regex(stages.stderr, /processors\[0\]\.parse\.format/);

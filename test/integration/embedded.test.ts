@@ -111,14 +111,21 @@ test.serial('10,000 entries and 10,000 samples in, every one read back exactly',
   const loki: Array<[string, string, Record<string, string>]> = [];
   let start = T0_NS;
   for (;;) {
-    const reply = await get<{ status: string; data: { resultType: string; result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> } }>(
-      p,
-      '/loki/api/v1/query_range',
-      { query: '{service=~".+"}', start: start.toString(), end: (T0_NS + 3_600_000_000_000n).toString(), limit: '5000', direction: 'forward' },
-    );
+    const reply = await get<{
+      status: string;
+      data: { resultType: string; result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> };
+    }>(p, '/loki/api/v1/query_range', {
+      query: '{service=~".+"}',
+      start: start.toString(),
+      end: (T0_NS + 3_600_000_000_000n).toString(),
+      limit: '5000',
+      direction: 'forward',
+    });
     t.is(reply.status, 'success');
     t.is(reply.data.resultType, 'streams');
-    const page = reply.data.result.flatMap((s) => s.values.map(([ts, line]) => [ts, line, s.stream] as [string, string, Record<string, string>]));
+    const page = reply.data.result.flatMap((s) =>
+      s.values.map(([ts, line]) => [ts, line, s.stream] as [string, string, Record<string, string>]),
+    );
     if (page.length === 0) break;
     page.sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
     loki.push(...page);
@@ -145,11 +152,15 @@ test.serial('10,000 entries and 10,000 samples in, every one read back exactly',
 
   // Prometheus: every series, every sample, through query_range at 1 s steps.
   for (let s = 0; s < 10; s++) {
-    const reply = await get<{ status: string; data: { resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } }>(
-      p,
-      '/api/v1/query_range',
-      { query: `sextant_it_value{series="s${s}"}`, start: String(T0_MS / 1000), end: String(T0_MS / 1000 + 999), step: '1' },
-    );
+    const reply = await get<{
+      status: string;
+      data: { resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
+    }>(p, '/api/v1/query_range', {
+      query: `sextant_it_value{series="s${s}"}`,
+      start: String(T0_MS / 1000),
+      end: String(T0_MS / 1000 + 999),
+      step: '1',
+    });
     t.is(reply.data.resultType, 'matrix');
     t.is(reply.data.result.length, 1);
     t.deepEqual(reply.data.result[0]!.metric, { __name__: 'sextant_it_value', series: `s${s}` });
@@ -161,15 +172,22 @@ test.serial('10,000 entries and 10,000 samples in, every one read back exactly',
   }
 
   // Native metrics: the same samples, per 1 s step.
-  const nativeMetrics = await get<{ series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }> }>(p, '/api/v1/metrics/query', {
-    query: 'sextant_it_value',
-    start: String(T0_MS),
-    end: String(T0_MS + 999_000),
-    step: '1s',
-    aggregation: 'max',
-  });
+  const nativeMetrics = await get<{ series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }> }>(
+    p,
+    '/api/v1/metrics/query',
+    {
+      query: 'sextant_it_value',
+      start: String(T0_MS),
+      end: String(T0_MS + 999_000),
+      step: '1s',
+      aggregation: 'max',
+    },
+  );
   t.is(nativeMetrics.series.length, 10);
-  t.is(nativeMetrics.series.reduce((n, s) => n + s.points.length, 0), N);
+  t.is(
+    nativeMetrics.series.reduce((n, s) => n + s.points.length, 0),
+    N,
+  );
   const s3 = nativeMetrics.series.find((s) => s.labels.series === 's3')!;
   t.deepEqual(s3.points[7], [T0_MS + 7000, 3007.5]);
 

@@ -27,7 +27,12 @@ export function tempDataDir(prefix = 'sextant-it-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startSextant(options: { dataDir: string; apiKey: string; args?: string[]; env?: Record<string, string> }): Promise<SextantProcess> {
+export async function startSextant(options: {
+  dataDir: string;
+  apiKey: string;
+  args?: string[];
+  env?: Record<string, string>;
+}): Promise<SextantProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "make build" first`);
   const child = spawn(process.execPath, [CLI, 'up', '--port', '0', '--data-dir', options.dataDir, ...(options.args ?? [])], {
     env: { ...process.env, SEXTANT_API_KEYS: options.apiKey, SEXTANT_LOG_LEVEL: 'warn', ...options.env },

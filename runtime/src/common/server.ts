@@ -34,7 +34,11 @@ export function baseApp(metrics: RuntimeMetrics, readiness: Readiness): express.
   app.get('/readyz', (_req, res) => {
     const down = readiness.notReady();
     if (down.length === 0) res.type('text/plain').send('ready\n');
-    else res.status(503).type('text/plain').send(`not ready: ${down.join(', ')}\n`);
+    else
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`not ready: ${down.join(', ')}\n`);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -55,7 +55,12 @@ function post(h: Harness, route: string, body: string | Buffer, headers: Record<
   });
 }
 
-const entry = (message: string, extra: object = {}) => ({ labels: { service: 'api' }, message, timestamp: '2026-11-26T10:00:00Z', ...extra });
+const entry = (message: string, extra: object = {}) => ({
+  labels: { service: 'api' },
+  message,
+  timestamp: '2026-11-26T10:00:00Z',
+  ...extra,
+});
 
 test('valid logs: 200 only after commit, and stored', async (t) => {
   const h = await start();
@@ -71,7 +76,11 @@ test('NDJSON and gzip bodies are accepted', async (t) => {
   const ndjson = [entry('one'), entry('two'), entry('three')].map((e) => JSON.stringify(e)).join('\n') + '\n';
   const res = await post(h, '/api/v1/logs', zlib.gzipSync(ndjson), { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' });
   t.is(res.status, 200);
-  const samples = await post(h, '/api/v1/metrics', JSON.stringify({ samples: [{ name: 'up', labels: { job: 'x' }, value: 1, timestamp: 1795687200000 }] }));
+  const samples = await post(
+    h,
+    '/api/v1/metrics',
+    JSON.stringify({ samples: [{ name: 'up', labels: { job: 'x' }, value: 1, timestamp: 1795687200000 }] }),
+  );
   t.is(samples.status, 200);
   t.deepEqual(h.store.counts(), { streams: 1, entries: 3, series: 1, samples: 1 });
   stop(h);
@@ -88,7 +97,11 @@ test('authentication: missing, malformed and invalid keys are 401; X-API-Key wor
   t.deepEqual(await bad.json(), { error: 'invalid API key', code: 401, reason: 'unauthorized' });
   const basic = await post(h, '/api/v1/logs', body, { authorization: 'Basic abc' });
   t.regex(((await basic.json()) as { error: string }).error, /malformed Authorization header/);
-  const x = await fetch(`${h.url}/api/v1/logs`, { method: 'POST', headers: { 'x-api-key': 'other-key', 'content-type': 'application/json' }, body });
+  const x = await fetch(`${h.url}/api/v1/logs`, {
+    method: 'POST',
+    headers: { 'x-api-key': 'other-key', 'content-type': 'application/json' },
+    body,
+  });
   t.is(x.status, 200);
   t.is(h.store.counts().entries, 1);
   stop(h);
@@ -98,21 +111,57 @@ test('bad input: the right 4xx, a message naming the problem, nothing stored', a
   const h = await start();
   const cases: Array<[string, string | Buffer, Record<string, string>, number, RegExp]> = [
     ['malformed JSON', '{"entries": [', {}, 400, /^malformed JSON: /],
-    ['wrong type', JSON.stringify({ entries: [entry('ok'), { labels: { service: 1 }, message: 'x' }] }), {}, 400, /^entries\[1\]\.labels\.service: expected string, got 1$/],
+    [
+      'wrong type',
+      JSON.stringify({ entries: [entry('ok'), { labels: { service: 1 }, message: 'x' }] }),
+      {},
+      400,
+      /^entries\[1\]\.labels\.service: expected string, got 1$/,
+    ],
     ['missing field', JSON.stringify({ entries: [{ labels: { a: 'b' } }] }), {}, 400, /^entries\[0\]\.message: is required/],
     ['not an object', '[1,2]', {}, 400, /must be a JSON object/],
     ['entries not an array', '{"entries": 5}', {}, 400, /^entries: must be an array$/],
     ['unknown top-level field', '{"entries": [], "extra": 1}', {}, 400, /^extra: unknown field/],
-    ['invalid UTF-8', Buffer.concat([Buffer.from('{"entries":[{"labels":{"a":"b"},"message":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]), {}, 400, /not valid UTF-8/],
+    [
+      'invalid UTF-8',
+      Buffer.concat([Buffer.from('{"entries":[{"labels":{"a":"b"},"message":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]),
+      {},
+      400,
+      /not valid UTF-8/,
+    ],
     ['wrong content type', 'x', { 'content-type': 'text/plain' }, 415, /unsupported Content-Type "text\/plain"/],
     ['unknown encoding', 'x', { 'content-encoding': 'br' }, 415, /unsupported Content-Encoding "br"/],
     ['corrupt gzip', 'not gzip', { 'content-encoding': 'gzip' }, 400, /not valid gzip data/],
-    ['NaN timestamp', '{"entries":[{"labels":{"a":"b"},"message":"m","timestamp":"NaN"}]}', {}, 400, /^entries\[0\]\.timestamp: invalid timestamp "NaN"/],
+    [
+      'NaN timestamp',
+      '{"entries":[{"labels":{"a":"b"},"message":"m","timestamp":"NaN"}]}',
+      {},
+      400,
+      /^entries\[0\]\.timestamp: invalid timestamp "NaN"/,
+    ],
     ['negative timestamp', '{"entries":[{"labels":{"a":"b"},"message":"m","timestamp":-1}]}', {}, 400, /must not be negative/],
     ['far future', JSON.stringify({ entries: [entry('m', { timestamp: '2999-01-01T00:00:00Z' })] }), {}, 400, /too far in the future/],
-    ['deep fields', JSON.stringify({ entries: [entry('m', { fields: JSON.parse('{"a":'.repeat(20) + '1' + '}'.repeat(20)) })] }), {}, 400, /nested deeper than the limit of 8 levels/],
-    ['absurd nesting', '{"entries":[' + '['.repeat(20000) + ']'.repeat(20000) + ']}', {}, 400, /^entries\[0\]: expected LogEntry, got \[deeply nested array\]$/],
-    ['string over limit', JSON.stringify({ entries: [entry('m', { labels: { a: 'x'.repeat(5000) } })] }), {}, 400, /label value is 5000 characters, over the limit of 2048/],
+    [
+      'deep fields',
+      JSON.stringify({ entries: [entry('m', { fields: JSON.parse('{"a":'.repeat(20) + '1' + '}'.repeat(20)) })] }),
+      {},
+      400,
+      /nested deeper than the limit of 8 levels/,
+    ],
+    [
+      'absurd nesting',
+      '{"entries":[' + '['.repeat(20000) + ']'.repeat(20000) + ']}',
+      {},
+      400,
+      /^entries\[0\]: expected LogEntry, got \[deeply nested array\]$/,
+    ],
+    [
+      'string over limit',
+      JSON.stringify({ entries: [entry('m', { labels: { a: 'x'.repeat(5000) } })] }),
+      {},
+      400,
+      /label value is 5000 characters, over the limit of 2048/,
+    ],
   ];
   for (const [name, body, headers, status, message] of cases) {
     const res = await post(h, '/api/v1/logs', body, headers);
@@ -164,7 +213,11 @@ test('rate limit per key: 429 with Retry-After and RateLimit headers; other keys
   t.true(Number(limited.headers.get('retry-after')) >= 1);
   t.regex(limited.headers.get('ratelimit') ?? '', /r=0/);
   t.regex(((await limited.json()) as { error: string }).error, /rate limit of 1 requests\/s \(burst 2\) exceeded/);
-  const other = await fetch(`${h.url}/api/v1/logs`, { method: 'POST', headers: { 'x-api-key': 'other-key', 'content-type': 'application/json' }, body });
+  const other = await fetch(`${h.url}/api/v1/logs`, {
+    method: 'POST',
+    headers: { 'x-api-key': 'other-key', 'content-type': 'application/json' },
+    body,
+  });
   t.is(other.status, 200);
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
   t.regex(metrics, /sextant_ingest_requests_rejected_total\{signal="logs",reason="rate_limited"\} 1/);

@@ -39,18 +39,27 @@ export function ingestionRouter(config: IngestionOptions): express.Router {
   const router = express.Router();
   const signalOf = (req: Request): Signal => (req.path.endsWith('/metrics') ? 'metrics' : 'logs');
   const rejected = (req: Request, reason: string) => metrics.requestsRejected.inc({ signal: signalOf(req), reason });
-  const guard = [
-    requireApiKey(options.keys, rejected),
-    perKeyRateLimit(options.rateLimit, (req) => rejected(req, 'rate_limited')),
-  ];
+  const guard = [requireApiKey(options.keys, rejected), perKeyRateLimit(options.rateLimit, (req) => rejected(req, 'rate_limited'))];
   router.post('/api/v1/logs', ...guard, (req, res) =>
-    ingest(req, res, options, 'logs', 'entries', (items, pathOf) => normaliseLogEntries(items, pathOf, options.limits), (records) =>
-      options.bus.publishLogs(records),
+    ingest(
+      req,
+      res,
+      options,
+      'logs',
+      'entries',
+      (items, pathOf) => normaliseLogEntries(items, pathOf, options.limits),
+      (records) => options.bus.publishLogs(records),
     ),
   );
   router.post('/api/v1/metrics', ...guard, (req, res) =>
-    ingest(req, res, options, 'metrics', 'samples', (items, pathOf) => normaliseSamples(items, pathOf, options.limits), (records) =>
-      options.bus.publishSamples(records),
+    ingest(
+      req,
+      res,
+      options,
+      'metrics',
+      'samples',
+      (items, pathOf) => normaliseSamples(items, pathOf, options.limits),
+      (records) => options.bus.publishSamples(records),
     ),
   );
   return router;

@@ -16,7 +16,9 @@ export function checkLabels(labels: Labels, limits: Limits, path: string, errors
     if (count > limits.maxLabels) continue;
     const value = labels[name]!;
     if (name.length > limits.maxLabelNameLength) {
-      errors.push(`${path}: label name "${name.slice(0, 40)}..." is ${name.length} characters, over the limit of ${limits.maxLabelNameLength}`);
+      errors.push(
+        `${path}: label name "${name.slice(0, 40)}..." is ${name.length} characters, over the limit of ${limits.maxLabelNameLength}`,
+      );
     } else if (!LABEL_NAME.test(name)) {
       errors.push(`${path}.${name}: invalid label name "${name}": must match ${LABEL_NAME.source}`);
     } else if (name.startsWith('__')) {

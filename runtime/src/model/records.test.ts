@@ -38,7 +38,9 @@ test('label rules and limits name the offending label', (t) => {
   t.deepEqual(errorsOf(logs([{ labels: { 'bad-name': 'x' }, message: 'm' }])), [
     'entries[0].labels.bad-name: invalid label name "bad-name": must match ^[a-zA-Z_][a-zA-Z0-9_]*$',
   ]);
-  t.deepEqual(errorsOf(logs([{ labels: { __name__: 'x' }, message: 'm' }])), ['entries[0].labels.__name__: label names starting with "__" are reserved']);
+  t.deepEqual(errorsOf(logs([{ labels: { __name__: 'x' }, message: 'm' }])), [
+    'entries[0].labels.__name__: label names starting with "__" are reserved',
+  ]);
   const many: Record<string, string> = {};
   for (let i = 0; i < 10_000; i++) many[`l${i}`] = 'v';
   t.deepEqual(errorsOf(logs([{ labels: many, message: 'm' }])), ['entries[0].labels: 10000 labels, over the limit of 30']);
@@ -59,7 +61,9 @@ test('line length, nesting depth and lone surrogates are limited', (t) => {
 });
 
 test('NaN, negative and far-future timestamps are rejected', (t) => {
-  t.deepEqual(errorsOf(logs([{ labels: { a: 'b' }, message: 'm', timestamp: -1 }])), ['entries[0].timestamp: timestamp must not be negative, got -1']);
+  t.deepEqual(errorsOf(logs([{ labels: { a: 'b' }, message: 'm', timestamp: -1 }])), [
+    'entries[0].timestamp: timestamp must not be negative, got -1',
+  ]);
   t.deepEqual(errorsOf(logs([{ labels: { a: 'b' }, message: 'm', timestamp: '2100-01-01T00:00:00Z' }])), [
     'entries[0].timestamp: too far in the future (more than the allowed skew past now)',
   ]);

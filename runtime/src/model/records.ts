@@ -13,10 +13,7 @@ import type { Fields, LogEntry, Sample } from './types.js';
 const Timestamp = t.union([t.string, t.number], 'RFC 3339 string or epoch number');
 
 export const RawLogEntry = t.intersection(
-  [
-    t.type({ labels: t.record(t.string, t.string), message: t.string }),
-    t.partial({ timestamp: Timestamp, fields: t.UnknownRecord }),
-  ],
+  [t.type({ labels: t.record(t.string, t.string), message: t.string }), t.partial({ timestamp: Timestamp, fields: t.UnknownRecord })],
   'LogEntry',
 );
 export type RawLogEntry = t.TypeOf<typeof RawLogEntry>;
@@ -129,7 +126,9 @@ export function normaliseSamples(
     checkText(labels, `${path}.labels`, errors);
     const value = parseValue(raw.value);
     if (value === undefined) {
-      errors.push(`${path}.value: invalid sample value ${JSON.stringify(raw.value).slice(0, 40)}: expected a number or "NaN", "+Inf", "-Inf"`);
+      errors.push(
+        `${path}.value: invalid sample value ${JSON.stringify(raw.value).slice(0, 40)}: expected a number or "NaN", "+Inf", "-Inf"`,
+      );
     }
     let timestampMs = Number(now / 1_000_000n);
     if (raw.timestamp !== undefined) {

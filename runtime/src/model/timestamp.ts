@@ -16,8 +16,7 @@ const SECONDS_BELOW = 1e11;
 const MILLIS_BELOW = 1e14;
 const MICROS_BELOW = 1e17;
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 const DIGITS = /^\d{1,20}$/;
 const DECIMAL = /^\d{1,12}\.\d{1,9}$/;
 

@@ -98,9 +98,15 @@ function queryMetrics(req: Request, res: Response, options: NativeOptions): void
     throw badParam('step', `too many points per series (more than ${MAX_POINTS}); use a larger step or a shorter range`);
   }
   const aggregation = (param(req, 'aggregation') ?? 'avg') as Aggregation;
-  if (!AGGREGATIONS.includes(aggregation)) throw badParam('aggregation', `expected one of ${AGGREGATIONS.join(', ')}, got "${aggregation}"`);
+  if (!AGGREGATIONS.includes(aggregation))
+    throw badParam('aggregation', `expected one of ${AGGREGATIONS.join(', ')}, got "${aggregation}"`);
   const byText = param(req, 'by');
-  const by = byText ? byText.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const by = byText
+    ? byText
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
   // Each step t covers (t - step, t], so the first bucket needs samples from start - step.
   const selected = options.reader.selectSamples({ matchers, startMs: startMs - stepMs + 1, endMs });
   const series = aggregateSeries(selected, { startMs, endMs, stepMs, aggregation, ...(by ? { by } : {}) });

@@ -2,6 +2,7 @@
 import type { Request } from 'express';
 import { HttpError } from '../../common/http-error.js';
 import { parseTimestamp } from '../../model/timestamp.js';
+import { parseFloatStrict, parsePromDuration } from '../promql/lexical.js';
 
 export function param(req: Request, name: string): string | undefined {
   const value = (req.query as Record<string, unknown>)[name] ?? (req.body as Record<string, unknown> | undefined)?.[name];
@@ -31,19 +32,10 @@ export function intParam(req: Request, name: string, fallback: number, min: numb
   return n;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-
 /** A duration as Prometheus writes it (`1m30s`, `250ms`) or plain seconds (`15`, `0.5`), in ms. */
 export function parseDurationMs(text: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const parts = /^((\d+)(ms|s|m|h|d|w|y))+$/.test(text) ? text.match(/\d+(ms|s|m|h|d|w|y)/g) : null;
-  if (!parts) return undefined;
-  let total = 0;
-  for (const part of parts) {
-    const [, n, unit] = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(part)!;
-    total += Number(n) * DURATION_UNITS[unit!]!;
-  }
-  return total;
+  const seconds = parseFloatStrict(text);
+  return seconds !== undefined ? Math.round(seconds * 1000) : parsePromDuration(text);
 }
 
 export function durationParam(req: Request, name: string, fallback: number): number {

@@ -4,11 +4,9 @@
  * /status/buildinfo, /rules, /query_exemplars — GET and form-encoded POST. Mounted by the
  * caller at /api/v1 next to the native routes, so only these paths are registered here.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../common/log.js';
+import { VERSION } from '../../common/version.js';
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type { LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
@@ -79,31 +77,6 @@ export function parsePromStep(text: string, name: string): number {
   const ms = seconds !== undefined ? Math.trunc(seconds * 1000) : parsePromDuration(text);
   if (ms === undefined || !Number.isFinite(ms)) throw invalidParam(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
   return ms;
-}
-
-let cachedVersion: string | undefined;
-
-/** The version of the sextant package (found by walking up from this file). */
-export function packageVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  cachedVersion = '0.0.0';
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const file = path.join(dir, 'package.json');
-    try {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sextant' && typeof pkg.version === 'string') {
-        cachedVersion = pkg.version;
-        break;
-      }
-    } catch {
-      // not here; keep walking up
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return cachedVersion;
 }
 
 function sendSuccess(res: Response, data: unknown, warnings?: string[]): void {
@@ -264,7 +237,7 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
 
   route('/status/buildinfo', (_params, _req, res) =>
     sendSuccess(res, {
-      version: options.version ?? packageVersion(),
+      version: options.version ?? VERSION,
       revision: '',
       branch: '',
       buildUser: '',

@@ -43,7 +43,13 @@ test('selectLogs merges streams in time order, both directions, with cursors', (
   const seen: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = store.selectLogs({ matchers: [{ name: 'app', op: '!=', value: 'c' }], ...all, direction: 'backward', limit: 100, ...(cursor ? { cursor } : {}) });
+    const page = store.selectLogs({
+      matchers: [{ name: 'app', op: '!=', value: 'c' }],
+      ...all,
+      direction: 'backward',
+      limit: 100,
+      ...(cursor ? { cursor } : {}),
+    });
     seen.push(...page.entries.map((e) => e.message));
     cursor = page.nextCursor;
   } while (cursor);
@@ -80,12 +86,24 @@ test('full-text search finds words across streams', (t) => {
     entry(2, { app: 'b' }, 'user bob logged out'),
     entry(3, { app: 'a' }, 'payment failed for alice'),
   ]);
-  const page = store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: '.+' }], ...all, text: 'alice', direction: 'forward', limit: 10 });
+  const page = store.selectLogs({
+    matchers: [{ name: 'app', op: '=~', value: '.+' }],
+    ...all,
+    text: 'alice',
+    direction: 'forward',
+    limit: 10,
+  });
   t.deepEqual(
     page.entries.map((e) => e.message),
     ['user alice logged in', 'payment failed for alice'],
   );
-  const both = store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: '.+' }], ...all, text: 'user "logged', direction: 'backward', limit: 10 });
+  const both = store.selectLogs({
+    matchers: [{ name: 'app', op: '=~', value: '.+' }],
+    ...all,
+    text: 'user "logged',
+    direction: 'backward',
+    limit: 10,
+  });
   t.deepEqual(
     both.entries.map((e) => e.message),
     ['user bob logged out', 'user alice logged in'],
@@ -101,7 +119,14 @@ test('samples are keyed by (series, timestamp): a replay overwrites', (t) => {
     { name: 'up', labels: { job: 'b' }, timestampMs: 1000, value: 0 },
   ]);
   store.writeSamples([{ name: 'up', labels: { job: 'a' }, timestampMs: 1000, value: 5 }]);
-  const series = store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'up' }, { name: 'job', op: '=', value: 'a' }], startMs: 0, endMs: 5000 });
+  const series = store.selectSamples({
+    matchers: [
+      { name: '__name__', op: '=', value: 'up' },
+      { name: 'job', op: '=', value: 'a' },
+    ],
+    startMs: 0,
+    endMs: 5000,
+  });
   t.is(series.length, 1);
   t.deepEqual(series[0]!.labels, { __name__: 'up', job: 'a' });
   t.deepEqual(series[0]!.timestampsMs, [1000, 2000]);

@@ -131,9 +131,13 @@ export class SqliteStore implements StorageReader {
 
   private loadIndex(): void {
     const load = (table: string, into: Map<string, IndexedSet>) => {
-      const rows = this.db
-        .prepare(`SELECT id, fingerprint, labels, first_ts, last_ts FROM ${table}`)
-        .all() as Array<{ id: number; fingerprint: string; labels: string; first_ts: number | null; last_ts: number | null }>;
+      const rows = this.db.prepare(`SELECT id, fingerprint, labels, first_ts, last_ts FROM ${table}`).all() as Array<{
+        id: number;
+        fingerprint: string;
+        labels: string;
+        first_ts: number | null;
+        last_ts: number | null;
+      }>;
       for (const r of rows) {
         into.set(r.fingerprint, {
           id: r.id,
