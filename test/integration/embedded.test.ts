@@ -248,3 +248,43 @@ test.serial('SIGKILL mid-ingest: every acknowledged entry survives; retries add 
   const duplicates = Number(/sextant_storage_duplicates_total\{signal="logs"\} (\d+)/.exec(metrics)?.[1]);
   t.is(duplicates, afterRestart.length, 'every replayed, already stored entry was counted as a duplicate');
 });
+
+test.serial('retention deletes expired entries and samples, counted in a metric', async (t) => {
+  const dataDir = tempDataDir();
+  const config = `${dataDir}/config.yaml`;
+  (await import('node:fs')).writeFileSync(config, 'retention: { logs: 30s, metrics: 30s, interval: 200ms }\n');
+  const p = await startSextant({ dataDir, apiKey: KEY, args: ['--config', config] });
+  t.teardown(() => p.stop());
+  const now = Date.now();
+  const at = (ms: number, i: number) => ({ timestamp: String(ms), labels: { service: 'ret' }, message: `m${i}` });
+  const entries = [
+    ...Array.from({ length: 10 }, (_, i) => at(now - 120_000 + i, i)),
+    ...Array.from({ length: 5 }, (_, i) => at(now + i, 10 + i)),
+  ];
+  t.is((await post(p, '/api/v1/logs', { entries })).status, 200);
+  const samples = [0, 1, 2].map((i) => ({ name: 'ret_value', value: i, timestamp: now - 120_000 + i }));
+  t.is((await post(p, '/api/v1/metrics', { samples: [...samples, { name: 'ret_value', value: 9, timestamp: now }] })).status, 200);
+  const deadline = Date.now() + 10_000;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await (await fetch(`${p.url}/metrics`)).text();
+    if (
+      /sextant_retention_deleted_total\{signal="logs"\} 10/.test(text) &&
+      /sextant_retention_deleted_total\{signal="metrics"\} 3/.test(text)
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.regex(text, /sextant_retention_deleted_total\{signal="logs"\} 10/);
+  t.regex(text, /sextant_retention_deleted_total\{signal="metrics"\} 3/);
+  const left = await get<{ entries: Array<{ message: string }> }>(p, '/api/v1/logs/search', {
+    query: '{service="ret"}',
+    start: String(now - 600_000),
+    end: String(now + 60_000),
+    direction: 'forward',
+  });
+  t.deepEqual(
+    left.entries.map((e) => e.message),
+    ['m10', 'm11', 'm12', 'm13', 'm14'],
+  );
+});

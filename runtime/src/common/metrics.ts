@@ -77,6 +77,13 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  readonly retentionDeleted = new client.Counter({
+    name: 'sextant_retention_deleted_total',
+    help: 'Records deleted because they were older than the retention period, by signal.',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  });
+
   readonly queryDuration = new client.Histogram({
     name: 'sextant_query_duration_seconds',
     help: 'Query latency, by API.',

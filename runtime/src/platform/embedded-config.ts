@@ -10,6 +10,8 @@ import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
 import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
+import { parsePromDuration } from '../query/promql/lexical.js';
+import type { RetentionConfig } from '../storage/sqlite/retention.js';
 
 export const EmbeddedFileConfig = t.exact(
   t.partial({
@@ -17,12 +19,14 @@ export const EmbeddedFileConfig = t.exact(
     limits: t.exact(LimitsConfig),
     rateLimit: t.exact(RateLimitConfig),
     maxBodyBytes: t.number,
+    retention: t.exact(t.partial({ logs: t.string, metrics: t.string, interval: t.string })),
   }),
   'EmbeddedConfig',
 );
 
 export interface EmbeddedConfig {
   processors: unknown[];
+  retention: RetentionConfig;
   limits: Limits;
   rateLimit: RateLimitConfig;
   maxBodyBytes: number;
@@ -73,6 +77,19 @@ export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
   const maxBodyBytes = value.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!(maxBodyBytes >= 1024)) errors.push(`maxBodyBytes: must be at least 1024, got ${maxBodyBytes}`);
   if (value.processors !== undefined && !Array.isArray(value.processors)) errors.push('processors: must be a list of stages');
+  const duration = (name: 'logs' | 'metrics' | 'interval', fallback: number): number => {
+    const text = value.retention?.[name];
+    if (text === undefined) return fallback;
+    const ms = parsePromDuration(text);
+    if (ms === undefined) errors.push(`retention.${name}: invalid duration "${text}": expected e.g. 7d, 12h, 90s or 0 (keep forever)`);
+    return ms ?? fallback;
+  };
+  const retention: RetentionConfig = {
+    logsMs: duration('logs', 0),
+    metricsMs: duration('metrics', 0),
+    intervalMs: duration('interval', 60_000),
+  };
+  if (retention.intervalMs <= 0) errors.push('retention.interval: must be greater than 0');
   if (errors.length > 0) throw new ConfigError(source, errors);
-  return { processors: (value.processors as unknown[] | undefined) ?? [], limits, rateLimit, maxBodyBytes };
+  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes };
 }

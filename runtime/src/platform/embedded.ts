@@ -11,6 +11,7 @@ import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
 import { ingestionRouter } from '../ingestion/app.js';
 import { buildPipeline } from '../processor/pipeline.js';
 import { queryRouters } from '../query/api/routers.js';
+import { RetentionSweeper } from '../storage/sqlite/retention.js';
 import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
 import { ConfigError, type EmbeddedConfig } from './embedded-config.js';
 
@@ -40,6 +41,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
   const metrics = new RuntimeMetrics();
   const store = new SqliteStore({ dataDir: options.dataDir, sync: options.sync });
   const bus = new EmbeddedBus({ store, processor: built.pipeline, metrics, log });
+  const retention = new RetentionSweeper(store, config.retention, metrics, log);
   const keys = new ApiKeys(options.apiKeys);
 
   const app = baseApp(metrics, { notReady: () => (bus.ready() ? [] : ['storage']) });
@@ -61,9 +63,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
   finishApp(app, log);
 
   const server = await listen(app, options.port, options.host);
+  retention.start();
   const port = boundPort(server);
   const counts = store.counts();
-  log.info({ host: options.host, port, dataDir: options.dataDir, sync: options.sync, ...counts }, 'sextant up: listening');
+  log.info(
+    { host: options.host, port, dataDir: options.dataDir, sync: options.sync, retention: config.retention, ...counts },
+    'sextant up: listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -72,6 +78,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      retention.stop();
       await bus.close();
       store.close();
       log.info('sextant up: stopped');

@@ -170,3 +170,34 @@ test('a failed transaction leaves neither rows nor index entries', (t) => {
   t.is(store.counts().entries, 0);
   t.deepEqual(store.writeLogs([bad]), { written: 1, duplicates: 0 });
 });
+
+test('retention deletes expired entries (and their FTS terms) and samples', (t) => {
+  const { store } = tempStore();
+  store.writeLogs(Array.from({ length: 30 }, (_, i) => entry(i, { app: i % 2 ? 'a' : 'b' }, `word${i} common`)));
+  store.writeSamples(Array.from({ length: 10 }, (_, i) => ({ name: 'up', labels: {}, timestampMs: 1000 * (i + 1), value: i })));
+  t.is(store.deleteLogsBefore(T0 + 10n * S, 4), 10); // chunks of 4: several transactions
+  t.is(store.deleteSamplesBefore(5000), 4);
+  const left = store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: '.+' }], ...all, direction: 'forward', limit: 100 });
+  t.deepEqual(
+    left.entries.map((e) => e.message),
+    Array.from({ length: 20 }, (_, i) => `word${i + 10} common`),
+  );
+  const text = store.selectLogs({
+    matchers: [{ name: 'app', op: '=~', value: '.+' }],
+    ...all,
+    text: 'common',
+    direction: 'forward',
+    limit: 100,
+  });
+  t.is(text.entries.length, 20, 'the FTS index no longer returns deleted rows');
+  t.is(
+    store.selectLogs({ matchers: [{ name: 'app', op: '=~', value: '.+' }], ...all, text: 'word3', direction: 'forward', limit: 100 })
+      .entries.length,
+    0,
+  );
+  t.deepEqual(
+    store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'up' }], startMs: 0, endMs: 1e9 })[0]!.timestampsMs,
+    [5000, 6000, 7000, 8000, 9000, 10000],
+  );
+  t.is(store.deleteLogsBefore(T0 + 10n * S), 0, 'a second sweep finds nothing');
+});

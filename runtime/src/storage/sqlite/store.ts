@@ -123,6 +123,13 @@ export class SqliteStore implements StorageReader {
       textForward: textPage('ASC'),
       textBackward: textPage('DESC'),
       samples: db.prepare(`SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts`).raw(true),
+      expiredLogs: db
+        .prepare(`DELETE FROM logs WHERE seq IN (SELECT seq FROM logs WHERE stream_id = ? AND ts < ? LIMIT ?) RETURNING seq, message`)
+        .safeIntegers(true),
+      deleteFts: db.prepare(`INSERT INTO logs_fts (logs_fts, rowid, message) VALUES ('delete', ?, ?)`),
+      expiredSamples: db.prepare(`DELETE FROM samples WHERE series_id = ? AND ts < ?`),
+      setStreamFirst: db.prepare(`UPDATE streams SET first_ts = ? WHERE id = ?`),
+      setSeriesFirst: db.prepare(`UPDATE series SET first_ts = ? WHERE id = ?`),
       stats: db.prepare(
         `SELECT count(*) AS entries, coalesce(sum(length(CAST(message AS BLOB))), 0) AS bytes FROM logs WHERE stream_id = ? AND ts >= ? AND ts < ?`,
       ),
@@ -359,6 +366,43 @@ export class SqliteStore implements StorageReader {
 
   metricLabelValues(name: string, query: MetadataQuery): string[] {
     return labelValues(name, matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs));
+  }
+
+  /**
+   * Deletes log entries older than `beforeNs`, a chunk per transaction so writers wait at
+   * most one chunk. Returns how many were deleted.
+   */
+  deleteLogsBefore(beforeNs: bigint, chunk = 10_000): number {
+    let deleted = 0;
+    const beforeMs = Number(beforeNs / NS_PER_MS);
+    for (const stream of this.streamIndex.values()) {
+      if (stream.first >= beforeMs) continue;
+      for (;;) {
+        const rows = this.db.transaction(() => {
+          const gone = this.stmts.expiredLogs.all(stream.id, beforeNs, chunk) as Array<{ seq: bigint; message: string }>;
+          // External-content FTS5 tables need the old text to remove an entry's terms.
+          for (const row of gone) this.stmts.deleteFts.run(row.seq, row.message);
+          return gone.length;
+        })();
+        deleted += rows;
+        if (rows < chunk) break;
+      }
+      stream.first = beforeMs;
+      this.stmts.setStreamFirst.run(beforeMs, stream.id);
+    }
+    return deleted;
+  }
+
+  /** Deletes samples older than `beforeMs`; returns how many were deleted. */
+  deleteSamplesBefore(beforeMs: number): number {
+    let deleted = 0;
+    for (const series of this.seriesIndex.values()) {
+      if (series.first >= beforeMs) continue;
+      deleted += this.stmts.expiredSamples.run(series.id, beforeMs).changes;
+      series.first = beforeMs;
+      this.stmts.setSeriesFirst.run(beforeMs, series.id);
+    }
+    return deleted;
   }
 
   /** Counts for tests and the startup log line. */
