@@ -1,6 +1,6 @@
 /** Label matcher evaluation shared by every backend that matches label sets in memory. */
 import type { Labels } from '../model/types.js';
-import type { LabelMatcher } from './reader.js';
+import type { LabelMatcher, LineFilter } from './reader.js';
 
 export type CompiledMatcher = (labels: Labels) => boolean;
 
@@ -35,4 +35,25 @@ function anchored(m: LabelMatcher): RegExp {
   } catch (error) {
     throw new SyntaxError(`invalid regular expression in matcher ${m.name}${m.op}"${m.value}": ${(error as Error).message}`);
   }
+}
+
+/** LogQL line filters: `|=`/`!=` are case-sensitive substring tests, `|~`/`!~` unanchored regexes. */
+export function compileLineFilters(filters: readonly LineFilter[]): (line: string) => boolean {
+  const tests = filters.map((f): ((line: string) => boolean) => {
+    switch (f.op) {
+      case '|=':
+        return (line) => line.includes(f.value);
+      case '!=':
+        return (line) => !line.includes(f.value);
+      case '|~': {
+        const re = new RegExp(f.value);
+        return (line) => re.test(line);
+      }
+      case '!~': {
+        const re = new RegExp(f.value);
+        return (line) => !re.test(line);
+      }
+    }
+  });
+  return (line) => tests.every((t) => t(line));
 }

@@ -5,9 +5,8 @@
  */
 import { canonicalLabels, sortedLabels } from '../../model/labels.js';
 import type { Labels, LogEntry } from '../../model/types.js';
-import { compileMatchers } from '../../storage/matchers.js';
+import { compileLineFilters, compileMatchers } from '../../storage/matchers.js';
 import type {
-  LineFilter,
   LogPage,
   LogSelection,
   MetadataQuery,
@@ -80,7 +79,7 @@ export class FakeReader implements StorageReader {
   selectLogs(selection: LogSelection): LogPage {
     this.logSelections.push(selection);
     const matches = compileMatchers(selection.matchers);
-    const keep = lineFilter(selection.lineFilters ?? []);
+    const keep = compileLineFilters(selection.lineFilters ?? []);
     const forward = selection.direction === 'forward';
     const all = this.entries
       .filter((e) => matches(e.labels) && e.timestampNs >= selection.startNs && e.timestampNs < selection.endNs && keep(e.message))
@@ -129,24 +128,4 @@ export class FakeReader implements StorageReader {
     });
     return { streams: streams.length, entries: entries.length, bytes: entries.reduce((n, e) => n + Buffer.byteLength(e.message), 0) };
   }
-}
-
-function lineFilter(filters: readonly LineFilter[]): (line: string) => boolean {
-  const tests = filters.map((f): ((line: string) => boolean) => {
-    switch (f.op) {
-      case '|=':
-        return (line) => line.includes(f.value);
-      case '!=':
-        return (line) => !line.includes(f.value);
-      case '|~': {
-        const re = new RegExp(f.value);
-        return (line) => re.test(line);
-      }
-      case '!~': {
-        const re = new RegExp(f.value);
-        return (line) => !re.test(line);
-      }
-    }
-  });
-  return (line) => tests.every((t) => t(line));
 }

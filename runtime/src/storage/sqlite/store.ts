@@ -8,17 +8,8 @@ import path from 'node:path';
 import { sortedLabels } from '../../model/labels.js';
 import { logRecordId, messageHash, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import type { Labels, LogEntry, Sample } from '../../model/types.js';
-import { compileMatchers } from '../matchers.js';
-import type {
-  LineFilter,
-  LogPage,
-  LogSelection,
-  MetadataQuery,
-  SampleSelection,
-  SeriesSamples,
-  StorageReader,
-  StoredLogEntry,
-} from '../reader.js';
+import { compileLineFilters, compileMatchers } from '../matchers.js';
+import type { LogPage, LogSelection, MetadataQuery, SampleSelection, SeriesSamples, StorageReader, StoredLogEntry } from '../reader.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
@@ -471,26 +462,6 @@ function* mergeSources(sources: Source[], forward: boolean): Generator<MergedEnt
     if (!best) return;
     yield best.rows[best.at++]!;
   }
-}
-
-function compileLineFilters(filters: readonly LineFilter[]): (line: string) => boolean {
-  const tests = filters.map((f): ((line: string) => boolean) => {
-    switch (f.op) {
-      case '|=':
-        return (line) => line.includes(f.value);
-      case '!=':
-        return (line) => !line.includes(f.value);
-      case '|~': {
-        const re = new RegExp(f.value);
-        return (line) => re.test(line);
-      }
-      case '!~': {
-        const re = new RegExp(f.value);
-        return (line) => !re.test(line);
-      }
-    }
-  });
-  return (line) => tests.every((t) => t(line));
 }
 
 /** Every whitespace-separated term must occur (FTS5 phrases, quoted so no operator leaks in). */
