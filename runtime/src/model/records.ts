@@ -56,20 +56,7 @@ export function normaliseLogEntries(
   limits: Limits,
   now: bigint = nowNs(),
 ): Normalised<LogEntry> {
-  const bounds = timeBounds(limits, now);
-  const records: LogEntry[] = [];
-  const problems = new ErrorList();
-  for (let i = 0; i < items.length && !problems.full; i++) {
-    const path = pathOf(i);
-    const item = items[i];
-    const unknown = unknownKeys(item, LOG_KEYS, path);
-    const decoded = decode(RawLogEntry, item as RawLogEntry, path);
-    if (!decoded.ok) {
-      problems.add([...unknown, ...decoded.errors]);
-      continue;
-    }
-    const errors = unknown;
-    const raw = decoded.value;
+  return normaliseAll(items, pathOf, RawLogEntry, LOG_KEYS, limits, now, (raw, path, errors, timestampOf) => {
     if (Object.keys(raw.labels).length === 0) errors.push(`${path}.labels: must have at least one label`);
     checkLabels(raw.labels, limits, `${path}.labels`, errors);
     checkText(raw.labels, `${path}.labels`, errors);
@@ -79,21 +66,8 @@ export function normaliseLogEntries(
     }
     const fields = raw.fields ?? {};
     if (raw.fields) checkFields(fields, limits, `${path}.fields`, errors);
-    let timestampNs = now;
-    if (raw.timestamp !== undefined) {
-      const ts = parseTimestamp(raw.timestamp);
-      if (!ts.ok) errors.push(`${path}.timestamp: ${ts.error}`);
-      else {
-        const bad = outOfBounds(ts.ns, bounds);
-        if (bad) errors.push(`${path}.timestamp: ${bad}`);
-        timestampNs = ts.ns;
-      }
-    }
-    if (errors.length > 0) problems.add(errors);
-    else records.push({ timestampNs, labels: raw.labels, message: raw.message, fields });
-  }
-  if (problems.total > 0) return { ok: false, errors: problems.errors, total: problems.total };
-  return { ok: true, records };
+    return { timestampNs: timestampOf(raw.timestamp), labels: raw.labels, message: raw.message, fields };
+  });
 }
 
 export function normaliseSamples(
@@ -102,20 +76,7 @@ export function normaliseSamples(
   limits: Limits,
   now: bigint = nowNs(),
 ): Normalised<Sample> {
-  const bounds = timeBounds(limits, now);
-  const records: Sample[] = [];
-  const problems = new ErrorList();
-  for (let i = 0; i < items.length && !problems.full; i++) {
-    const path = pathOf(i);
-    const item = items[i];
-    const unknown = unknownKeys(item, SAMPLE_KEYS, path);
-    const decoded = decode(RawSample, item as RawSample, path);
-    if (!decoded.ok) {
-      problems.add([...unknown, ...decoded.errors]);
-      continue;
-    }
-    const errors = unknown;
-    const raw = decoded.value;
+  return normaliseAll(items, pathOf, RawSample, SAMPLE_KEYS, limits, now, (raw, path, errors, timestampOf) => {
     if (!METRIC_NAME.test(raw.name)) {
       errors.push(`${path}.name: invalid metric name "${raw.name.slice(0, 80)}": must match ${METRIC_NAME.source}`);
     } else if (raw.name.length > limits.maxLabelValueLength) {
@@ -130,18 +91,50 @@ export function normaliseSamples(
         `${path}.value: invalid sample value ${JSON.stringify(raw.value).slice(0, 40)}: expected a number or "NaN", "+Inf", "-Inf"`,
       );
     }
-    let timestampMs = Number(now / 1_000_000n);
-    if (raw.timestamp !== undefined) {
-      const ts = parseTimestamp(raw.timestamp);
-      if (!ts.ok) errors.push(`${path}.timestamp: ${ts.error}`);
-      else {
-        const bad = outOfBounds(ts.ns, bounds);
-        if (bad) errors.push(`${path}.timestamp: ${bad}`);
-        timestampMs = Number(ts.ns / 1_000_000n);
-      }
+    return { name: raw.name, labels, timestampMs: Number(timestampOf(raw.timestamp) / 1_000_000n), value: value ?? NaN };
+  });
+}
+
+/**
+ * The shared loop: unknown keys, the io-ts shape, then the signal's own checks (`check`
+ * pushes problems into `errors`; a record with problems is not kept). `timestampOf`
+ * parses an optional timestamp against the limits, defaulting to now.
+ */
+function normaliseAll<Raw, A>(
+  items: readonly unknown[],
+  pathOf: (index: number) => string,
+  codec: t.Type<Raw, unknown, unknown>,
+  allowed: Set<string>,
+  limits: Limits,
+  now: bigint,
+  check: (raw: Raw, path: string, errors: string[], timestampOf: (value: string | number | undefined) => bigint) => A,
+): Normalised<A> {
+  const bounds = timeBounds(limits, now);
+  const records: A[] = [];
+  const problems = new ErrorList();
+  for (let i = 0; i < items.length && !problems.full; i++) {
+    const path = pathOf(i);
+    const item = items[i];
+    const errors = unknownKeys(item, allowed, path);
+    const decoded = decode(codec, item, path);
+    if (!decoded.ok) {
+      problems.add([...errors, ...decoded.errors]);
+      continue;
     }
+    const timestampOf = (value: string | number | undefined): bigint => {
+      if (value === undefined) return now;
+      const ts = parseTimestamp(value);
+      if (!ts.ok) {
+        errors.push(`${path}.timestamp: ${ts.error}`);
+        return now;
+      }
+      const bad = outOfBounds(ts.ns, bounds);
+      if (bad) errors.push(`${path}.timestamp: ${bad}`);
+      return ts.ns;
+    };
+    const record = check(decoded.value, path, errors, timestampOf);
     if (errors.length > 0) problems.add(errors);
-    else records.push({ name: raw.name, labels, timestampMs, value: value! });
+    else records.push(record);
   }
   if (problems.total > 0) return { ok: false, errors: problems.errors, total: problems.total };
   return { ok: true, records };
