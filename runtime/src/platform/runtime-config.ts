@@ -1,0 +1,275 @@
+/**
+ * Configuration of the distributed runtimes (`sextant ingestion|processor|query --config
+ * <file>`): the JSON document the operator renders into a ConfigMap (DESIGN §2a). Decoded
+ * with io-ts; unknown fields are errors; every problem is reported at once with its path
+ * (DESIGN §10). Secrets never live in the document: it names env variables or files, and
+ * resolveSecrets() reads them, reporting every missing one at once too.
+ */
+import fs from 'node:fs';
+import * as t from 'io-ts';
+import YAML from 'yaml';
+import { decode } from '../common/decode.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
+import { defaultRateLimit } from '../ingestion/rate-limit.js';
+import { defaultLimits, type Limits } from '../model/limits.js';
+import type { Signal } from '../model/types.js';
+import { checkedString, closed, NonEmptyString, optional, withDefault } from '../processor/codecs.js';
+import { buildPipeline } from '../processor/pipeline.js';
+import { ConfigError } from './embedded-config.js';
+
+/** Kubernetes DNS-1123 label: what a namespace or Pipeline name may be (it ends up in topic names). */
+const Dns1123 = checkedString('DNS-1123 label', (s) =>
+  /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(s)
+    ? undefined
+    : `must be a DNS-1123 label (lower-case a-z, 0-9, "-"), got ${JSON.stringify(s)}`,
+);
+const PositiveInt = (name: string) =>
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && Number.isInteger(u) && u > 0,
+    (u, c) => (typeof u === 'number' && Number.isInteger(u) && u > 0 ? t.success(u) : t.failure(u, c)),
+    t.identity,
+  );
+const Port = new t.Type<number, number, unknown>(
+  'port 0-65535',
+  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 65535,
+  (u, c) => (typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+const SignalCodec = t.keyof({ logs: null, metrics: null }, '"logs" or "metrics"');
+const EnvName = checkedString('environment variable name', (s) =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? undefined : `must be an environment variable name, got ${JSON.stringify(s)}`,
+);
+
+/** A secret by reference: `{env: NAME}` or `{file: /path}` — never the value itself. */
+const SecretRef = new t.Type<{ env?: string; file?: string }, unknown, unknown>(
+  'secret reference {env: NAME} or {file: PATH}',
+  (u): u is { env?: string; file?: string } => typeof u === 'object' && u !== null,
+  (u, c) => {
+    const inner = closed('secret reference', { env: optional(EnvName), file: optional(NonEmptyString) }, (v) =>
+      (v.env === undefined) === (v.file === undefined) ? [{ message: 'set exactly one of env or file' }] : [],
+    );
+    return inner.validate(u, c);
+  },
+  t.identity,
+);
+export type SecretRef = t.TypeOf<typeof SecretRef>;
+
+const TlsClient = closed('TLS settings', {
+  /** PEM bundle of the CAs to trust (default: the system's). */
+  caFile: optional(NonEmptyString),
+  /** Client certificate and key for mutual TLS. */
+  certFile: optional(NonEmptyString),
+  keyFile: optional(NonEmptyString),
+  /** Only for tests: accepts any server certificate. */
+  insecureSkipVerify: withDefault(t.boolean, false),
+});
+
+const KafkaConfig = closed(
+  'kafka',
+  {
+    brokers: t.array(NonEmptyString, 'list of host:port'),
+    clientId: withDefault(NonEmptyString, 'sextant'),
+    topics: withDefault(
+      closed('topic settings', {
+        partitions: withDefault(PositiveInt('positive integer'), 6),
+        replicationFactor: withDefault(PositiveInt('positive integer'), 1),
+      }),
+      { partitions: 6, replicationFactor: 1 },
+    ),
+    compression: withDefault(t.keyof({ none: null, gzip: null }, '"none" or "gzip"'), 'none'),
+    /** App-level batching of the producer (kafkajs batches nothing itself). */
+    producer: withDefault(
+      closed('producer settings', {
+        lingerMs: withDefault(t.number, 5),
+        maxBatchRecords: withDefault(PositiveInt('positive integer'), 10_000),
+        requestTimeoutMs: withDefault(PositiveInt('positive integer'), 10_000),
+      }),
+      { lingerMs: 5, maxBatchRecords: 10_000, requestTimeoutMs: 10_000 },
+    ),
+    tls: optional(TlsClient),
+    sasl: optional(
+      closed('SASL settings', {
+        mechanism: t.keyof({ plain: null, 'scram-sha-256': null, 'scram-sha-512': null }, '"plain", "scram-sha-256" or "scram-sha-512"'),
+        username: SecretRef,
+        password: SecretRef,
+      }),
+    ),
+  },
+  (v) => (v.brokers.length === 0 ? [{ key: 'brokers', message: 'must list at least one broker' }] : []),
+);
+
+const OpenSearchSinkConfig = closed(
+  'opensearch sink',
+  {
+    endpoints: t.array(NonEmptyString, 'list of URLs'),
+    indexPrefix: Dns1123,
+    username: optional(SecretRef),
+    password: optional(SecretRef),
+    caFile: optional(NonEmptyString),
+    insecureSkipVerify: withDefault(t.boolean, false),
+    bulk: withDefault(
+      closed('bulk settings', {
+        maxDocs: withDefault(PositiveInt('positive integer'), 5_000),
+        maxBytes: withDefault(PositiveInt('positive integer'), 5 * 1024 * 1024),
+      }),
+      { maxDocs: 5_000, maxBytes: 5 * 1024 * 1024 },
+    ),
+  },
+  (v) => [
+    ...(v.endpoints.length === 0 ? [{ key: 'endpoints', message: 'must list at least one URL' }] : []),
+    ...v.endpoints
+      .filter((e) => !/^https?:\/\/[^/]+/.test(e))
+      .map((e) => ({ key: 'endpoints', message: `not an http(s) URL: ${JSON.stringify(e)}` })),
+    ...((v.username === undefined) !== (v.password === undefined) ? [{ message: 'set both username and password, or neither' }] : []),
+  ],
+);
+
+const LimitsCodec = closed('limits', {
+  maxLabels: optional(PositiveInt('positive integer')),
+  maxLabelNameLength: optional(PositiveInt('positive integer')),
+  maxLabelValueLength: optional(PositiveInt('positive integer')),
+  maxLineBytes: optional(PositiveInt('positive integer')),
+  maxFieldsDepth: optional(PositiveInt('positive integer')),
+  maxFieldsKeys: optional(PositiveInt('positive integer')),
+  maxFutureSkewMs: optional(t.number),
+  maxPastAgeMs: optional(t.number),
+});
+
+export const RuntimeConfigCodec = closed(
+  'RuntimeConfig',
+  {
+    pipeline: closed('pipeline identity', { namespace: Dns1123, name: Dns1123 }),
+    signals: withDefault(t.array(SignalCodec), ['logs', 'metrics'] as Signal[]),
+    http: withDefault(
+      closed('http listener', {
+        host: withDefault(NonEmptyString, '127.0.0.1'),
+        port: withDefault(Port, 8080),
+        tls: optional(closed('listener TLS', { certFile: NonEmptyString, keyFile: NonEmptyString })),
+      }),
+      { host: '127.0.0.1', port: 8080, tls: undefined },
+    ),
+    auth: withDefault(closed('auth', { apiKeys: SecretRef }), { apiKeys: { env: 'SEXTANT_API_KEYS' } }),
+    kafka: KafkaConfig,
+    processors: withDefault(t.array(t.unknown), []),
+    sinks: closed('sinks', { opensearch: optional(OpenSearchSinkConfig) }),
+    limits: withDefault(LimitsCodec, {
+      maxLabels: undefined,
+      maxLabelNameLength: undefined,
+      maxLabelValueLength: undefined,
+      maxLineBytes: undefined,
+      maxFieldsDepth: undefined,
+      maxFieldsKeys: undefined,
+      maxFutureSkewMs: undefined,
+      maxPastAgeMs: undefined,
+    }),
+    rateLimit: withDefault(
+      closed('rateLimit', { requestsPerSecond: PositiveInt('positive number'), burst: PositiveInt('positive integer') }),
+      defaultRateLimit,
+    ),
+    maxBodyBytes: withDefault(PositiveInt('positive integer'), DEFAULT_MAX_BODY_BYTES),
+  },
+  (v) => [
+    ...(v.signals.length === 0 ? [{ key: 'signals', message: 'must list at least one signal' }] : []),
+    ...(new Set(v.signals).size !== v.signals.length ? [{ key: 'signals', message: 'lists a signal twice' }] : []),
+    ...(v.maxBodyBytes < 1024 ? [{ key: 'maxBodyBytes', message: `must be at least 1024, got ${v.maxBodyBytes}` }] : []),
+  ],
+);
+export type RuntimeConfigDocument = t.TypeOf<typeof RuntimeConfigCodec>;
+export type KafkaSettings = RuntimeConfigDocument['kafka'];
+export type OpenSearchSinkSettings = NonNullable<RuntimeConfigDocument['sinks']['opensearch']>;
+
+/** The decoded document plus what was derived from it (limits with defaults). */
+export interface RuntimeConfig extends RuntimeConfigDocument {
+  limits: Limits;
+  source: string;
+}
+
+export function loadRuntimeConfig(file: string): RuntimeConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read file: ${(error as Error).message}`]);
+  }
+  let doc: unknown;
+  try {
+    // JSON is what the operator renders; YAML (a superset) is accepted for hand-written files.
+    doc = YAML.parse(text);
+  } catch (error) {
+    throw new ConfigError(file, [`not valid JSON/YAML: ${(error as Error).message}`]);
+  }
+  return resolveRuntimeConfig(doc, file);
+}
+
+export function resolveRuntimeConfig(doc: unknown, source: string): RuntimeConfig {
+  const decoded = decode(RuntimeConfigCodec, doc);
+  const errors = decoded.ok ? [] : [...decoded.errors];
+  // The stages are decoded by their own codec so their errors carry the same paths.
+  const processors = typeof doc === 'object' && doc !== null ? (doc as { processors?: unknown }).processors : undefined;
+  if (Array.isArray(processors)) {
+    const built = buildPipeline(processors, 'processors');
+    if (!built.ok) errors.push(...built.errors);
+  }
+  if (!decoded.ok || errors.length > 0) throw new ConfigError(source, errors);
+  const value = decoded.value;
+  const limits: Limits = { ...defaultLimits };
+  for (const [k, v] of Object.entries(value.limits)) if (v !== undefined) (limits as unknown as Record<string, number>)[k] = v;
+  return { ...value, limits, source };
+}
+
+/** What a component needs from the document; each subcommand checks its own. */
+export function requireFor(config: RuntimeConfig, component: 'ingestion' | 'processor' | 'query'): void {
+  const errors: string[] = [];
+  if (component !== 'ingestion' && config.sinks.opensearch === undefined) errors.push(`sinks.opensearch: required by the ${component}`);
+  if (errors.length > 0) throw new ConfigError(config.source, errors);
+}
+
+/** Reads secrets named by the document. Every missing one is reported, with its path. */
+export class SecretReader {
+  readonly errors: string[] = [];
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  read(ref: SecretRef | undefined, path: string): string | undefined {
+    if (ref === undefined) return undefined;
+    if (ref.env !== undefined) {
+      const value = this.env[ref.env];
+      if (value === undefined || value === '') this.errors.push(`${path}.env: environment variable ${ref.env} is not set`);
+      return value;
+    }
+    try {
+      return fs.readFileSync(ref.file!, 'utf8').trim();
+    } catch (error) {
+      this.errors.push(`${path}.file: cannot read ${ref.file}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  readFile(file: string | undefined, path: string): Buffer | undefined {
+    if (file === undefined) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (error) {
+      this.errors.push(`${path}: cannot read ${file}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Throws every collected problem at once. */
+  check(source: string): void {
+    if (this.errors.length > 0) throw new ConfigError(source, this.errors);
+  }
+}
+
+/** API keys: comma- or newline-separated in the env variable or file. */
+export function parseApiKeys(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/[,\n]/)
+    .map((k) => k.trim())
+    .filter(Boolean);
+}
+
+/** `sextant.<namespace>.<pipeline>.<signal>` — one topic per pipeline and signal (plus `.dlq`). */
+export function topicName(config: Pick<RuntimeConfig, 'pipeline'>, signal: Signal | 'dlq'): string {
+  return `sextant.${config.pipeline.namespace}.${config.pipeline.name}.${signal}`;
+}
