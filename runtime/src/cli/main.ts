@@ -3,6 +3,8 @@
  * The `sextant` command. Subcommands follow Loki's single-binary `-target` idea (DESIGN §1);
  * this build has `up`, the all-in-one embedded platform.
  */
+import { runRuntime, runtimeHelp, type Component } from './runtime.js';
+import { AGENT_HELP, runAgent } from './agent.js';
 import { runUp, UP_HELP } from './up.js';
 import { VERSION } from '../common/version.js';
 
@@ -12,12 +14,16 @@ Usage: sextant <command> [options]
 
 Commands:
   up          run ingestion, processor and query in one process with embedded storage
+  agent       the node agent (DaemonSet): tail container logs, node metrics, ship to ingestion
+  ingestion   the ingestion API in front of Kafka        (--config <file>)
+  processor   Kafka → processor stages → OpenSearch       (--config <file>)
+  query       the query APIs over OpenSearch/S3 (planned) (--config <file>)
 
 Options:
   -h, --help     show help (also: sextant <command> --help)
   -v, --version  print the version
 
-The distributed runtimes (ingestion, processor, query against Kafka/OpenSearch/S3), the
+The distributed runtimes read a runtime configuration (examples/runtime-config.yaml). The
 operator and the node agent are planned; see the README's roadmap.
 `;
 
@@ -26,11 +32,27 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'up':
       return runUp(rest);
+    case 'agent':
+      return runAgent(rest);
+    case 'ingestion':
+    case 'processor':
+    case 'query':
+      return runRuntime(command, rest);
     case undefined:
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(command === undefined ? HELP : rest[0] === 'up' ? UP_HELP : HELP);
+      process.stdout.write(
+        command === undefined
+          ? HELP
+          : rest[0] === 'up'
+            ? UP_HELP
+            : rest[0] === 'agent'
+              ? AGENT_HELP
+              : ['ingestion', 'processor', 'query'].includes(rest[0] ?? '')
+                ? runtimeHelp(rest[0] as Component)
+                : HELP,
+      );
       return command === undefined ? 2 : 0;
     case '-v':
     case '--version':

@@ -1,0 +1,88 @@
+/**
+ * The wire format of records on the bus: key = stream/series fingerprint (so a stream stays
+ * in one partition, in order), value = JSON of the normalised record with the timestamp as
+ * a string of nanosecond digits (a JSON number cannot hold ns exactly), headers for tenant,
+ * schema version and ingest time. decode* are strict: a record that does not decode is
+ * poison and goes to the DLQ with the reason.
+ */
+import type { IHeaders, Message } from 'kafkajs';
+import { seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
+import type { LogEntry, Sample } from '../../model/types.js';
+
+export const SCHEMA_VERSION = '1';
+export const HEADER_TENANT = 'sextant-tenant';
+export const HEADER_SCHEMA = 'sextant-schema-version';
+export const HEADER_INGEST_TIME = 'sextant-ingest-time';
+export const HEADER_ERROR = 'sextant-error';
+export const HEADER_ERROR_STAGE = 'sextant-error-stage';
+export const HEADER_ORIGIN = 'sextant-origin';
+
+export function encodeLogEntry(entry: LogEntry, headers: IHeaders): Message {
+  const value = JSON.stringify({ ts: entry.timestampNs.toString(), labels: entry.labels, message: entry.message, fields: entry.fields });
+  return { key: streamFingerprint(entry.labels), value, headers };
+}
+
+export function encodeSample(sample: Sample, headers: IHeaders): Message {
+  const value = JSON.stringify({
+    ts: (BigInt(sample.timestampMs) * 1_000_000n).toString(),
+    name: sample.name,
+    labels: sample.labels,
+    value: Number.isFinite(sample.value)
+      ? sample.value
+      : String(sample.value)
+          .replace(/^Infinity$/, '+Inf')
+          .replace(/^-Infinity$/, '-Inf'),
+  });
+  return { key: seriesFingerprint(sample.name, sample.labels), value, headers };
+}
+
+export function recordHeaders(tenant: string, ingestTimeMs = Date.now()): IHeaders {
+  return { [HEADER_TENANT]: tenant, [HEADER_SCHEMA]: SCHEMA_VERSION, [HEADER_INGEST_TIME]: String(ingestTimeMs) };
+}
+
+export class PoisonRecordError extends Error {}
+
+export function decodeLogEntry(value: Buffer | null): LogEntry {
+  const doc = parseObject(value);
+  const ts = tsOf(doc);
+  if (!isStringRecord(doc.labels)) throw new PoisonRecordError('labels: expected an object of strings');
+  if (typeof doc.message !== 'string') throw new PoisonRecordError('message: expected a string');
+  const fields = doc.fields ?? {};
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new PoisonRecordError('fields: expected an object');
+  return { timestampNs: ts, labels: doc.labels, message: doc.message, fields: fields as Record<string, unknown> };
+}
+
+export function decodeSample(value: Buffer | null): Sample {
+  const doc = parseObject(value);
+  const ts = tsOf(doc);
+  if (typeof doc.name !== 'string' || doc.name === '') throw new PoisonRecordError('name: expected a non-empty string');
+  if (!isStringRecord(doc.labels)) throw new PoisonRecordError('labels: expected an object of strings');
+  let v: number;
+  if (typeof doc.value === 'number') v = doc.value;
+  else if (doc.value === 'NaN') v = NaN;
+  else if (doc.value === '+Inf') v = Infinity;
+  else if (doc.value === '-Inf') v = -Infinity;
+  else throw new PoisonRecordError('value: expected a number, "NaN", "+Inf" or "-Inf"');
+  return { name: doc.name, labels: doc.labels, timestampMs: Number(ts / 1_000_000n), value: v };
+}
+
+function parseObject(value: Buffer | null): Record<string, unknown> {
+  if (value === null) throw new PoisonRecordError('empty record value');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    throw new PoisonRecordError(`not JSON: ${(error as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PoisonRecordError('expected a JSON object');
+  return doc as Record<string, unknown>;
+}
+
+function tsOf(doc: Record<string, unknown>): bigint {
+  if (typeof doc.ts !== 'string' || !/^\d{1,20}$/.test(doc.ts)) throw new PoisonRecordError('ts: expected a string of nanosecond digits');
+  return BigInt(doc.ts);
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+}

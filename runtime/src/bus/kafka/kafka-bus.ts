@@ -1,0 +1,231 @@
+/**
+ * The Kafka bus of the ingestion runtime (DESIGN §4). publish* resolves only after Kafka
+ * acknowledged the records (acks=all, idempotent producer). kafkajs does no batching of its
+ * own, so publishes are coalesced here: whatever arrives while a send is in flight, or within
+ * `lingerMs`, goes out as one sendBatch (cut at `maxBatchRecords`).
+ *
+ * While Kafka is unreachable the bus is not ready: publishes fail at once with
+ * BusUnavailableError (ingestion answers 503 + Retry-After, /readyz is false) and a probe
+ * reconnects a fresh producer in the background until a metadata request succeeds.
+ */
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { Logger } from '../../common/log.js';
+import type { LogEntry, Sample } from '../../model/types.js';
+import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
+import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
+import { encodeLogEntry, encodeSample, recordHeaders } from './codec.js';
+import type { KafkaBusMetrics } from './metrics.js';
+import { ensureTopics } from './topics.js';
+
+interface Pending {
+  topic: string;
+  messages: Message[];
+  resolve: (result: PublishResult) => void;
+  reject: (error: Error) => void;
+}
+
+export interface KafkaBusOptions {
+  kafka: Kafka;
+  config: RuntimeConfig;
+  metrics: KafkaBusMetrics;
+  log: Logger;
+}
+
+const PROBE_INTERVAL_MS = 1_000;
+
+export class KafkaBus implements Bus {
+  private producer: Producer | undefined;
+  private healthy = false;
+  private closed = false;
+  private pending: Pending[] = [];
+  private pendingRecords = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private probing: Promise<void> | undefined;
+  private readonly logsTopic: string;
+  private readonly metricsTopic: string;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.logsTopic = topicName(options.config, 'logs');
+    this.metricsTopic = topicName(options.config, 'metrics');
+  }
+
+  /** Connects (creating the topics) in the background; ready() turns true once done. */
+  start(): void {
+    this.probe();
+  }
+
+  /** Resolves once the bus is ready (tests and startup logs). */
+  async waitReady(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.healthy && Date.now() < deadline) await sleep(50);
+    return this.healthy;
+  }
+
+  ready(): boolean {
+    return this.healthy && !this.closed;
+  }
+
+  publishLogs(entries: LogEntry[]): Promise<PublishResult> {
+    if (!this.options.config.signals.includes('logs'))
+      return Promise.reject(new BusUnavailableError('this pipeline does not carry logs', 60));
+    const headers = recordHeaders(this.options.config.pipeline.namespace);
+    return this.enqueue(
+      this.logsTopic,
+      entries.map((e) => encodeLogEntry(e, headers)),
+    );
+  }
+
+  publishSamples(samples: Sample[]): Promise<PublishResult> {
+    if (!this.options.config.signals.includes('metrics'))
+      return Promise.reject(new BusUnavailableError('this pipeline does not carry metrics', 60));
+    const headers = recordHeaders(this.options.config.pipeline.namespace);
+    return this.enqueue(
+      this.metricsTopic,
+      samples.map((s) => encodeSample(s, headers)),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    // Publishes already accepted into the queue are still sent (their requests are waiting).
+    while (this.pending.length > 0 || this.sending) {
+      if (!this.sending) this.flush();
+      await this.sending;
+    }
+    await this.probing;
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+
+  private enqueue(topic: string, messages: Message[]): Promise<PublishResult> {
+    if (this.closed) return Promise.reject(new BusUnavailableError('shutting down'));
+    if (!this.healthy) return Promise.reject(new BusUnavailableError('Kafka is unavailable', 2));
+    if (messages.length === 0) return Promise.resolve({ accepted: 0 });
+    return new Promise((resolve, reject) => {
+      this.pending.push({ topic, messages, resolve, reject });
+      this.pendingRecords += messages.length;
+      if (this.sending) return; // flushed when the send in flight completes
+      if (this.pendingRecords >= this.options.config.kafka.producer.maxBatchRecords) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.config.kafka.producer.lingerMs);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.sending || this.pending.length === 0) return;
+    const max = this.options.config.kafka.producer.maxBatchRecords;
+    const batch: Pending[] = [];
+    let records = 0;
+    // Whole publishes only: a request's records are acknowledged together.
+    while (this.pending.length > 0 && (batch.length === 0 || records + this.pending[0]!.messages.length <= max)) {
+      const p = this.pending.shift()!;
+      batch.push(p);
+      records += p.messages.length;
+    }
+    this.pendingRecords -= records;
+    this.sending = this.send(batch, records).finally(() => {
+      this.sending = undefined;
+      if (this.pending.length > 0) this.flush();
+    });
+  }
+
+  private async send(batch: Pending[], records: number): Promise<void> {
+    const { metrics, log, config } = this.options;
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) {
+      const list = byTopic.get(p.topic) ?? [];
+      for (const m of p.messages) list.push(m);
+      byTopic.set(p.topic, list);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const stop = metrics.sendDuration.startTimer();
+    try {
+      if (!this.producer || !this.healthy) throw new Error('Kafka is unavailable');
+      await withTimeout(
+        this.producer.sendBatch({
+          topicMessages,
+          acks: -1,
+          timeout: config.kafka.producer.requestTimeoutMs,
+          compression: config.kafka.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        }),
+        config.kafka.producer.requestTimeoutMs,
+      );
+      stop();
+      metrics.batches.inc();
+      metrics.records.inc(records);
+      for (const p of batch) p.resolve({ accepted: p.messages.length });
+    } catch (error) {
+      metrics.sendErrors.inc();
+      log.warn({ err: error, records, requests: batch.length }, 'Kafka did not acknowledge a batch; its requests are answered 503');
+      const unavailable = new BusUnavailableError(`Kafka did not acknowledge the records: ${(error as Error).message}`, 2);
+      for (const p of batch) p.reject(unavailable);
+      // Everything queued behind a failed send would most likely fail too: fail it now.
+      for (const p of this.pending.splice(0)) p.reject(unavailable);
+      this.pendingRecords = 0;
+      this.markUnhealthy();
+    }
+  }
+
+  private markUnhealthy(): void {
+    if (this.healthy) this.options.log.warn('Kafka unavailable: not ready, answering 503 until it is back');
+    this.healthy = false;
+    this.options.metrics.up.set(0);
+    this.probe();
+  }
+
+  /** Reconnects a fresh producer and checks the topics until Kafka answers; then ready. */
+  private probe(): void {
+    if (this.probing || this.closed) return;
+    this.probing = (async () => {
+      const { kafka, config, log, metrics } = this.options;
+      let attempt = 0;
+      while (!this.closed) {
+        try {
+          const old = this.producer;
+          this.producer = undefined;
+          await old?.disconnect().catch(() => undefined);
+          await ensureTopics(kafka, config, log);
+          const producer = kafka.producer({
+            idempotent: true,
+            maxInFlightRequests: 1,
+            allowAutoTopicCreation: false,
+            createPartitioner: Partitioners.DefaultPartitioner,
+          });
+          await producer.connect();
+          this.producer = producer;
+          this.healthy = true;
+          metrics.up.set(1);
+          log.info({ brokers: config.kafka.brokers, attempt }, 'Kafka producer connected; ready');
+          return;
+        } catch (error) {
+          if (attempt % 10 === 0) log.warn({ err: error, attempt }, 'Kafka unreachable; retrying');
+          attempt++;
+          await sleep(PROBE_INTERVAL_MS);
+        }
+      }
+    })().finally(() => (this.probing = undefined));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * `sextant processor`: consumes the pipeline's topics, runs the stages and writes to the
+ * configured sinks — one SinkRunner (and consumer group) per sink. /readyz is false while a
+ * consumer is not in its group or a sink is backing off.
+ */
+import type { Logger } from '../common/log.js';
+import { RuntimeMetrics } from '../common/metrics.js';
+import { baseApp, finishApp } from '../common/server.js';
+import { createKafka } from '../bus/kafka/client.js';
+import { ensureTopics } from '../bus/kafka/topics.js';
+import { createProcessorMetrics } from '../processor/metrics.js';
+import { buildPipeline } from '../processor/pipeline.js';
+import { SinkRunner } from '../processor/runner/consumer.js';
+import { createRunnerMetrics } from '../processor/runner/metrics.js';
+import { createOpenSearchClient, OpenSearchSink } from '../storage/opensearch/sink.js';
+import { ConfigError } from './embedded-config.js';
+import type { RunningComponent } from './ingestion.js';
+import { startListener } from './listener.js';
+import { SecretReader, type RuntimeConfig } from './runtime-config.js';
+
+export async function startProcessor(config: RuntimeConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningComponent> {
+  const built = buildPipeline(config.processors, 'processors');
+  if (!built.ok) throw new ConfigError(config.source, built.errors);
+  const secrets = new SecretReader(env);
+  const kafka = createKafka(config.kafka, secrets, log);
+  const opensearch = config.sinks.opensearch;
+  const client = opensearch ? createOpenSearchClient(opensearch, secrets) : undefined;
+  secrets.check(config.source);
+
+  const metrics = new RuntimeMetrics();
+  const runnerMetrics = createRunnerMetrics(metrics.registry);
+  const processorMetrics = createProcessorMetrics(metrics.registry);
+  const runners: SinkRunner[] = [];
+  if (opensearch && client) {
+    const sink = new OpenSearchSink(client, opensearch, log.child({ sink: 'opensearch' }));
+    runners.push(new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log }));
+  }
+  const app = baseApp(metrics, {
+    notReady: () => runners.filter((r) => !r.ready()).map((_, i) => `sink ${i}`),
+  });
+  finishApp(app, log);
+  const listener = await startListener(app, config, secrets);
+  await ensureTopics(kafka, config, log);
+  for (const runner of runners) await runner.start();
+  log.info({ url: listener.url, pipeline: config.pipeline, sinks: runners.length }, 'sextant processor: running');
+  let closing: Promise<void> | undefined;
+  return {
+    url: listener.url,
+    metrics,
+    close: () =>
+      (closing ??= (async () => {
+        for (const runner of runners) await runner.close();
+        await listener.close();
+        log.info('sextant processor: stopped (batches finished, offsets committed, group left)');
+      })()),
+  };
+}

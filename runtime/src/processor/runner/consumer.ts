@@ -1,0 +1,213 @@
+/**
+ * The processor runner for one (pipeline, sink): its own consumer group
+ * `sextant.<namespace>.<pipeline>.<sink>`, so sinks progress independently (DESIGN §4).
+ *
+ * Per batch: decode + stages, sink write, DLQ for poison records, then — and only then —
+ * commit the offsets. A sink outage keeps the batch in hand: exponential backoff (heartbeats
+ * keep the group membership), no commit, no drop. On SIGTERM kafkajs lets the batch in
+ * hand finish (or, mid-backoff, leaves it uncommitted for the next owner), then the group
+ * is left.
+ */
+import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Logger } from '../../common/log.js';
+import { ThrottledLog } from '../../common/throttled-log.js';
+import { encodeLogEntry, encodeSample, HEADER_ERROR, HEADER_ERROR_STAGE, HEADER_ORIGIN } from '../../bus/kafka/codec.js';
+import type { Signal } from '../../model/types.js';
+import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
+import type { ProcessorMetrics } from '../metrics.js';
+import type { Pipeline } from '../pipeline.js';
+import { prepareBatch, type DeadLetter } from './batch.js';
+import type { RunnerMetrics } from './metrics.js';
+import { SinkUnavailableError, type Sink } from './sink.js';
+
+export interface RunnerOptions {
+  kafka: Kafka;
+  config: RuntimeConfig;
+  sink: Sink;
+  pipeline: Pipeline;
+  metrics: RunnerMetrics;
+  processorMetrics: ProcessorMetrics;
+  log: Logger;
+  /** First and largest backoff after a failed sink write. */
+  backoffMs?: { initial: number; max: number };
+}
+
+export function consumerGroupId(config: Pick<RuntimeConfig, 'pipeline'>, sink: string): string {
+  return `sextant.${config.pipeline.namespace}.${config.pipeline.name}.${sink}`;
+}
+
+export class SinkRunner {
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private sinkHealthy = true;
+  private consumerRunning = false;
+  private readonly dropLog = new ThrottledLog(60_000);
+  private readonly signalOf = new Map<string, Signal>();
+  private readonly backoff: { initial: number; max: number };
+
+  constructor(private readonly options: RunnerOptions) {
+    for (const s of options.config.signals) this.signalOf.set(topicName(options.config, s), s);
+    this.backoff = options.backoffMs ?? { initial: 200, max: 30_000 };
+  }
+
+  ready(): boolean {
+    return this.consumerRunning && this.sinkHealthy;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, config, sink, log, metrics } = this.options;
+    await this.retry('sink start', () => sink.start());
+    metrics.sinkUp.set({ sink: sink.name }, 1);
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await this.producer.connect();
+    const groupId = consumerGroupId(config, sink.name);
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.consumerRunning = true));
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.consumerRunning = false;
+      log.warn({ err: e.payload.error, restart: e.payload.restart }, 'Kafka consumer crashed');
+    });
+    consumer.on(consumer.events.STOP, () => (this.consumerRunning = false));
+    await consumer.connect();
+    // A new group starts at the earliest offset: nothing published before it existed is lost.
+    await consumer.subscribe({ topics: [...this.signalOf.keys()], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (p) => this.eachBatch(p),
+    });
+    log.info({ groupId, topics: [...this.signalOf.keys()], sink: sink.name }, 'processor: consuming');
+  }
+
+  /** Leaves the group after the batch in hand (kafkajs waits for it), then disconnects. */
+  async close(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    await this.options.sink.close();
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { sink, metrics, processorMetrics, pipeline } = this.options;
+    if (batch.messages.length === 0) return;
+    const signal = this.signalOf.get(batch.topic);
+    if (!signal) return;
+    const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, pipeline);
+    if (prepared.processed) this.logDrops(prepared);
+    let delay = this.backoff.initial;
+    for (;;) {
+      if (!isRunning() || isStale()) return; // not committed: the next owner replays it
+      try {
+        const rejected = await sink.write(prepared.records);
+        const letters: DeadLetter[] = [...prepared.deadLetters];
+        const dlq: Message[] = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
+        for (const r of rejected) {
+          const record = prepared.records[r.index]!;
+          const encoded = record.kind === 'log' ? encodeLogEntry(record.entry, {}) : encodeSample(record.sample, {});
+          dlq.push(
+            this.deadLetter(
+              encoded.key ?? null,
+              encoded.value,
+              {},
+              { reason: 'rejected', error: r.reason, partition: batch.partition },
+              batch.topic,
+            ),
+          );
+        }
+        if (dlq.length > 0) await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
+        for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
+        if (rejected.length > 0) metrics.dlq.inc({ sink: sink.name, reason: 'rejected' }, rejected.length);
+        if (dlq.length > 0) {
+          this.options.log.warn(
+            {
+              sink: sink.name,
+              topic: batch.topic,
+              partition: batch.partition,
+              count: dlq.length,
+              example: letters[0]?.error ?? rejected[0]?.reason,
+            },
+            'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
+          );
+        }
+        metrics.written.inc({ sink: sink.name, signal }, prepared.records.length - rejected.length);
+        break;
+      } catch (error) {
+        metrics.sinkErrors.inc({ sink: sink.name });
+        if (this.sinkHealthy) this.options.log.warn({ err: error, sink: sink.name }, 'sink write failed; backing off (no commit, no drop)');
+        this.sinkHealthy = false;
+        metrics.sinkUp.set({ sink: sink.name }, 0);
+        await this.sleepWithHeartbeat(delay, heartbeat, isRunning);
+        delay = Math.min(delay * 2, this.backoff.max);
+      }
+    }
+    if (!this.sinkHealthy) this.options.log.info({ sink: sink.name }, 'sink accepts writes again');
+    this.sinkHealthy = true;
+    metrics.sinkUp.set({ sink: sink.name }, 1);
+    const last = batch.lastOffset();
+    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    resolveOffset(last);
+    metrics.commits.inc({ sink: sink.name });
+    metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
+    await heartbeat();
+  }
+
+  private deadLetter(
+    key: Buffer | string | null,
+    value: Buffer | string | null,
+    headers: IHeaders,
+    d: Pick<DeadLetter, 'reason' | 'error' | 'partition'>,
+    topic: string,
+  ): Message {
+    return {
+      key,
+      value,
+      headers: {
+        ...headers,
+        [HEADER_ERROR]: d.error,
+        [HEADER_ERROR_STAGE]: d.reason === 'undecodable' ? 'decode' : `sink:${this.options.sink.name}`,
+        [HEADER_ORIGIN]: `${topic}/${d.partition}`,
+      },
+    };
+  }
+
+  private async sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && isRunning()) {
+      await new Promise((r) => setTimeout(r, Math.min(1_000, until - Date.now())));
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  private async retry(what: string, fn: () => Promise<void>): Promise<void> {
+    let delay = this.backoff.initial;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!(error instanceof SinkUnavailableError)) throw error;
+        this.options.log.warn({ err: error, what }, `${what} failed; retrying`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.backoff.max);
+      }
+    }
+  }
+
+  private logDrops(prepared: ReturnType<typeof prepareBatch>): void {
+    for (const d of prepared.processed?.dropped ?? []) {
+      this.dropLog.record(`${d.stage}/${d.reason}`, d.count, (count) =>
+        this.options.log.info(
+          { stage: `processors[${d.stage}].${d.type}`, reason: d.reason, count },
+          'processor stage dropped log entries as configured (sextant_processor_entries_dropped_total)',
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import test from 'ava';
+import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
+import { bulkChunks } from './bulk.js';
+import { dailyIndex, indexTemplates, logDocument, nsToIso, sampleDocument } from './documents.js';
+
+test('daily indices per signal, by the UTC day of the record', (t) => {
+  t.is(dailyIndex('team-a', 'logs', Date.UTC(2026, 10, 26, 23, 59, 59)), 'team-a-logs-2026.11.26');
+  t.is(dailyIndex('team-a', 'metrics', Date.UTC(2026, 0, 2)), 'team-a-metrics-2026.01.02');
+});
+
+test('nanosecond timestamps keep all nine digits', (t) => {
+  t.is(nsToIso(1764151200123456789n), '2025-11-26T10:00:00.123456789Z');
+  t.is(nsToIso(1764151200000000001n), '2025-11-26T10:00:00.000000001Z');
+});
+
+test('log and sample documents carry deterministic ids from the model', (t) => {
+  const entry = { timestampNs: 1764151200123456789n, labels: { service: 'api' }, message: 'm', fields: { a: 1 } };
+  const doc = logDocument('p', entry);
+  t.is(doc.id, logRecordId(streamFingerprint(entry.labels), entry));
+  t.is(doc.index, 'p-logs-2025.11.26');
+  t.like(doc.doc, { '@timestamp': '2025-11-26T10:00:00.123456789Z', message: 'm', stream: streamFingerprint(entry.labels) });
+  const sample = { name: 'up', labels: { job: 'a' }, timestampMs: 1764151200123, value: NaN };
+  const s = sampleDocument('p', sample);
+  t.is(s.id, sampleRecordId(seriesFingerprint('up', sample.labels), sample));
+  t.like(s.doc, { value: null, special: 'NaN', name: 'up' });
+});
+
+test('templates map timestamps as date_nanos, labels as keywords, fields as flat_object', (t) => {
+  const [logs, metrics] = indexTemplates('p');
+  t.deepEqual(logs!.body.index_patterns, ['p-logs-*']);
+  const props = (logs!.body.template as { mappings: { properties: Record<string, { type: string }> } }).mappings.properties;
+  t.is(props['@timestamp']!.type, 'date_nanos');
+  t.is(props.fields!.type, 'flat_object');
+  t.deepEqual(metrics!.body.index_patterns, ['p-metrics-*']);
+});
+
+test('bulk bodies are bounded by documents and by bytes', (t) => {
+  const docs = Array.from({ length: 10 }, (_, i) => ({ index: 'i', id: String(i), doc: { m: 'x'.repeat(100) } }));
+  t.deepEqual(
+    bulkChunks(docs, 4, 1e9).map((c) => c.indices),
+    [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ],
+  );
+  const oneLine = Buffer.byteLength(bulkChunks(docs.slice(0, 1), 10, 1e9)[0]!.body);
+  t.deepEqual(
+    bulkChunks(docs, 100, oneLine * 3).map((c) => c.indices.length),
+    [3, 3, 3, 1],
+  );
+  t.deepEqual(
+    bulkChunks(docs, 100, 1e9, [7, 2]).map((c) => c.indices),
+    [[7, 2]],
+  );
+  t.is(bulkChunks(docs, 100, 1).length, 10, 'a document over maxBytes still goes, alone');
+});

@@ -1,0 +1,118 @@
+/**
+ * Documents, ids and index names of the OpenSearch hot tier. The _id derives from content
+ * (DESIGN §3: logRecordId for log entries, series fingerprint + timestamp for samples), so a
+ * replayed record overwrites itself instead of duplicating.
+ */
+import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
+import type { LogEntry, Sample, Signal } from '../../model/types.js';
+
+export interface IndexedDoc {
+  index: string;
+  id: string;
+  doc: Record<string, unknown>;
+}
+
+/** `<prefix>-<signal>-YYYY.MM.DD` (UTC day of the record's timestamp). */
+export function dailyIndex(prefix: string, signal: Signal, timestampMs: number): string {
+  const d = new Date(timestampMs);
+  const day = `${d.getUTCFullYear()}.${String(d.getUTCMonth() + 1).padStart(2, '0')}.${String(d.getUTCDate()).padStart(2, '0')}`;
+  return `${prefix}-${signal}-${day}`;
+}
+
+/** RFC 3339 with all nine fraction digits: what a date_nanos field keeps exactly. */
+export function nsToIso(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${new Date(ms).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+export function logDocument(prefix: string, entry: LogEntry): IndexedDoc {
+  const stream = streamFingerprint(entry.labels);
+  return {
+    index: dailyIndex(prefix, 'logs', Number(entry.timestampNs / 1_000_000n)),
+    id: logRecordId(stream, entry),
+    doc: {
+      '@timestamp': nsToIso(entry.timestampNs),
+      ts_ns: entry.timestampNs.toString(),
+      stream,
+      labels: entry.labels,
+      message: entry.message,
+      fields: entry.fields,
+    },
+  };
+}
+
+export function sampleDocument(prefix: string, sample: Sample): IndexedDoc {
+  const series = seriesFingerprint(sample.name, sample.labels);
+  const finite = Number.isFinite(sample.value);
+  return {
+    index: dailyIndex(prefix, 'metrics', sample.timestampMs),
+    id: sampleRecordId(series, sample),
+    doc: {
+      '@timestamp': sample.timestampMs,
+      name: sample.name,
+      series,
+      labels: sample.labels,
+      // A double field cannot hold NaN/±Inf: those are kept in `special` instead.
+      value: finite ? sample.value : null,
+      ...(finite
+        ? {}
+        : {
+            special: String(sample.value)
+              .replace(/^Infinity$/, '+Inf')
+              .replace(/^-Infinity$/, '-Inf'),
+          }),
+    },
+  };
+}
+
+/** Composable index templates: one per signal, matching that signal's daily indices. */
+export function indexTemplates(prefix: string): { name: string; body: Record<string, unknown> }[] {
+  const labels = { type: 'object', dynamic: true };
+  const labelsAsKeywords = [{ labels_as_keywords: { path_match: 'labels.*', mapping: { type: 'keyword', ignore_above: 2048 } } }];
+  return [
+    {
+      name: `${prefix}-logs`,
+      body: {
+        index_patterns: [`${prefix}-logs-*`],
+        priority: 100,
+        template: {
+          settings: { 'index.refresh_interval': '1s' },
+          mappings: {
+            dynamic_templates: labelsAsKeywords,
+            properties: {
+              '@timestamp': { type: 'date_nanos' },
+              ts_ns: { type: 'keyword', index: false, doc_values: false },
+              stream: { type: 'keyword' },
+              labels,
+              message: { type: 'text' },
+              // flat_object: arbitrary structured fields without a mapping explosion.
+              fields: { type: 'flat_object' },
+            },
+          },
+        },
+      },
+    },
+    {
+      name: `${prefix}-metrics`,
+      body: {
+        index_patterns: [`${prefix}-metrics-*`],
+        priority: 100,
+        template: {
+          settings: { 'index.refresh_interval': '1s' },
+          mappings: {
+            dynamic_templates: labelsAsKeywords,
+            properties: {
+              '@timestamp': { type: 'date', format: 'epoch_millis||strict_date_optional_time' },
+              name: { type: 'keyword' },
+              series: { type: 'keyword' },
+              labels,
+              value: { type: 'double' },
+              special: { type: 'keyword' },
+            },
+          },
+        },
+      },
+    },
+  ];
+}
