@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: run build test test-unit test-integration lint format typecheck bench clean deps
+.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -40,7 +40,13 @@ test-unit: deps
 test-integration: build infra-up
 	npx ava --config test/integration/ava.config.js
 
-test: lint typecheck test-unit test-integration
+# The control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok, helm) is
+# built from the Go module proxy on first use (~20 min on 2 cores), then cached.
+test-cluster: build
+	$(MAKE) --no-print-directory infra-up SERVICES=kube
+	npx ava --config test/cluster/ava.config.js
+
+test: lint typecheck test-unit test-integration test-cluster
 
 bench: build
 	node --import tsx test/bench/run.ts $(BENCH)

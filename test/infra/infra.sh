@@ -45,7 +45,7 @@ check_services() {
 ordered() {
   local want=" $* " s
   for s in $DEFAULT_SERVICES $(known_services); do
-    [[ -z $* || $want == *" $s "* ]] && echo "$s"
+    if [[ -z $* || $want == *" $s "* ]]; then echo "$s"; fi
   done | awk '!seen[$0]++'
 }
 

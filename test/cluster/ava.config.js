@@ -1,0 +1,11 @@
+// Cluster tier: tests against the real Kubernetes control plane that test/infra/infra.sh
+// starts (make infra-up SERVICES=kube). One file at a time; they share the cluster.
+export default {
+  files: ['test/cluster/**/*.test.ts'],
+  extensions: { ts: 'module' },
+  nodeArguments: ['--import=tsx'],
+  timeout: '5m',
+  concurrency: 1,
+  serial: true,
+  workerThreads: false,
+};
