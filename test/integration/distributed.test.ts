@@ -1,0 +1,270 @@
+/**
+ * The distributed data path on the real servers (test/infra: Kafka 4.1, OpenSearch 2.19):
+ * `sextant ingestion` and `sextant processor` as child processes, exact counts in
+ * OpenSearch, a processor SIGKILLed mid-stream and restarted, poison records in the DLQ,
+ * and 503 + Retry-After from ingestion while Kafka is unreachable.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { infraVar } from './helpers/infra-env.js';
+
+const API_KEY = 'it-distributed-key';
+const brokers = () => infraVar('KAFKA_BROKERS').split(',');
+const opensearch = () => infraVar('OPENSEARCH_URL');
+
+interface Setup {
+  id: string;
+  configFile: string;
+  prefix: string;
+  processes: RuntimeProcess[];
+}
+
+function setup(overrides: { brokers?: string[] } = {}): Setup {
+  const id = `it-${randomBytes(4).toString('hex')}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-dist-'));
+  const configFile = path.join(dir, 'runtime.json');
+  const config = {
+    pipeline: { namespace: 'it', name: id },
+    http: { port: 0 },
+    auth: { apiKeys: { env: 'SEXTANT_API_KEYS' } },
+    kafka: {
+      brokers: overrides.brokers ?? brokers(),
+      clientId: id,
+      topics: { partitions: 3, replicationFactor: 1 },
+      producer: { requestTimeoutMs: 3000 },
+    },
+    // Small bulk requests: many batches, so a SIGKILL lands in the middle of the stream.
+    sinks: { opensearch: { endpoints: [opensearch()], indexPrefix: id, bulk: { maxDocs: 100, maxBytes: 1_000_000 } } },
+  };
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  return { id, configFile, prefix: id, processes: [] };
+}
+
+async function start(s: Setup, component: 'ingestion' | 'processor'): Promise<RuntimeProcess> {
+  const p = await startRuntime(component, s.configFile, { SEXTANT_API_KEYS: API_KEY });
+  s.processes.push(p);
+  return p;
+}
+
+async function osRequest<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${opensearch()}${url}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await res.json()) as T;
+}
+
+async function countDocs(prefix: string, signal: 'logs' | 'metrics'): Promise<number> {
+  await osRequest('POST', `/${prefix}-${signal}-*/_refresh?allow_no_indices=true`);
+  const body = await osRequest<{ count?: number }>('GET', `/${prefix}-${signal}-*/_count?allow_no_indices=true`);
+  return body.count ?? 0;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await probe();
+  }
+  return last;
+}
+
+async function waitReady(url: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    `${url}/readyz`,
+    timeoutMs,
+    async () => (await fetch(`${url}/readyz`)).status,
+    (s) => s === 200,
+  );
+}
+
+/** Pushes entries first..first+count-1 in requests of `perRequest`, `parallel` at a time; every answer must be 200. */
+async function push(url: string, runId: string, first: number, count: number, perRequest = 100, parallel = 8): Promise<void> {
+  const base = Date.now() * 1_000_000;
+  const requests: number[] = [];
+  for (let i = first; i < first + count; i += perRequest) requests.push(i);
+  let next = 0;
+  const worker = async () => {
+    while (next < requests.length) {
+      const start = requests[next++]!;
+      const entries = [];
+      for (let i = start; i < Math.min(start + perRequest, first + count); i++) {
+        entries.push({
+          timestamp: String(BigInt(base) + BigInt(i)),
+          labels: { service: `svc-${i % 7}`, run: runId },
+          message: `entry ${i}`,
+          fields: { n: i },
+        });
+      }
+      const res = await fetch(`${url}/api/v1/logs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ entries }),
+      });
+      if (res.status !== 200) throw new Error(`push answered ${res.status}: ${await res.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+const setups: Setup[] = [];
+test.afterEach.always(async () => {
+  for (const s of setups.splice(0)) {
+    for (const p of s.processes) await p.kill();
+    await osRequest('DELETE', `/${s.prefix}-*`).catch(() => undefined);
+  }
+});
+
+test.serial(
+  '5,000 entries in → exactly 5,000 documents in OpenSearch, with the processor SIGKILLed mid-stream and restarted',
+  async (t) => {
+    const N = 5_000;
+    const s = setup();
+    setups.push(s);
+    const ingestion = await start(s, 'ingestion');
+    await waitReady(ingestion.url);
+    let processor = await start(s, 'processor');
+
+    await push(ingestion.url, s.id, 0, N / 2);
+    // Kill as soon as the processor has written something: it is in the middle of the stream.
+    const atKill = await waitFor(
+      'first documents',
+      60_000,
+      () => countDocs(s.prefix, 'logs'),
+      (c) => c > 0,
+    );
+    await processor.kill();
+    t.log(`processor SIGKILLed with ${atKill} of ${N / 2} pushed documents visible`);
+
+    await push(ingestion.url, s.id, N / 2, N / 2);
+    processor = await start(s, 'processor');
+    const final = await waitFor(
+      `${N} documents`,
+      120_000,
+      () => countDocs(s.prefix, 'logs'),
+      (c) => c >= N,
+    );
+    t.is(final, N);
+    // Replays after the restart overwrite by _id: nothing more arrives later.
+    await new Promise((r) => setTimeout(r, 3_000));
+    t.is(await countDocs(s.prefix, 'logs'), N);
+    const agg = await osRequest<{ aggregations: { ns: { value: number } } }>('POST', `/${s.prefix}-logs-*/_search`, {
+      size: 0,
+      aggs: { ns: { value_count: { field: 'stream' } } },
+    });
+    t.is(agg.aggregations.ns.value, N, 'every document has its stream fingerprint');
+    const sampleDoc = await osRequest<{ hits: { hits: { _id: string; _source: { message: string; labels: Record<string, string> } }[] } }>(
+      'POST',
+      `/${s.prefix}-logs-*/_search`,
+      { size: 1, query: { match_phrase: { message: 'entry 4999' } } },
+    );
+    t.is(sampleDoc.hits.hits[0]?._source.labels.run, s.id);
+    t.regex(sampleDoc.hits.hits[0]?._id ?? '', /^[0-9a-f]{16}-\d+-[0-9a-f]{16}$/, '_id is logRecordId (stream-ts-hash)');
+
+    t.is(await processor.stop(), 0, 'SIGTERM: batch finished, offsets committed, group left, exit 0');
+    t.is(await ingestion.stop(), 0);
+  },
+);
+
+test.serial('metric samples land with series fingerprint ids; a replayed request does not duplicate', async (t) => {
+  const s = setup();
+  setups.push(s);
+  const ingestion = await start(s, 'ingestion');
+  await waitReady(ingestion.url);
+  await start(s, 'processor');
+  const samples = Array.from({ length: 50 }, (_, i) => ({
+    name: 'it_requests_total',
+    labels: { n: String(i % 5) },
+    timestamp: 1764151200000 + i,
+    value: i,
+  }));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const res = await fetch(`${ingestion.url}/api/v1/metrics`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ samples }),
+    });
+    t.is(res.status, 200);
+  }
+  await waitFor(
+    '50 samples',
+    60_000,
+    () => countDocs(s.prefix, 'metrics'),
+    (c) => c >= 50,
+  );
+  await new Promise((r) => setTimeout(r, 2_000));
+  t.is(await countDocs(s.prefix, 'metrics'), 50);
+});
+
+test.serial('poison records go to the DLQ topic with the reason in headers; the rest is stored', async (t) => {
+  const s = setup();
+  setups.push(s);
+  await start(s, 'processor');
+  const kafka = new Kafka({ clientId: `${s.id}-test`, brokers: brokers(), logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  const good = JSON.stringify({ ts: '1764151200000000000', labels: { service: 'api' }, message: 'fine', fields: {} });
+  await producer.send({
+    topic: `sextant.it.${s.id}.logs`,
+    acks: -1,
+    messages: [{ value: '{not json' }, { value: good }, { value: JSON.stringify({ ts: 5, labels: {}, message: 'x' }) }],
+  });
+  await producer.disconnect();
+  await waitFor(
+    '1 document',
+    60_000,
+    () => countDocs(s.prefix, 'logs'),
+    (c) => c >= 1,
+  );
+
+  const consumer = kafka.consumer({ groupId: `${s.id}-dlq-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: `sextant.it.${s.id}.dlq`, fromBeginning: true });
+  const letters: { value: string; error: string; stage: string }[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      letters.push({
+        value: String(message.value),
+        error: String(message.headers?.['sextant-error']),
+        stage: String(message.headers?.['sextant-error-stage']),
+      });
+    },
+  });
+  await waitFor(
+    '2 dead letters',
+    60_000,
+    async () => letters.length,
+    (n) => n >= 2,
+  );
+  await consumer.disconnect();
+  t.is(letters.length, 2);
+  t.deepEqual(letters.map((l) => l.stage).sort(), ['decode', 'decode']);
+  t.true(letters.some((l) => l.value === '{not json' && l.error.startsWith('not JSON')));
+  t.true(letters.some((l) => l.error === 'ts: expected a string of nanosecond digits'));
+  t.is(await countDocs(s.prefix, 'logs'), 1);
+});
+
+test.serial('with Kafka unreachable, ingestion is not ready and answers 503 with Retry-After', async (t) => {
+  const s = setup({ brokers: ['127.0.0.1:1'] });
+  setups.push(s);
+  const ingestion = await start(s, 'ingestion');
+  const ready = await fetch(`${ingestion.url}/readyz`);
+  t.is(ready.status, 503);
+  t.regex(await ready.text(), /kafka/);
+  const res = await fetch(`${ingestion.url}/api/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ entries: [{ labels: { a: 'b' }, message: 'm' }] }),
+  });
+  t.is(res.status, 503);
+  t.truthy(res.headers.get('retry-after'));
+  t.is(await ingestion.stop(), 0);
+});
