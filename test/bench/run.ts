@@ -2,10 +2,12 @@
  * Benchmark runner: `npm run bench -- <name> [options]`. Each benchmark measures its
  * same-run baseline and writes JSON + a markdown table under bench-results/ (DESIGN §9).
  */
+import { runAgentBench } from './agent.js';
 import { runIngestEmbedded } from './ingest-embedded.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-embedded': runIngestEmbedded,
+  agent: runAgentBench,
 };
 
 const [name, ...args] = process.argv.slice(2);

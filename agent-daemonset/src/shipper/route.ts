@@ -73,7 +73,12 @@ export class RouteShipper {
   readonly name: string;
   private readonly route: RouteConfig;
   private readonly queue: Batch[] = [];
-  private pending: string[] = [];
+  /**
+   * The batch being built, as NDJSON bytes: entries are written into one buffer as they
+   * come, so their strings die young instead of piling up in the V8 heap.
+   */
+  private pendingBuf: Buffer | undefined;
+  private pendingCount = 0;
   private pendingBytes = 0;
   private pendingMarks = new Map<AckTarget, [number, number]>();
   private pendingSince = 0;
@@ -90,6 +95,13 @@ export class RouteShipper {
   /** Set when memory is over its budget and the spool can take no more. */
   private full = false;
   private compressing = 0;
+  /**
+   * The ingestion is failing (the batch at the head has been retried). Only then does a full
+   * memory queue spill to the disk spool; while it is merely busy, a full queue pauses the
+   * tailer instead (the log file itself holds the data, and open files stay readable after
+   * rotation or deletion).
+   */
+  private degraded = false;
   /** Called when the route accepts entries again after being full. */
   onResume: () => void = () => {};
 
@@ -152,11 +164,27 @@ export class RouteShipper {
   }
 
   add(json: string, target: AckTarget, generation: number, end: number): void {
-    if (this.pending.length === 0) this.pendingSince = Date.now();
-    this.pending.push(json);
-    this.pendingBytes += json.length + 1;
+    const max = this.route.batch.maxBytes;
+    let room = this.pendingBuf ? this.pendingBuf.length - this.pendingBytes : 0;
+    // json.length * 3 + 1 bounds the UTF-8 size; measure exactly only when that does not fit.
+    if (json.length * 3 + 1 > room) {
+      const need = Buffer.byteLength(json) + 1;
+      if (need > room && this.pendingCount > 0) {
+        this.seal();
+        room = 0;
+      }
+      if (need > room) {
+        this.pendingBuf = Buffer.allocUnsafe(Math.max(max + 64 * 1024, need));
+        this.pendingBytes = 0;
+      }
+    }
+    if (this.pendingCount === 0) this.pendingSince = Date.now();
+    const buf = this.pendingBuf!;
+    this.pendingBytes += buf.write(json, this.pendingBytes);
+    buf[this.pendingBytes++] = 0x0a;
+    this.pendingCount++;
     this.pendingMarks.set(target, [generation, end]);
-    if (this.pending.length >= this.route.batch.maxEntries || this.pendingBytes >= this.route.batch.maxBytes) this.seal();
+    if (this.pendingCount >= this.route.batch.maxEntries || this.pendingBytes >= max) this.seal();
   }
 
   /**
@@ -170,8 +198,8 @@ export class RouteShipper {
 
   /** Seals the pending batch if it is older than maxWait; acknowledges marks with no entries behind them. */
   tick(now: number): void {
-    if (this.pending.length > 0 && now - this.pendingSince >= this.route.batch.maxWaitMs) this.seal();
-    if (this.pending.length === 0 && this.pendingMarks.size > 0 && this.queue.length === 0 && this.compressing === 0) {
+    if (this.pendingCount > 0 && now - this.pendingSince >= this.route.batch.maxWaitMs) this.seal();
+    if (this.pendingCount === 0 && this.pendingMarks.size > 0 && this.queue.length === 0 && this.compressing === 0) {
       const marks = this.pendingMarks;
       this.pendingMarks = new Map();
       for (const [target, [generation, end]] of marks) target.ack(generation, end);
@@ -180,15 +208,17 @@ export class RouteShipper {
 
   /** Seals the pending entries into a batch (gzip runs off the event loop, order is kept). */
   seal(): void {
-    if (this.pending.length === 0) return;
-    const lines = this.pending;
+    if (this.pendingCount === 0) return;
+    const ndjson = this.pendingBuf!.subarray(0, this.pendingBytes);
+    const entries = this.pendingCount;
     const rawBytes = this.pendingBytes;
     const marks = this.pendingMarks;
-    this.pending = [];
+    this.pendingBuf = undefined;
+    this.pendingCount = 0;
     this.pendingBytes = 0;
     this.pendingMarks = new Map();
     const seq = ++this.seq;
-    const compressed = gzip(lines.join('\n') + '\n', { level: this.route.batch.gzipLevel });
+    const compressed = gzip(ndjson, { level: this.route.batch.gzipLevel });
     this.memoryBytes += rawBytes; // counted until compressed, so memory stays bounded meanwhile
     this.compressing++;
     this.sealing = this.sealing.then(async () => {
@@ -201,7 +231,7 @@ export class RouteShipper {
       }
       this.queue.push({
         seq,
-        entries: lines.length,
+        entries,
         rawBytes,
         body,
         bodyBytes: body.length,
@@ -218,10 +248,10 @@ export class RouteShipper {
     });
   }
 
-  /** Spills the oldest in-memory batches while memory is over budget; updates `full`. */
+  /** Spills the oldest in-memory batches while memory is over budget (and the ingestion is failing); updates `full`. */
   private rebalance(): void {
     let planned = this.memoryBytes;
-    for (const b of this.queue) {
+    for (const b of this.degraded ? this.queue : []) {
       if (planned <= this.o.queue.memoryBytes) break;
       if (b.spoolPath !== undefined || b.spilling || b.acked || b.body === undefined) continue;
       if (this.spoolBytes + b.bodyBytes > this.o.queue.spoolBytes) break; // spool full: stop at the oldest that does not fit
@@ -318,6 +348,7 @@ export class RouteShipper {
       });
       const m = this.o.metrics;
       if (outcome.kind === 'ok') {
+        this.degraded = false;
         m.batchBytes.inc({ route: this.name }, part.length);
         const n = parts.length === 1 && part === payload ? b.entries : await countLines(part);
         m.entriesShipped.inc({ route: this.name }, n);
@@ -365,6 +396,10 @@ export class RouteShipper {
       );
       attempt++;
       m.retries.inc({ route: this.name });
+      if (!this.degraded) {
+        this.degraded = true;
+        this.rebalance();
+      }
       if (this.closing) return false;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
@@ -405,7 +440,7 @@ export class RouteShipper {
 
   /** Everything handed to the shipper is in a batch, delivered, or spooled; for tests and benchmarks. */
   get idle(): boolean {
-    return this.pending.length === 0 && this.queue.length === 0;
+    return this.pendingCount === 0 && this.queue.length === 0;
   }
 
   /**

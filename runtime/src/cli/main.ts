@@ -3,10 +3,11 @@
  * The `sextant` command. Subcommands follow Loki's single-binary `-target` idea (DESIGN §1);
  * this build has `up`, the all-in-one embedded platform.
  */
-import { runRuntime, runtimeHelp, type Component } from './runtime.js';
-import { AGENT_HELP, runAgent } from './agent.js';
-import { runUp, UP_HELP } from './up.js';
+import type { Component } from './runtime.js';
 import { VERSION } from '../common/version.js';
+
+// Each command's module is imported when it runs: the agent (a DaemonSet on every node)
+// should not carry SQLite, Kafka and OpenSearch clients in its memory.
 
 const HELP = `sextant ${VERSION} — logs and metrics, collected, kept and queryable in Grafana
 
@@ -24,20 +25,20 @@ Options:
   -v, --version  print the version
 
 The distributed runtimes read a runtime configuration (examples/runtime-config.yaml). The
-operator and the node agent are planned; see the README's roadmap.
+operator is planned; see the README's roadmap.
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up':
-      return runUp(rest);
+      return (await import('./up.js')).runUp(rest);
     case 'agent':
-      return runAgent(rest);
+      return (await import('./agent.js')).runAgent(rest);
     case 'ingestion':
     case 'processor':
     case 'query':
-      return runRuntime(command, rest);
+      return (await import('./runtime.js')).runRuntime(command, rest);
     case undefined:
     case '-h':
     case '--help':
@@ -46,11 +47,11 @@ async function main(argv: string[]): Promise<number> {
         command === undefined
           ? HELP
           : rest[0] === 'up'
-            ? UP_HELP
+            ? (await import('./up.js')).UP_HELP
             : rest[0] === 'agent'
-              ? AGENT_HELP
+              ? (await import('./agent.js')).AGENT_HELP
               : ['ingestion', 'processor', 'query'].includes(rest[0] ?? '')
-                ? runtimeHelp(rest[0] as Component)
+                ? (await import('./runtime.js')).runtimeHelp(rest[0] as Component)
                 : HELP,
       );
       return command === undefined ? 2 : 0;
