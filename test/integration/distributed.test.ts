@@ -5,12 +5,15 @@
  * and 503 + Retry-After from ingestion while Kafka is unreachable.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { CLI } from '../support/sextant-process.js';
 import { infraVar } from './helpers/infra-env.js';
 
 const API_KEY = 'it-distributed-key';
@@ -267,4 +270,25 @@ test.serial('with Kafka unreachable, ingestion is not ready and answers 503 with
   t.is(res.status, 503);
   t.truthy(res.headers.get('retry-after'));
   t.is(await ingestion.stop(), 0);
+});
+
+test.serial('sextant processor --config <broken> exits 2 naming every error with its path; --help exits 0', (t) => {
+  const broken = fileURLToPath(new URL('../../runtime/src/platform/testdata/broken-many.json', import.meta.url));
+  const run = spawnSync(process.execPath, [CLI, 'processor', '--config', broken], { encoding: 'utf8' });
+  t.is(run.status, 2);
+  for (const path of [
+    'colour:',
+    'pipeline.namespace:',
+    'signals[1]:',
+    'kafka.topics.partitions:',
+    'kafka.sasl.password:',
+    'sinks.opensearch.user:',
+    'limits.maxLabels:',
+    'processors[0].parse.format:',
+  ]) {
+    t.true(run.stderr.includes(`  ${path}`), `stderr names ${path}:\n${run.stderr}`);
+  }
+  const help = spawnSync(process.execPath, [CLI, 'ingestion', '--help'], { encoding: 'utf8' });
+  t.is(help.status, 0);
+  t.regex(help.stdout, /Usage: sextant ingestion --config <file>/);
 });

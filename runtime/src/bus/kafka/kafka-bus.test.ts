@@ -1,0 +1,134 @@
+import test from 'ava';
+import type { Kafka, ProducerBatch } from 'kafkajs';
+import prom from 'prom-client';
+import { silentLogger } from '../../common/log.js';
+import { resolveRuntimeConfig } from '../../platform/runtime-config.js';
+import { BusUnavailableError } from '../bus.js';
+import { KafkaBus } from './kafka-bus.js';
+import { createKafkaBusMetrics } from './metrics.js';
+
+/** A fake kafkajs client: records sendBatch calls; `down` makes every call fail. */
+class FakeKafka {
+  down = false;
+  sends: ProducerBatch[] = [];
+  producers = 0;
+  release: (() => void) | undefined;
+  hold = false;
+  admin() {
+    return {
+      connect: async () => this.check(),
+      disconnect: async () => undefined,
+      listTopics: async () => ['sextant.a.b.logs', 'sextant.a.b.metrics', 'sextant.a.b.dlq'],
+      createTopics: async () => true,
+    };
+  }
+  producer() {
+    this.producers++;
+    return {
+      connect: async () => this.check(),
+      disconnect: async () => undefined,
+      sendBatch: async (batch: ProducerBatch) => {
+        this.check();
+        if (this.hold) await new Promise<void>((r) => (this.release = r));
+        this.sends.push(batch);
+        return [];
+      },
+    };
+  }
+  private check(): void {
+    if (this.down) throw new Error('connect ECONNREFUSED');
+  }
+}
+
+function makeBus(fake: FakeKafka, lingerMs = 5, maxBatchRecords = 1000) {
+  const config = resolveRuntimeConfig(
+    {
+      pipeline: { namespace: 'a', name: 'b' },
+      kafka: { brokers: ['k:9092'], producer: { lingerMs, maxBatchRecords, requestTimeoutMs: 1000 } },
+      sinks: {},
+    },
+    'test',
+  );
+  return new KafkaBus({
+    kafka: fake as unknown as Kafka,
+    config,
+    metrics: createKafkaBusMetrics(new prom.Registry()),
+    log: silentLogger(),
+  });
+}
+
+const entry = (i: number) => ({ timestampNs: BigInt(i), labels: { s: 'x' }, message: `m${i}`, fields: {} });
+
+test('concurrent publishes within the linger window go out in one acknowledged send (acks=all)', async (t) => {
+  const fake = new FakeKafka();
+  const bus = makeBus(fake);
+  bus.start();
+  t.true(await bus.waitReady(1000));
+  const results = await Promise.all([
+    bus.publishLogs([entry(1), entry(2)]),
+    bus.publishLogs([entry(3)]),
+    bus.publishSamples([{ name: 'up', labels: {}, timestampMs: 1, value: 1 }]),
+  ]);
+  t.deepEqual(
+    results.map((r) => r.accepted),
+    [2, 1, 1],
+  );
+  t.is(fake.sends.length, 1);
+  t.is(fake.sends[0]!.acks, -1);
+  t.deepEqual(fake.sends[0]!.topicMessages!.map((tm) => [tm.topic, tm.messages.length]).sort(), [
+    ['sextant.a.b.logs', 3],
+    ['sextant.a.b.metrics', 1],
+  ]);
+  await bus.close();
+});
+
+test('publishes arriving while a send is in flight are coalesced into the next send, cut at maxBatchRecords', async (t) => {
+  const fake = new FakeKafka();
+  const bus = makeBus(fake, 1, 3);
+  bus.start();
+  await bus.waitReady(1000);
+  fake.hold = true;
+  const first = bus.publishLogs([entry(0)]);
+  await new Promise((r) => setTimeout(r, 20));
+  const later = [bus.publishLogs([entry(1), entry(2)]), bus.publishLogs([entry(3)]), bus.publishLogs([entry(4)])];
+  fake.hold = false;
+  fake.release!();
+  await Promise.all([first, ...later]);
+  t.deepEqual(
+    fake.sends.map((s) => s.topicMessages![0]!.messages.length),
+    [1, 3, 1],
+  );
+  await bus.close();
+});
+
+test('Kafka down: publishes fail with BusUnavailableError, not ready; it recovers by itself', async (t) => {
+  const fake = new FakeKafka();
+  const bus = makeBus(fake);
+  bus.start();
+  await bus.waitReady(1000);
+  fake.down = true;
+  const error = await t.throwsAsync(bus.publishLogs([entry(1)]), { instanceOf: BusUnavailableError });
+  t.true(error!.retryAfterSeconds > 0);
+  t.false(bus.ready());
+  await t.throwsAsync(bus.publishLogs([entry(2)]), { instanceOf: BusUnavailableError }, 'fails fast while not ready');
+  fake.down = false;
+  t.true(await bus.waitReady(5000), 'the probe reconnects a fresh producer');
+  t.true(fake.producers >= 2);
+  t.is((await bus.publishLogs([entry(3)])).accepted, 1);
+  await bus.close();
+});
+
+test('not ready before the first connection; close sends what was accepted', async (t) => {
+  const fake = new FakeKafka();
+  fake.down = true;
+  const bus = makeBus(fake, 50);
+  bus.start();
+  t.false(bus.ready());
+  await t.throwsAsync(bus.publishLogs([entry(1)]), { instanceOf: BusUnavailableError });
+  fake.down = false;
+  await bus.waitReady(5000);
+  const pending = bus.publishLogs([entry(1)]);
+  await bus.close();
+  t.is((await pending).accepted, 1);
+  await t.throwsAsync(bus.publishLogs([entry(2)]), { instanceOf: BusUnavailableError });
+});
