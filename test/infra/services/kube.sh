@@ -49,7 +49,7 @@ kube_install() {
 
 # One CA; a serving cert for the API server; client certs per component; SA key pair.
 kube_certs() {
-  local d=$1 name
+  local d=$1
   [[ -f $d/ca.crt ]] && return 0
   mkdir -p "$d"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=sextant-test-ca" \
@@ -65,7 +65,6 @@ EXT
   kube_cert "$d" scheduler "/CN=system:kube-scheduler" "$d/client.ext"
   openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
   openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
-  for name in admin controller-manager scheduler; do kube_kubeconfig "$d" "$name"; done
 }
 
 kube_cert() {
@@ -102,11 +101,14 @@ kube_start() {
   d=$(kube_dir)
   mkdir -p "$d"
   kube_certs "$d"
-  spawn kube-etcd "$d/etcd.log" "$(kube_bin etcd)" --name sextant-test --data-dir "$d/etcd" \
+  # every start: the kubeconfigs follow KUBE_APISERVER_PORT even when the certs are reused
+  local name
+  for name in admin controller-manager scheduler; do kube_kubeconfig "$d" "$name"; done
+  kube_spawn kube-etcd "$d/etcd.log" "$(kube_bin etcd)" --name sextant-test --data-dir "$d/etcd" \
     --listen-client-urls "http://127.0.0.1:$KUBE_ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$KUBE_ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$KUBE_ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$KUBE_ETCD_PEER_PORT" \
     --initial-cluster "sextant-test=http://127.0.0.1:$KUBE_ETCD_PEER_PORT" --quota-backend-bytes 1073741824 --log-level warn
-  spawn kube-apiserver "$d/apiserver.log" "$(kube_bin kube-apiserver)" \
+  kube_spawn kube-apiserver "$d/apiserver.log" "$(kube_bin kube-apiserver)" \
     --etcd-servers "http://127.0.0.1:$KUBE_ETCD_PORT" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
     --secure-port "$KUBE_APISERVER_PORT" --cert-dir "$d/apiserver-certs" \
     --tls-cert-file "$d/apiserver.crt" --tls-private-key-file "$d/apiserver.key" --client-ca-file "$d/ca.crt" \
@@ -121,20 +123,25 @@ kube_start() {
 kube_start_controllers() {
   local d
   d=$(kube_dir)
-  spawn kube-controller-manager "$d/controller-manager.log" "$(kube_bin kube-controller-manager)" \
+  kube_spawn kube-controller-manager "$d/controller-manager.log" "$(kube_bin kube-controller-manager)" \
     --kubeconfig "$d/controller-manager.kubeconfig" --authentication-kubeconfig "$d/controller-manager.kubeconfig" \
     --authorization-kubeconfig "$d/controller-manager.kubeconfig" --bind-address 127.0.0.1 --secure-port "$KUBE_CM_PORT" \
     --cert-dir "$d/cm-certs" --service-account-private-key-file "$d/sa.key" --root-ca-file "$d/ca.crt" \
     --use-service-account-credentials --cluster-signing-cert-file "$d/ca.crt" --cluster-signing-key-file "$d/ca.key" \
     --leader-elect=false --profiling=false
-  spawn kube-scheduler "$d/scheduler.log" "$(kube_bin kube-scheduler)" \
+  kube_spawn kube-scheduler "$d/scheduler.log" "$(kube_bin kube-scheduler)" \
     --kubeconfig "$d/scheduler.kubeconfig" --authentication-kubeconfig "$d/scheduler.kubeconfig" \
     --authorization-kubeconfig "$d/scheduler.kubeconfig" --bind-address 127.0.0.1 --secure-port "$KUBE_SCHEDULER_PORT" \
     --cert-dir "$d/scheduler-certs" --leader-elect=false --profiling=false
-  spawn kube-kwok "$d/kwok.log" "$(kube_bin kwok)" --kubeconfig "$d/admin.kubeconfig" --config "$(kube_tools_home)/kwok-stages.yaml" \
+  kube_spawn kube-kwok "$d/kwok.log" "$(kube_bin kwok)" --kubeconfig "$d/admin.kubeconfig" --config "$(kube_tools_home)/kwok-stages.yaml" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --cidr 10.0.0.1/24 --node-ip 10.0.0.1 --server-address "127.0.0.1:$KUBE_KWOK_PORT"
 }
+
+# kube_spawn NAME LOG CMD... — spawn unless our process NAME still runs: when one process
+# died, `up` calls kube_start again, and a second etcd or API server would fail on its busy
+# port while the first one, its pidfile overwritten, would be left running untracked.
+kube_spawn() { ours_pid "$1" >/dev/null || spawn "$@"; }
 
 kube_check() { kctl get --raw /readyz >/dev/null; }
 
@@ -166,7 +173,7 @@ kube_wait() {
   local d
   d=$(kube_dir)
   wait_ready kube-apiserver kube-apiserver "$d/apiserver.log" "$KUBE_TIMEOUT" kube_check
-  ours_pid kube-controller-manager >/dev/null || kube_start_controllers
+  kube_start_controllers
   wait_ready kube-nodes kube-kwok "$d/kwok.log" 60 kube_fake_nodes
   wait_ready kube kube-controller-manager "$d/controller-manager.log" "$KUBE_TIMEOUT" kube_ready
 }
