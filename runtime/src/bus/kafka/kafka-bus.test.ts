@@ -18,6 +18,7 @@ class FakeKafka {
     return {
       connect: async () => this.check(),
       disconnect: async () => undefined,
+      describeCluster: async () => this.check(),
       listTopics: async () => ['sextant.a.b.logs', 'sextant.a.b.metrics', 'sextant.a.b.dlq'],
       createTopics: async () => true,
     };
@@ -131,4 +132,18 @@ test('not ready before the first connection; close sends what was accepted', asy
   await bus.close();
   t.is((await pending).accepted, 1);
   await t.throwsAsync(bus.publishLogs([entry(2)]), { instanceOf: BusUnavailableError });
+});
+
+test('an idle bus notices an outage through its health check (so /readyz turns false without traffic)', async (t) => {
+  const fake = new FakeKafka();
+  const bus = makeBus(fake);
+  bus.start();
+  await bus.waitReady(1000);
+  fake.down = true;
+  const deadline = Date.now() + 6000;
+  while (bus.ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.false(bus.ready());
+  fake.down = false;
+  t.true(await bus.waitReady(5000));
+  await bus.close();
 });

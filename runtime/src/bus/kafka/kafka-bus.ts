@@ -32,6 +32,8 @@ export interface KafkaBusOptions {
 }
 
 const PROBE_INTERVAL_MS = 1_000;
+/** While idle, Kafka is asked for its cluster metadata this often, so /readyz notices an outage without traffic. */
+const HEALTH_INTERVAL_MS = 2_000;
 
 export class KafkaBus implements Bus {
   private producer: Producer | undefined;
@@ -42,6 +44,9 @@ export class KafkaBus implements Bus {
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private probing: Promise<void> | undefined;
+  private lastAck = 0;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private checking = false;
   private readonly logsTopic: string;
   private readonly metricsTopic: string;
 
@@ -53,6 +58,31 @@ export class KafkaBus implements Bus {
   /** Connects (creating the topics) in the background; ready() turns true once done. */
   start(): void {
     this.probe();
+    this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
+    this.healthTimer.unref();
+  }
+
+  private async checkHealth(): Promise<void> {
+    if (!this.healthy || this.checking || this.closed || Date.now() - this.lastAck < HEALTH_INTERVAL_MS) return;
+    this.checking = true;
+    const admin = this.options.kafka.admin();
+    try {
+      await withTimeout(
+        (async () => {
+          await admin.connect();
+          await admin.describeCluster();
+        })(),
+        this.options.config.kafka.producer.requestTimeoutMs,
+      );
+    } catch (error) {
+      if (this.healthy) {
+        this.options.log.warn({ err: error }, 'Kafka health check failed');
+        this.markUnhealthy();
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+      this.checking = false;
+    }
   }
 
   /** Resolves once the bus is ready (tests and startup logs). */
@@ -90,6 +120,7 @@ export class KafkaBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
     // Publishes already accepted into the queue are still sent (their requests are waiting).
     while (this.pending.length > 0 || this.sending) {
       if (!this.sending) this.flush();
@@ -154,6 +185,7 @@ export class KafkaBus implements Bus {
         config.kafka.producer.requestTimeoutMs,
       );
       stop();
+      this.lastAck = Date.now();
       metrics.batches.inc();
       metrics.records.inc(records);
       for (const p of batch) p.resolve({ accepted: p.messages.length });
