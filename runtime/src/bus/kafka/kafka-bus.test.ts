@@ -90,7 +90,7 @@ test('publishes arriving while a send is in flight are coalesced into the next s
   await bus.waitReady(1000);
   fake.hold = true;
   const first = bus.publishLogs([entry(0)]);
-  await new Promise((r) => setTimeout(r, 20));
+  while (fake.release === undefined) await new Promise((r) => setTimeout(r, 5)); // the first send is in flight
   const later = [bus.publishLogs([entry(1), entry(2)]), bus.publishLogs([entry(3)]), bus.publishLogs([entry(4)])];
   fake.hold = false;
   fake.release!();
