@@ -40,6 +40,8 @@ function setup(overrides: { brokers?: string[] } = {}): Setup {
       clientId: id,
       topics: { partitions: 3, replicationFactor: 1 },
       producer: { requestTimeoutMs: 3000 },
+      // A SIGKILLed processor leaves the group after this; its replacement then takes over.
+      consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
     },
     // Small bulk requests: many batches, so a SIGKILL lands in the middle of the stream.
     sinks: { opensearch: { endpoints: [opensearch()], indexPrefix: id, bulk: { maxDocs: 100, maxBytes: 1_000_000 } } },

@@ -87,6 +87,14 @@ const KafkaConfig = closed(
       }),
       { lingerMs: 5, maxBatchRecords: 10_000, requestTimeoutMs: 10_000 },
     ),
+    /** Consumer group settings of the processor. A killed member is noticed after sessionTimeoutMs. */
+    consumer: withDefault(
+      closed('consumer settings', {
+        sessionTimeoutMs: withDefault(PositiveInt('positive integer'), 30_000),
+        heartbeatIntervalMs: withDefault(PositiveInt('positive integer'), 3_000),
+      }),
+      { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000 },
+    ),
     tls: optional(TlsClient),
     sasl: optional(
       closed('SASL settings', {
@@ -96,7 +104,12 @@ const KafkaConfig = closed(
       }),
     ),
   },
-  (v) => (v.brokers.length === 0 ? [{ key: 'brokers', message: 'must list at least one broker' }] : []),
+  (v) => [
+    ...(v.brokers.length === 0 ? [{ key: 'brokers', message: 'must list at least one broker' }] : []),
+    ...(v.consumer.heartbeatIntervalMs * 3 > v.consumer.sessionTimeoutMs
+      ? [{ key: 'consumer', message: 'heartbeatIntervalMs must be at most a third of sessionTimeoutMs' }]
+      : []),
+  ],
 );
 
 const OpenSearchSinkConfig = closed(

@@ -66,7 +66,12 @@ export class SinkRunner {
     });
     await this.producer.connect();
     const groupId = consumerGroupId(config, sink.name);
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: config.kafka.consumer.sessionTimeoutMs,
+      heartbeatInterval: config.kafka.consumer.heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+    });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => (this.consumerRunning = true));
     consumer.on(consumer.events.CRASH, (e) => {
