@@ -209,53 +209,65 @@ test.serial('metric samples land with series fingerprint ids; a replayed request
   t.is(await countDocs(s.prefix, 'metrics'), 50);
 });
 
-test.serial('poison records go to the DLQ topic with the reason in headers; the rest is stored', async (t) => {
-  const s = setup();
-  setups.push(s);
-  await start(s, 'processor');
-  const kafka = new Kafka({ clientId: `${s.id}-test`, brokers: brokers(), logLevel: logLevel.NOTHING });
-  const producer = kafka.producer();
-  await producer.connect();
-  const good = JSON.stringify({ ts: '1764151200000000000', labels: { service: 'api' }, message: 'fine', fields: {} });
-  await producer.send({
-    topic: `sextant.it.${s.id}.logs`,
-    acks: -1,
-    messages: [{ value: '{not json' }, { value: good }, { value: JSON.stringify({ ts: 5, labels: {}, message: 'x' }) }],
-  });
-  await producer.disconnect();
-  await waitFor(
-    '1 document',
-    60_000,
-    () => countDocs(s.prefix, 'logs'),
-    (c) => c >= 1,
-  );
+test.serial(
+  'poison records (undecodable, mapping-rejected) go to the DLQ topic with the reason in headers; the rest is stored',
+  async (t) => {
+    const s = setup();
+    setups.push(s);
+    await start(s, 'processor');
+    const kafka = new Kafka({ clientId: `${s.id}-test`, brokers: brokers(), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const good = JSON.stringify({ ts: '1764151200000000000', labels: { service: 'api', a: 'x' }, message: 'fine', fields: {} });
+    await producer.send({
+      topic: `sextant.it.${s.id}.logs`,
+      acks: -1,
+      messages: [{ value: '{not json' }, { value: good }, { value: JSON.stringify({ ts: 5, labels: {}, message: 'x' }) }],
+    });
+    await waitFor(
+      '1 document',
+      60_000,
+      () => countDocs(s.prefix, 'logs'),
+      (c) => c >= 1,
+    );
+    // labels.a is a keyword now, so labels."a.b" (an object under it) is a mapping conflict:
+    // OpenSearch rejects that one document (400) and it goes to the DLQ. (Ingestion would refuse
+    // the label name; a record written to the topic by something else need not.)
+    const conflicting = JSON.stringify({ ts: '1764151200000000001', labels: { 'a.b': 'y' }, message: 'conflict', fields: {} });
+    await producer.send({ topic: `sextant.it.${s.id}.logs`, acks: -1, messages: [{ value: conflicting }] });
+    await producer.disconnect();
 
-  const consumer = kafka.consumer({ groupId: `${s.id}-dlq-reader` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: `sextant.it.${s.id}.dlq`, fromBeginning: true });
-  const letters: { value: string; error: string; stage: string }[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      letters.push({
-        value: String(message.value),
-        error: String(message.headers?.['sextant-error']),
-        stage: String(message.headers?.['sextant-error-stage']),
-      });
-    },
-  });
-  await waitFor(
-    '2 dead letters',
-    60_000,
-    async () => letters.length,
-    (n) => n >= 2,
-  );
-  await consumer.disconnect();
-  t.is(letters.length, 2);
-  t.deepEqual(letters.map((l) => l.stage).sort(), ['decode', 'decode']);
-  t.true(letters.some((l) => l.value === '{not json' && l.error.startsWith('not JSON')));
-  t.true(letters.some((l) => l.error === 'ts: expected a string of nanosecond digits'));
-  t.is(await countDocs(s.prefix, 'logs'), 1);
-});
+    const consumer = kafka.consumer({ groupId: `${s.id}-dlq-reader` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `sextant.it.${s.id}.dlq`, fromBeginning: true });
+    const letters: { value: string; error: string; stage: string }[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        letters.push({
+          value: String(message.value),
+          error: String(message.headers?.['sextant-error']),
+          stage: String(message.headers?.['sextant-error-stage']),
+        });
+      },
+    });
+    await waitFor(
+      '3 dead letters',
+      60_000,
+      async () => letters.length,
+      (n) => n >= 3,
+    );
+    await consumer.disconnect();
+    t.is(letters.length, 3);
+    t.deepEqual(letters.map((l) => l.stage).sort(), ['decode', 'decode', 'sink:opensearch']);
+    const rejected = letters.find((l) => l.stage === 'sink:opensearch')!;
+    t.regex(rejected.error, /^400 /);
+    t.log(`rejected by OpenSearch: ${rejected.error}`);
+    t.is(JSON.parse(rejected.value).message, 'conflict');
+    t.true(letters.some((l) => l.value === '{not json' && l.error.startsWith('not JSON')));
+    t.true(letters.some((l) => l.error === 'ts: expected a string of nanosecond digits'));
+    t.is(await countDocs(s.prefix, 'logs'), 1);
+  },
+);
 
 test.serial('with Kafka unreachable, ingestion is not ready and answers 503 with Retry-After', async (t) => {
   const s = setup({ brokers: ['127.0.0.1:1'] });
