@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { CLI } from '../support/sextant-process.js';
+import { TcpGate } from '../support/tcp-gate.js';
 import { infraVar } from './helpers/infra-env.js';
 
 const API_KEY = 'it-distributed-key';
@@ -27,7 +28,7 @@ interface Setup {
   processes: RuntimeProcess[];
 }
 
-function setup(overrides: { brokers?: string[] } = {}): Setup {
+function setup(overrides: { brokers?: string[]; opensearch?: string } = {}): Setup {
   const id = `it-${randomBytes(4).toString('hex')}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-dist-'));
   const configFile = path.join(dir, 'runtime.json');
@@ -44,7 +45,9 @@ function setup(overrides: { brokers?: string[] } = {}): Setup {
       consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
     },
     // Small bulk requests: many batches, so a SIGKILL lands in the middle of the stream.
-    sinks: { opensearch: { endpoints: [opensearch()], indexPrefix: id, bulk: { maxDocs: 100, maxBytes: 1_000_000 } } },
+    sinks: {
+      opensearch: { endpoints: [overrides.opensearch ?? opensearch()], indexPrefix: id, bulk: { maxDocs: 100, maxBytes: 1_000_000 } },
+    },
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   return { id, configFile, prefix: id, processes: [] };
@@ -306,3 +309,53 @@ test.serial('sextant processor --config <broken> exits 2 naming every error with
   t.is(help.status, 0);
   t.regex(help.stdout, /Usage: sextant ingestion --config <file>/);
 });
+
+test.serial(
+  'OpenSearch unreachable: the processor backs off (not ready, no commit, no drop) and delivers exactly N once it is back',
+  async (t) => {
+    const target = new URL(opensearch());
+    const gate = new TcpGate(target.hostname, Number(target.port));
+    await gate.open();
+    t.teardown(() => gate.close());
+    const s = setup({ opensearch: `http://127.0.0.1:${gate.port}` });
+    setups.push(s);
+    const ingestion = await start(s, 'ingestion');
+    await waitReady(ingestion.url);
+    const processor = await start(s, 'processor');
+    await waitReady(processor.url);
+
+    await push(ingestion.url, s.id, 0, 1_000);
+    await waitFor(
+      '1,000 documents',
+      60_000,
+      () => countDocs(s.prefix, 'logs'),
+      (c) => c >= 1_000,
+    );
+    await gate.close();
+    await push(ingestion.url, s.id, 1_000, 1_000);
+    await waitFor(
+      'processor not ready',
+      60_000,
+      async () => (await fetch(`${processor.url}/readyz`)).status,
+      (c) => c === 503,
+    );
+    const metrics = await (await fetch(`${processor.url}/metrics`)).text();
+    t.regex(metrics, /sextant_sink_write_errors_total\{sink="opensearch"\} [1-9]/);
+    t.is(await countDocs(s.prefix, 'logs'), 1_000, 'nothing more arrived while the sink was unreachable');
+
+    await gate.open();
+    t.is(
+      await waitFor(
+        '2,000 documents',
+        120_000,
+        () => countDocs(s.prefix, 'logs'),
+        (c) => c >= 2_000,
+      ),
+      2_000,
+    );
+    await waitReady(processor.url);
+    await new Promise((r) => setTimeout(r, 2_000));
+    t.is(await countDocs(s.prefix, 'logs'), 2_000);
+    t.is(await processor.stop(), 0);
+  },
+);
