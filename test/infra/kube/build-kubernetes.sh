@@ -11,7 +11,9 @@ staging_version="v0.${version#v1.}"
 work="$out/src"
 mkdir -p "$work" "$out/bin"
 cd "$work"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+# KUBE_GOFLAGS: extra go flags, e.g. -p=1 on a shared machine; builds run under nice.
+export GOFLAGS="-mod=mod ${KUBE_GOFLAGS:-}" GOTOOLCHAIN=local
+nice_go() { nice -n "${KUBE_BUILD_NICE:-10}" go "$@"; }
 go mod download -json "k8s.io/kubernetes@$version" >/dev/null
 kmod="$(go env GOMODCACHE)/k8s.io/kubernetes@$version/go.mod"
 {
@@ -42,5 +44,5 @@ go mod download
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
 for cmd in ${KUBE_COMMANDS:-kube-apiserver kube-controller-manager kube-scheduler}; do
   echo "[infra] kube: building $cmd $version (several minutes on 2 cores, once per version)" >&2
-  go build -trimpath -ldflags "$ldflags" -o "$out/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+  nice_go build -trimpath -ldflags "$ldflags" -o "$out/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd"
 done

@@ -6,7 +6,9 @@ out=$1
 etcd_version=$2
 kwok_version=$3
 helm_version=$4
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+# KUBE_GOFLAGS: extra go flags, e.g. -p=1 on a shared machine; builds run under nice.
+export GOFLAGS="-mod=mod ${KUBE_GOFLAGS:-}" GOTOOLCHAIN=local
+nice_go() { nice -n "${KUBE_BUILD_NICE:-10}" go "$@"; }
 mkdir -p "$out/bin" "$out/etcd-src"
 if [ ! -x "$out/bin/etcd" ]; then
   echo "[infra] kube: building etcd $etcd_version" >&2
@@ -25,11 +27,11 @@ func main() { etcdmain.Main(os.Args) }
 GO
   printf 'module sextant.dev/infra/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$etcd_version" >go.mod
   go mod tidy >/dev/null
-  go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" .
+  nice_go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" .
 fi
 if [ ! -x "$out/bin/kwok" ]; then
   echo "[infra] kube: building kwok $kwok_version" >&2
-  GOBIN="$out/bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
+  GOBIN="$out/bin" nice_go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
 fi
 if [ ! -f "$out/kwok-stages.yaml" ]; then
   # kwok does nothing without Stage objects; take the "fast" node and pod stages (and the
@@ -43,5 +45,5 @@ if [ ! -f "$out/kwok-stages.yaml" ]; then
 fi
 if [ ! -x "$out/bin/helm" ]; then
   echo "[infra] kube: building helm $helm_version" >&2
-  GOBIN="$out/bin" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" "helm.sh/helm/v3/cmd/helm@$helm_version"
+  GOBIN="$out/bin" nice_go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" "helm.sh/helm/v3/cmd/helm@$helm_version"
 fi

@@ -3,7 +3,7 @@
 # become Running, and helm. Certificates are generated locally with openssl.
 # shellcheck shell=bash
 
-KUBE_VERSION=${KUBE_VERSION:-v1.35.4}
+KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 HELM_VERSION=${HELM_VERSION:-v3.19.5}
@@ -169,20 +169,37 @@ YAML
   done
 }
 
+# The version of the running API server, from the cache folder on its command line.
+kube_running_version() {
+  local pid
+  pid=$(ours_pid kube-apiserver) || return 1
+  tr '\0' '\n' <"/proc/$pid/cmdline" | sed -n 's|.*/kube-\(v[0-9][^/]*\)/bin/kube-apiserver$|\1|p'
+}
+
 kube_wait() {
-  local d
+  local d running
   d=$(kube_dir)
+  # `up` reuses running processes: a control plane of another version (KUBE_VERSION or its
+  # default changed) would be reused while the env file named the new one.
+  running=$(kube_running_version || true)
+  [[ -z $running || $running == "$KUBE_VERSION" ]] ||
+    die "kube: the running control plane is $running, not $KUBE_VERSION: 'infra.sh down kube' first (or KUBE_VERSION=$running)"
   wait_ready kube-apiserver kube-apiserver "$d/apiserver.log" "$KUBE_TIMEOUT" kube_check
   kube_start_controllers
   wait_ready kube-nodes kube-kwok "$d/kwok.log" 60 kube_fake_nodes
   wait_ready kube kube-controller-manager "$d/controller-manager.log" "$KUBE_TIMEOUT" kube_ready
 }
 
+# The version that runs (the env file is rewritten by every up/down, also of other services,
+# possibly after KUBE_VERSION's default changed under a running control plane).
 kube_env() {
+  local v
+  v=$(kube_running_version || true)
+  v=${v:-$KUBE_VERSION}
   echo "KUBECONFIG=$(kube_dir)/admin.kubeconfig"
-  echo "KUBECTL=$(kubectl_bin)"
+  echo "KUBECTL=$CACHE/kube-$v/bin/kubectl"
   echo "HELM_BIN=$(kube_bin helm)"
-  echo "KUBE_VERSION=$KUBE_VERSION"
+  echo "KUBE_VERSION=$v"
 }
 
 kube_describe() {
