@@ -101,6 +101,9 @@ export class Tailer {
   private wake: (() => void) | undefined;
   private lastScan = 0;
   private scanRequested = false;
+  private readonly startedAt = Date.now();
+  /** Identities of files finished in this run (rotated away or copied), so a later scan does not read them again. */
+  private readonly finished = new Set<string>();
   /** First scan done; readiness. */
   scanned = false;
   private scannedOnce!: () => void;
@@ -252,9 +255,20 @@ export class Tailer {
 
   /** One positioned read; returns the bytes read. */
   private async readOnce(f: TailedFile): Promise<number> {
+    // The head is compared before every read: a file truncated and refilled past our offset
+    // between two polls (copytruncate under load) must not be read from the middle.
+    if (f.head.length > 0) {
+      const head = await readHead(f.handle!);
+      if (!headsAgree(head, f.head)) {
+        await this.truncated(f, Date.now());
+        return 1; // busy: read again at once
+      }
+      if (head.length > f.head.length) f.head = head;
+    }
     const { bytesRead } = await f.handle!.read(this.chunk, 0, this.chunk.length, f.readOffset);
     if (bytesRead === 0) return 0;
     const data = this.chunk.subarray(0, bytesRead);
+    if (f.readOffset === 0 && f.head.length < HEAD_BYTES) f.head = Buffer.from(data.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
     const m = this.o.metrics;
     m.bytesRead.inc(bytesRead);
     f.lastGrowthAt = Date.now();
@@ -289,7 +303,7 @@ export class Tailer {
       await this.truncated(f, now);
       return;
     }
-    if (f.head.length < HEAD_BYTES ? size > f.head.length : size !== f.lastSize) {
+    if (f.readOffset > 0 || size > f.head.length) {
       const head = await readHead(f.handle!);
       if (!headsAgree(head, f.head)) {
         await this.truncated(f, now);
@@ -325,10 +339,13 @@ export class Tailer {
     const base = path.basename(f.path);
     let copy: { file: string; handle: fs.promises.FileHandle; dev: string; ino: string } | undefined;
     for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+      if (f.head.length === 0) break; // nothing to recognise the copy by
       if (!name.startsWith(`${base}.`) || name.endsWith('.gz') || name.endsWith('.tmp')) continue;
       const file = path.join(dir, name);
       const st = await fs.promises.stat(file, { bigint: true }).catch(() => undefined);
-      if (!st || Number(st.size) < f.readOffset || this.files.has(identityKey(st.dev, st.ino))) continue;
+      if (!st || Number(st.size) < f.readOffset) continue;
+      const candidate = identityKey(st.dev, st.ino);
+      if (this.files.has(candidate) || this.finished.has(candidate)) continue;
       const handle = await fs.promises.open(file, 'r').catch(() => undefined);
       if (!handle) continue;
       const head = await readHead(handle);
@@ -338,6 +355,10 @@ export class Tailer {
       }
       await handle.close();
     }
+    this.o.log.debug(
+      { file: f.path, key: f.key, offset: f.readOffset, head: f.head.toString().slice(0, 60), found: copy?.file },
+      'file truncated: looking for its copy',
+    );
     const original = { handle: f.handle!, path: f.path, dev: f.dev, ino: f.ino };
     const head = await readHead(original.handle);
     if (copy) {
@@ -380,6 +401,7 @@ export class Tailer {
       f.ack(f.generation, f.readOffset);
     }
     f.state = 'released';
+    this.finished.add(f.key);
     const handle = f.handle;
     f.handle = undefined;
     await handle?.close().catch(() => {});
@@ -403,8 +425,14 @@ export class Tailer {
           const key = identityKey(st.dev, st.ino);
           seen.add(file);
           seenKeys.add(key);
-          if (this.files.has(key)) continue;
-          if (meta.rotated && !this.restored.has(key) && !this.spoolEnds.has(key)) continue;
+          if (this.files.has(key) || this.finished.has(key)) continue;
+          // A rotated file is read when the last run owed it (checkpoint or spool), or when it
+          // appeared during this run without us ever seeing it under its live name (created and
+          // rotated between two scans) — but not when it is the copy of a file we are reading
+          // (copytruncate: that file's truncation check takes the copy over).
+          if (meta.rotated && !this.restored.has(key) && !this.spoolEnds.has(key)) {
+            if (Number(st.mtimeMs) < this.startedAt || (await this.isCopyOfTracked(file))) continue;
+          }
           await this.open(file, meta, key, Number(st.size), now);
         }
       }
@@ -413,6 +441,22 @@ export class Tailer {
     // Checkpoints of the last run are for the first look at each file only; those of files
     // that are gone are dropped.
     this.restored = new Map([...this.restored].filter(([key]) => !this.files.has(key) && seenKeys.has(key)));
+    for (const key of this.finished) if (!seenKeys.has(key)) this.finished.delete(key);
+  }
+
+  /** True when `file` begins like a file we are reading in the same folder (its copy). */
+  private async isCopyOfTracked(file: string): Promise<boolean> {
+    const dir = path.dirname(file);
+    const live = [...this.files.values()].filter((f) => f.state !== 'released' && path.dirname(f.path) === dir);
+    if (live.length === 0) return false;
+    const handle = await fs.promises.open(file, 'r').catch(() => undefined);
+    if (!handle) return true; // gone; nothing to read
+    try {
+      const head = await readHead(handle);
+      return live.some((f) => f.head.length > 0 && head.length >= f.head.length && headsAgree(head, f.head));
+    } finally {
+      await handle.close();
+    }
   }
 
   private async open(file: string, meta: PodLogPath, key: string, size: number, now: number): Promise<void> {
@@ -450,10 +494,16 @@ export class Tailer {
     const route = this.o.shippers.find((s) => this.routeMatches(s, ref));
     const f = this.newFile(handle, file, String(st.dev), String(st.ino), head, readOffset, acked, meta, route);
     f.lastSize = size;
+    if (meta.rotated) {
+      // Already rotated away: read to its end, then release.
+      f.state = 'rotated';
+      f.rotatedAt = now;
+    }
     f.labelsJson = this.streamLabels(meta, labels);
     f.podLabels = labels;
     f.decoder = this.decoderFor(f, this.multilineFor(f, labels));
     this.files.set(key, f);
+    this.o.log.debug({ file, key, size, offset: readOffset, head: head.toString().slice(0, 60) }, 'file opened');
     this.o.log.info(
       { file, route: route?.name ?? null, offset: readOffset, pod: `${meta.namespace}/${meta.pod}`, container: meta.container },
       route ? 'tailing file' : 'file matches no route: lines are counted, not shipped',
