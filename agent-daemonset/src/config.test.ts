@@ -1,4 +1,6 @@
 import test from 'ava';
+import fs from 'node:fs';
+import YAML from 'yaml';
 import { ConfigError, resolveAgentConfig, sanitiseLabelName } from './config.js';
 
 test('defaults, per-route batch overrides, API keys from env, durations', (t) => {
@@ -91,4 +93,18 @@ test('selectors: namespaces, pod name patterns, containers, matchLabels and matc
   t.false(m.matches({ ...ref, labels: { app: 'api', tier: 'web', canary: '' } }));
   t.false(m.matches({ ...ref, labels: {} }));
   t.is(sanitiseLabelName('app.kubernetes.io/name'), 'app_kubernetes_io_name');
+});
+
+test('the DaemonSet manifest config is valid (the key file exists only in the cluster)', (t) => {
+  const manifest = fs.readFileSync(new URL('../manifests/daemonset.yaml', import.meta.url), 'utf8');
+  const configMap = YAML.parseAllDocuments(manifest)
+    .map((d) => d.toJS() as { kind: string; data?: Record<string, string> })
+    .find((d) => d.kind === 'ConfigMap')!;
+  const error = t.throws(() => resolveAgentConfig(YAML.parse(configMap.data!['agent.yaml']!), 'daemonset.yaml'), {
+    instanceOf: ConfigError,
+  })!;
+  t.deepEqual(
+    (error as ConfigError).errors.map((e) => e.replace(/: .*/, '')),
+    ['routes[0].apiKey.file'],
+  );
 });
