@@ -4,10 +4,12 @@
  */
 import { runAgentBench } from './agent.js';
 import { runIngestEmbedded } from './ingest-embedded.js';
+import { runIngestKafka } from './ingest-kafka.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-embedded': runIngestEmbedded,
   agent: runAgentBench,
+  'ingest-kafka': runIngestKafka,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,0 +1,263 @@
+/**
+ * ingest-kafka: log events through HTTP into Kafka via a real `sextant ingestion` process
+ * (every 200 answered only after Kafka acknowledged with acks=all), against the same-run
+ * baseline of Kafka's own ProducerPerformance (acks=all, records of the same value size, a
+ * topic with the same partition count, the same broker) — DESIGN §9. Reports events/s, the
+ * ingestion's CPU-seconds per million events and peak RSS, the broker's CPU-seconds per
+ * million on both sides, the ratio, and whether 100,000 events/s was reached.
+ *
+ * Each run starts a fresh ingestion on fresh topics, pushes a warm-up batch of events
+ * (untimed, so the JIT and the producer connection are warm), then the timed events.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { topicName } from '../../runtime/src/platform/runtime-config.js';
+import {
+  benchId,
+  brokers,
+  deleteTopics,
+  infraPid,
+  kafkaAdminClient,
+  makeBodies,
+  makeEntry,
+  meanRecordValueBytes,
+  NAMESPACE,
+  pushAll,
+  scrapeMetric,
+  start,
+  writeRuntimeConfig,
+} from './distributed.js';
+import { cpuSeconds, machine, median, peakRssMb, progress, writeResults } from './report.js';
+
+const INFRA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../infra/infra.sh');
+const HEADLINE = 100_000;
+
+interface Options {
+  events: number;
+  warmup: number;
+  batch: number;
+  concurrency: number;
+  messageBytes: number;
+  partitions: number;
+  maxBatchRecords: number;
+  runs: number;
+}
+
+interface SextantRun {
+  eventsPerSecond: number;
+  seconds: number;
+  cpuSecondsPerMillion: number;
+  brokerCpuSecondsPerMillion: number | null;
+  peakRssMb: number;
+  kafkaBatches: number;
+}
+
+interface PerfRun {
+  eventsPerSecond: number;
+  mbPerSecond: number;
+  p99LatencyMs: number;
+  brokerCpuSecondsPerMillion: number | null;
+}
+
+async function runSextant(o: Options, bodies: string[], warmBodies: string[]): Promise<SextantRun> {
+  const id = benchId('ik');
+  const configFile = writeRuntimeConfig({ id, partitions: o.partitions, maxBatchRecords: o.maxBatchRecords });
+  const p = await start('ingestion', configFile);
+  try {
+    const deadline = Date.now() + 60_000;
+    while ((await fetch(`${p.url}/readyz`)).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`ingestion not ready after 60 s:\n${p.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await pushAll(p.url, warmBodies, o.concurrency);
+    const pid = p.child.pid!;
+    const broker = infraPid('kafka');
+    const cpuBefore = cpuSeconds(pid);
+    const brokerBefore = broker ? cpuSeconds(broker) : 0;
+    const batchesBefore = await scrapeMetric(p.url, 'sextant_bus_batches_sent_total');
+    const started = process.hrtime.bigint();
+    let done = 0;
+    const ticker = setInterval(() => progress(`  sextant: ${done * o.batch} of ${o.events} events acknowledged`), 5_000);
+    try {
+      await pushAll(p.url, bodies, o.concurrency, () => done++);
+    } finally {
+      clearInterval(ticker);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = cpuSeconds(pid) - cpuBefore;
+    const brokerCpu = broker ? cpuSeconds(broker) - brokerBefore : undefined;
+    const batches = (await scrapeMetric(p.url, 'sextant_bus_batches_sent_total')) - batchesBefore;
+    return {
+      eventsPerSecond: o.events / seconds,
+      seconds,
+      cpuSecondsPerMillion: (cpu / o.events) * 1e6,
+      brokerCpuSecondsPerMillion: brokerCpu === undefined ? null : (brokerCpu / o.events) * 1e6,
+      peakRssMb: peakRssMb(pid),
+      kafkaBatches: batches,
+    };
+  } finally {
+    await p.stop();
+    await deleteTopics([`sextant.${NAMESPACE}.${id}.`]);
+  }
+}
+
+/** Kafka's ProducerPerformance through test/infra/infra.sh; parses its summary line. */
+function producerPerformance(topic: string, records: number, recordSize: number): Promise<{ rate: number; mb: number; p99: number }> {
+  const args = [
+    INFRA,
+    'kafka-producer-perf',
+    '--topic',
+    topic,
+    '--num-records',
+    String(records),
+    '--record-size',
+    String(recordSize),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    'acks=all',
+    `bootstrap.servers=${brokers().join(',')}`,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let partial = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) if (line.trim()) progress(`  ProducerPerformance: ${line.trim()}`);
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      // "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, p50 ms 50th, p95 ms 95th, p99 ms 99th, ..."
+      const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\).*?(\d+) ms 99th/.exec(out.split('\n').reverse().join('\n'));
+      if (code !== 0 || !m || Number(m[1]) !== records)
+        reject(new Error(`ProducerPerformance exited with ${code} without a summary of ${records} records:\n${out}`));
+      else resolve({ rate: Number(m[2]), mb: Number(m[3]), p99: Number(m[4]) });
+    });
+  });
+}
+
+async function runPerf(o: Options, recordSize: number): Promise<PerfRun> {
+  const topic = `sextant-bench-perf-${benchId('pp')}`;
+  const admin = kafkaAdminClient().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: o.partitions, replicationFactor: 1 }] });
+  } finally {
+    await admin.disconnect();
+  }
+  try {
+    // ProducerPerformance has no warm-up option (Kafka 4.1): its own JVM starts cold, and its
+    // rate is measured from its first send, so the baseline includes its JIT warm-up.
+    const broker = infraPid('kafka');
+    const brokerBefore = broker ? cpuSeconds(broker) : 0;
+    const r = await producerPerformance(topic, o.events, recordSize);
+    const brokerCpu = broker ? cpuSeconds(broker) - brokerBefore : undefined;
+    return {
+      eventsPerSecond: r.rate,
+      mbPerSecond: r.mb,
+      p99LatencyMs: r.p99,
+      brokerCpuSecondsPerMillion: brokerCpu === undefined ? null : (brokerCpu / o.events) * 1e6,
+    };
+  } finally {
+    await deleteTopics([topic]);
+  }
+}
+
+export async function runIngestKafka(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: 'string', default: process.env.BENCH_EVENTS ?? '500000' },
+      warmup: { type: 'string', default: process.env.BENCH_WARMUP ?? '50000' },
+      batch: { type: 'string', default: process.env.BENCH_BATCH ?? '1000' },
+      concurrency: { type: 'string', default: process.env.BENCH_CONCURRENCY ?? '8' },
+      'message-bytes': { type: 'string', default: process.env.BENCH_MESSAGE_BYTES ?? '200' },
+      partitions: { type: 'string', default: process.env.BENCH_PARTITIONS ?? '6' },
+      // The ingestion's default (10,000) cuts batches by count only: 10,000 records of ~400 B
+      // with several streams on one partition exceed the broker's message.max.bytes (1 MiB),
+      // and Kafka refuses the whole produce request (the ingestion then answers 503).
+      'max-batch-records': { type: 'string', default: process.env.BENCH_MAX_BATCH_RECORDS ?? '2000' },
+      runs: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
+    },
+  });
+  const o: Options = {
+    events: Number(values.events),
+    warmup: Number(values.warmup),
+    batch: Number(values.batch),
+    concurrency: Number(values.concurrency),
+    messageBytes: Number(values['message-bytes']),
+    partitions: Number(values.partitions),
+    maxBatchRecords: Number(values['max-batch-records']),
+    runs: Number(values.runs),
+  };
+  for (const [k, v] of Object.entries(o))
+    if (!Number.isInteger(v) || v < (k === 'warmup' ? 0 : 1)) throw new Error(`--${k}: expected a positive integer, got ${v}`);
+  const t0Ns = BigInt(Date.now()) * 1_000_000n;
+  const recordSize = meanRecordValueBytes(Array.from({ length: 1000 }, (_, i) => makeEntry(i, t0Ns, o.messageBytes)));
+  progress(
+    `ingest-kafka: ${o.events} events (+${o.warmup} warm-up) with ${o.messageBytes}-byte messages (Kafka record value ${recordSize} B), ` +
+      `batches of ${o.batch}, ${o.concurrency} concurrent requests, ${o.partitions} partitions, maxBatchRecords ${o.maxBatchRecords}, ${o.runs} runs; topic ${topicName({ pipeline: { namespace: NAMESPACE, name: '<id>' } }, 'logs')}`,
+  );
+  const warmBodies = makeBodies(0, o.warmup, o.batch, t0Ns, o.messageBytes);
+  const bodies = makeBodies(o.warmup, o.events, o.batch, t0Ns, o.messageBytes);
+  const sextant: SextantRun[] = [];
+  const perf: PerfRun[] = [];
+  for (let r = 1; r <= o.runs; r++) {
+    // Alternate so drift in machine load hits both sides alike.
+    progress(`run ${r}/${o.runs}: Kafka ProducerPerformance baseline (acks=all, ${recordSize}-byte records)`);
+    perf.push(await runPerf(o, recordSize));
+    progress(
+      `run ${r}/${o.runs}: ProducerPerformance ${Math.round(perf[perf.length - 1]!.eventsPerSecond)} events/s; now sextant ingestion over HTTP`,
+    );
+    sextant.push(await runSextant(o, bodies, warmBodies));
+    progress(`run ${r}/${o.runs}: sextant ingestion ${Math.round(sextant[sextant.length - 1]!.eventsPerSecond)} events/s`);
+  }
+  const ratios = sextant.map((s, i) => s.eventsPerSecond / perf[i]!.eventsPerSecond);
+  const medianOrNull = (xs: (number | null)[]) => (xs.every((x) => x !== null) ? +median(xs as number[]).toFixed(2) : null);
+  const sextantMedian = Math.round(median(sextant.map((s) => s.eventsPerSecond)));
+  const result = {
+    benchmark: 'ingest-kafka',
+    date: new Date().toISOString(),
+    machine: machine(),
+    options: { ...o, recordValueBytes: recordSize },
+    sextant: {
+      eventsPerSecondMedian: sextantMedian,
+      cpuSecondsPerMillionMedian: +median(sextant.map((s) => s.cpuSecondsPerMillion)).toFixed(2),
+      brokerCpuSecondsPerMillionMedian: medianOrNull(sextant.map((s) => s.brokerCpuSecondsPerMillion)),
+      peakRssMbMax: Math.round(Math.max(...sextant.map((s) => s.peakRssMb))),
+      recordsPerKafkaBatchMedian: Math.round(median(sextant.map((s) => o.events / Math.max(1, s.kafkaBatches)))),
+      runs: sextant,
+    },
+    producerPerformance: {
+      eventsPerSecondMedian: Math.round(median(perf.map((s) => s.eventsPerSecond))),
+      mbPerSecondMedian: +median(perf.map((s) => s.mbPerSecond)).toFixed(2),
+      brokerCpuSecondsPerMillionMedian: medianOrNull(perf.map((s) => s.brokerCpuSecondsPerMillion)),
+      runs: perf,
+    },
+    ratioMedian: +median(ratios).toFixed(3),
+    ratios: ratios.map((r) => +r.toFixed(3)),
+    reaches100kEventsPerSecond: sextantMedian >= HEADLINE,
+    targets: { ratio: 0.6, eventsPerSecond: HEADLINE },
+  };
+  const m = result.machine;
+  const s = result.sextant;
+  const b = result.producerPerformance;
+  const md = `## ingest-kafka (${result.date.slice(0, 10)})
+
+Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. ${o.events} events (+${o.warmup} warm-up), ${o.messageBytes}-byte messages = ${recordSize}-byte Kafka record values, batches of ${o.batch}, ${o.concurrency} concurrent requests, ${o.partitions} partitions, ingestion kafka.producer.maxBatchRecords=${o.maxBatchRecords}, acks=all, median of ${o.runs} runs.
+
+| path | events/s (median) | CPU-s per 1M events (process) | broker CPU-s per 1M events | peak RSS |
+|---|---:|---:|---:|---:|
+| sextant ingestion: HTTP → validate → Kafka (acks=all) | ${s.eventsPerSecondMedian} | ${s.cpuSecondsPerMillionMedian} | ${s.brokerCpuSecondsPerMillionMedian ?? '—'} | ${s.peakRssMbMax} MB |
+| Kafka ProducerPerformance, same broker, same value size (baseline) | ${b.eventsPerSecondMedian} | — | ${b.brokerCpuSecondsPerMillionMedian ?? '—'} | — |
+
+Same-run ratio sextant/ProducerPerformance: median ${result.ratioMedian} (runs: ${result.ratios.join(', ')}). Target ratio ≥ 0.6. ${HEADLINE.toLocaleString('en')} events/s ${result.reaches100kEventsPerSecond ? 'reached' : 'not reached'} on this machine. Sextant sent a median ${s.recordsPerKafkaBatchMedian} records per Kafka produce request.
+`;
+  writeResults('ingest-kafka', result, md);
+}
