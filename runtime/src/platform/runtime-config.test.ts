@@ -41,7 +41,7 @@ test('a minimal config gets the defaults in one place', (t) => {
 
 test('every error of a broken config is reported at once, each with its path', (t) => {
   t.deepEqual(errorsOf(() => loadRuntimeConfig(testdata('broken-many.json'))).sort(), [
-    'colour: unknown field (valid: pipeline, signals, http, auth, kafka, processors, sinks, limits, rateLimit, maxBodyBytes)',
+    'colour: unknown field (valid: pipeline, signals, http, auth, kafka, processors, sinks, limits, rateLimit, maxBodyBytes, retention)',
     'kafka.sasl.password: expected secret reference {env: NAME} or {file: PATH}, got "hunter2"',
     'kafka.topics.partitions: expected positive integer, got 0',
     'limits.maxLabels: expected positive integer, got -1',
@@ -117,4 +117,39 @@ test('topic names follow sextant.<namespace>.<pipeline>.<signal>', (t) => {
 test('the annotated example in examples/ decodes', (t) => {
   const config = loadRuntimeConfig(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/runtime-config.yaml'));
   t.is(config.sinks.opensearch?.indexPrefix, 'team-a');
+});
+
+const minimal = () => JSON.parse(fs.readFileSync(testdata('valid-minimal.json'), 'utf8')) as Record<string, unknown>;
+
+test('retention: RetentionPolicy durations per signal, decoded to ms; unset means keep forever', (t) => {
+  const config = resolveRuntimeConfig(
+    { ...minimal(), retention: { logs: { hot: '36h', cold: '90d' }, metrics: { cold: '1y2w' }, interval: '90s' } },
+    'x',
+  );
+  t.deepEqual(config.retention, {
+    logs: { hot: 36 * 3_600_000, cold: 90 * 86_400_000 },
+    metrics: { hot: 0, cold: (365 + 14) * 86_400_000 },
+    interval: 90_000,
+  });
+  t.deepEqual(resolveRuntimeConfig(minimal(), 'x').retention, { logs: undefined, metrics: undefined, interval: 5 * 60_000 });
+});
+
+test('retention: bad durations, cold shorter than hot and unknown keys are each reported with their path', (t) => {
+  const errors = errorsOf(() =>
+    resolveRuntimeConfig(
+      { ...minimal(), retention: { logs: { hot: '7 days', cold: 90 }, metrics: { hot: '2d', cold: '1d' }, traces: {} } },
+      'x',
+    ),
+  );
+  t.deepEqual(errors.sort(), [
+    'retention.logs.cold: expected duration such as 7d, 36h or 90s, got 90',
+    'retention.logs.hot: invalid duration "7 days": expected e.g. 7d, 36h, 90s or 0 (keep forever)',
+    'retention.metrics.cold: must be at least hot: the query reads S3 for what is older than the hot window',
+    'retention.traces: unknown field (valid: logs, metrics, interval)',
+  ]);
+  // The cross-field check runs once the fields themselves decode.
+  t.deepEqual(
+    errorsOf(() => resolveRuntimeConfig({ ...minimal(), retention: { interval: '500ms' } }, 'x')),
+    ['retention.interval: must be at least 1s'],
+  );
 });

@@ -15,6 +15,7 @@ import { defaultLimits, type Limits } from '../model/limits.js';
 import type { Signal } from '../model/types.js';
 import { checkedString, closed, NonEmptyString, optional, withDefault } from '../processor/codecs.js';
 import { buildPipeline } from '../processor/pipeline.js';
+import { parsePromDuration } from '../query/promql/lexical.js';
 import { ConfigError } from './embedded-config.js';
 
 /** Kubernetes DNS-1123 label: what a namespace or Pipeline name may be (it ends up in topic names). */
@@ -149,6 +150,50 @@ const LimitsCodec = closed('limits', {
   maxPastAgeMs: optional(t.number),
 });
 
+/**
+ * A retention duration in the RetentionPolicy grammar (Prometheus': "7d", "36h", "90s",
+ * "1h30m"; operator/src/api/duration.ts), decoded to milliseconds. "0" keeps forever.
+ */
+const RetentionDuration = new t.Type<number, string, unknown>(
+  'duration such as 7d, 36h or 90s',
+  (u): u is number => typeof u === 'number' && u >= 0,
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c);
+    const ms = parsePromDuration(u);
+    return ms === undefined
+      ? t.failures([
+          { value: u, context: c, message: `invalid duration ${JSON.stringify(u)}: expected e.g. 7d, 36h, 90s or 0 (keep forever)` },
+        ])
+      : t.success(ms);
+  },
+  (ms) => `${ms}ms`,
+);
+
+/**
+ * Hot and cold retention of one signal (RetentionPolicy spec.<signal>). Both are ages
+ * measured from the record's timestamp: hot bounds the OpenSearch copy, cold the S3 copy
+ * (written alongside, not moved), so cold covers the hot window too. Unset or 0: forever.
+ */
+const SignalRetention = closed(
+  'signal retention',
+  { hot: withDefault(RetentionDuration, 0), cold: withDefault(RetentionDuration, 0) },
+  (v) =>
+    v.hot > 0 && v.cold > 0 && v.cold < v.hot
+      ? [{ key: 'cold', message: 'must be at least hot: the query reads S3 for what is older than the hot window' }]
+      : [],
+);
+export const DEFAULT_RETENTION_INTERVAL_MS = 5 * 60_000;
+const RetentionCodec = closed(
+  'retention',
+  {
+    logs: optional(SignalRetention),
+    metrics: optional(SignalRetention),
+    /** How often the processor runs the enforcers. */
+    interval: withDefault(RetentionDuration, DEFAULT_RETENTION_INTERVAL_MS),
+  },
+  (v) => (v.interval < 1000 ? [{ key: 'interval', message: 'must be at least 1s' }] : []),
+);
+
 export const RuntimeConfigCodec = closed(
   'RuntimeConfig',
   {
@@ -181,6 +226,7 @@ export const RuntimeConfigCodec = closed(
       defaultRateLimit,
     ),
     maxBodyBytes: withDefault(PositiveInt('positive integer'), DEFAULT_MAX_BODY_BYTES),
+    retention: withDefault(RetentionCodec, { logs: undefined, metrics: undefined, interval: DEFAULT_RETENTION_INTERVAL_MS }),
   },
   (v) => [
     ...(v.signals.length === 0 ? [{ key: 'signals', message: 'must list at least one signal' }] : []),
@@ -191,6 +237,7 @@ export const RuntimeConfigCodec = closed(
 export type RuntimeConfigDocument = t.TypeOf<typeof RuntimeConfigCodec>;
 export type KafkaSettings = RuntimeConfigDocument['kafka'];
 export type OpenSearchSinkSettings = NonNullable<RuntimeConfigDocument['sinks']['opensearch']>;
+export type RetentionSettings = RuntimeConfigDocument['retention'];
 
 /** The decoded document plus what was derived from it (limits with defaults). */
 export interface RuntimeConfig extends RuntimeConfigDocument {
