@@ -1,0 +1,342 @@
+/**
+ * Cold-tier retention: removes S3 objects (and their `.index.json` sidecars) whose hour
+ * partition ended at or before now − cold. Two mechanisms, because they fail differently:
+ *
+ * - **Sweeper** (authoritative, exact to the hour): lists the pipeline's `dt=` day prefixes
+ *   with a delimiter; a day that ended before the cutoff goes whole, the day containing the
+ *   cutoff goes hour by hour. Keys are removed with DeleteObjects in batches of 1000,
+ *   sidecars before data objects so a reader never finds a sidecar whose object is gone.
+ *   `_journal/` is never touched (layout.ts: it is not data and never grows).
+ * - **Bucket lifecycle rule** (backstop, where the server supports it): expires everything
+ *   under `<pipeline prefix>dt=` — a literal key prefix, so `_journal/` stays out — after
+ *   ceil(cold) + 1 days. Lifecycle counts from an object's *creation*, which can precede the
+ *   end of its records' hour (late flushes, future skew), hence the extra day; it keeps the
+ *   bucket bounded when no processor runs and aborts abandoned multipart uploads. The rule
+ *   is merged into the bucket's configuration (other rules are kept) and removed again when
+ *   the policy no longer asks for it. Servers without lifecycle support (s3proxy answers
+ *   501 NotImplemented) are detected once and logged once; the sweeper alone then enforces.
+ *
+ * Idempotent: S3 deletes are idempotent, so several replicas may sweep at once (a
+ * concurrent pass may count the same keys twice; each replica's counters are its own).
+ */
+import {
+  DeleteBucketLifecycleCommand,
+  DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  type LifecycleRule,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Logger } from '../../common/log.js';
+import type { Signal } from '../../model/types.js';
+import type { RetentionMetrics } from '../../platform/retention.js';
+import { INDEX_SUFFIX, pipelinePrefix, type PipelineLocation } from './layout.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** S3's limit of keys per DeleteObjects request. */
+export const DELETE_BATCH = 1000;
+
+export interface ListedObject {
+  key: string;
+  size: number;
+}
+
+/** The S3 calls retention makes; an interface so unit tests can fake them. */
+export interface BucketAdmin {
+  /** Common prefixes one level below `prefix` (delimiter "/"), every page. */
+  listPrefixes(prefix: string): Promise<string[]>;
+  /** Every key below `prefix`, every page. */
+  listObjects(prefix: string): Promise<ListedObject[]>;
+  /** One DeleteObjects request (at most DELETE_BATCH keys); the keys S3 refused, with why. */
+  deleteObjects(keys: string[]): Promise<{ key: string; reason: string }[]>;
+  /** The bucket's lifecycle rules ([] when it has none); throws LifecycleUnsupported when the server has no lifecycle API. */
+  getLifecycle(): Promise<LifecycleRule[]>;
+  /** Replaces the bucket's lifecycle rules ([] deletes the configuration). */
+  putLifecycle(rules: LifecycleRule[]): Promise<void>;
+}
+
+export class LifecycleUnsupported extends Error {}
+
+interface S3ErrorLike {
+  name?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function isUnsupported(error: unknown): boolean {
+  const e = error as S3ErrorLike;
+  return e.name === 'NotImplemented' || e.Code === 'NotImplemented' || e.$metadata?.httpStatusCode === 501;
+}
+
+/**
+ * `client` must send DeleteObjects with a checksum the server accepts (the S3 sink's client
+ * factory handles servers that only take Content-MD5).
+ */
+export function bucketAdmin(client: S3Client, bucket: string): BucketAdmin {
+  const pages = async <T>(
+    prefix: string,
+    delimiter: string | undefined,
+    take: (page: { Contents?: { Key?: string; Size?: number }[]; CommonPrefixes?: { Prefix?: string }[] }) => T[],
+  ): Promise<T[]> => {
+    const out: T[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }),
+      );
+      out.push(...take(page));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return out;
+  };
+  return {
+    listPrefixes: (prefix) => pages(prefix, '/', (p) => (p.CommonPrefixes ?? []).flatMap((c) => (c.Prefix ? [c.Prefix] : []))),
+    listObjects: (prefix) =>
+      pages(prefix, undefined, (p) => (p.Contents ?? []).flatMap((c) => (c.Key ? [{ key: c.Key, size: c.Size ?? 0 }] : []))),
+    async deleteObjects(keys) {
+      const response = await client.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+      );
+      return (response.Errors ?? []).map((e) => ({ key: e.Key ?? '?', reason: `${e.Code ?? 'Error'}: ${e.Message ?? 'refused'}` }));
+    },
+    async getLifecycle() {
+      try {
+        const response = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
+        return response.Rules ?? [];
+      } catch (error) {
+        if ((error as S3ErrorLike).name === 'NoSuchLifecycleConfiguration') return [];
+        if (isUnsupported(error)) throw new LifecycleUnsupported((error as Error).message);
+        throw error;
+      }
+    },
+    async putLifecycle(rules) {
+      try {
+        if (rules.length === 0) await client.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
+        else await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
+      } catch (error) {
+        if (isUnsupported(error)) throw new LifecycleUnsupported((error as Error).message);
+        throw error;
+      }
+    },
+  };
+}
+
+/** Start of the UTC day named by a `dt=YYYY-MM-DD/` prefix segment; undefined for anything else. */
+export function dayOf(segment: string): number | undefined {
+  const m = /^dt=(\d{4})-(\d{2})-(\d{2})\/$/.exec(segment);
+  if (!m) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return new Date(ms).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}` ? ms : undefined;
+}
+
+/** The hour (0–23) named by an `hour=HH/` prefix segment; undefined for anything else. */
+export function hourOf(segment: string): number | undefined {
+  const m = /^hour=(\d{2})\/$/.exec(segment);
+  const h = m ? Number(m[1]) : NaN;
+  return h >= 0 && h <= 23 ? h : undefined;
+}
+
+/** The ID of the lifecycle rule of one pipeline and signal (stable, so it can be found and replaced). */
+export function lifecycleRuleId(loc: PipelineLocation): string {
+  return `sextant:${loc.namespace}/${loc.pipeline}/${loc.signal}`;
+}
+
+/** The lifecycle rule for `loc` with cold retention `coldMs` (see the module comment for the extra day). */
+export function lifecycleRule(loc: PipelineLocation, coldMs: number): LifecycleRule {
+  return {
+    ID: lifecycleRuleId(loc),
+    Status: 'Enabled',
+    Filter: { Prefix: `${pipelinePrefix(loc)}dt=` },
+    Expiration: { Days: Math.ceil(coldMs / DAY_MS) + 1 },
+    AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+  };
+}
+
+/**
+ * The bucket's rules with ours set to `wanted` (undefined: removed), others untouched;
+ * undefined when nothing changes.
+ */
+export function mergeLifecycle(current: LifecycleRule[], id: string, wanted: LifecycleRule | undefined): LifecycleRule[] | undefined {
+  const existing = current.find((r) => r.ID === id);
+  if (wanted === undefined ? existing === undefined : existing !== undefined && sameRule(existing, wanted)) return undefined;
+  const others = current.filter((r) => r.ID !== id);
+  return wanted === undefined ? others : [...others, wanted];
+}
+
+function sameRule(a: LifecycleRule, b: LifecycleRule): boolean {
+  return (
+    a.Status === b.Status &&
+    a.Filter?.Prefix === b.Filter?.Prefix &&
+    a.Expiration?.Days === b.Expiration?.Days &&
+    a.AbortIncompleteMultipartUpload?.DaysAfterInitiation === b.AbortIncompleteMultipartUpload?.DaysAfterInitiation
+  );
+}
+
+export interface ColdPassResult {
+  objects: number;
+  indexObjects: number;
+  bytes: number;
+  errors: number;
+}
+
+export interface S3RetentionTarget {
+  /** The S3 sink's key prefix (layout.ts). */
+  prefix: string;
+  namespace: string;
+  pipeline: string;
+}
+
+export class S3Retention {
+  /** undefined until the first attempt; false once the server answered that it has no lifecycle API. */
+  private lifecycleSupported: boolean | undefined;
+
+  constructor(
+    private readonly admin: BucketAdmin,
+    private readonly target: S3RetentionTarget,
+    private readonly metrics: RetentionMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** True/false once known whether the server supports lifecycle rules. */
+  get lifecycle(): boolean | undefined {
+    return this.lifecycleSupported;
+  }
+
+  /**
+   * Puts (coldMs > 0) or removes (coldMs 0) this pipeline's lifecycle rule for `signal`.
+   * Called every pass, so a rule another writer dropped from the bucket comes back.
+   */
+  async reconcileLifecycle(signal: Signal, coldMs: number): Promise<void> {
+    if (this.lifecycleSupported === false) return;
+    const loc = this.location(signal);
+    const id = lifecycleRuleId(loc);
+    try {
+      const current = await this.admin.getLifecycle();
+      this.lifecycleSupported = true;
+      const next = mergeLifecycle(current, id, coldMs > 0 ? lifecycleRule(loc, coldMs) : undefined);
+      if (next === undefined) return;
+      await this.admin.putLifecycle(next);
+      this.log.info(
+        { tier: 'cold', signal, rule: id, expirationDays: coldMs > 0 ? Math.ceil(coldMs / DAY_MS) + 1 : undefined },
+        coldMs > 0 ? 'retention: put bucket lifecycle rule' : 'retention: removed bucket lifecycle rule',
+      );
+    } catch (error) {
+      if (error instanceof LifecycleUnsupported) {
+        this.lifecycleSupported = false;
+        this.log.warn(
+          { tier: 'cold', reason: error.message },
+          'retention: the S3 server does not support bucket lifecycle rules; the sweeper alone enforces cold retention',
+        );
+        return;
+      }
+      this.metrics.error('cold', signal, 'lifecycle');
+      this.log.error(
+        { err: error, tier: 'cold', signal, rule: id },
+        'retention: cannot configure the bucket lifecycle rule; retrying at the next pass',
+      );
+    }
+  }
+
+  /** Deletes the signal's hour partitions that ended at or before now − coldMs. coldMs 0 keeps forever. */
+  async sweep(signal: Signal, coldMs: number, now = Date.now()): Promise<ColdPassResult> {
+    const result: ColdPassResult = { objects: 0, indexObjects: 0, bytes: 0, errors: 0 };
+    if (coldMs <= 0) return result;
+    const cutoff = now - coldMs;
+    const base = pipelinePrefix(this.location(signal));
+    const days = await this.attempt(result, signal, 'list', { prefix: base }, () => this.admin.listPrefixes(base));
+    for (const dayPrefix of days ?? []) {
+      const dayStart = dayOf(dayPrefix.slice(base.length));
+      // `_journal/` and anything else that is not a day partition is left alone.
+      if (dayStart === undefined || dayStart >= cutoff) continue;
+      if (dayStart + DAY_MS <= cutoff) {
+        await this.deletePartition(result, signal, dayPrefix, dayStart + DAY_MS, cutoff);
+        continue;
+      }
+      // The day that contains the cutoff: hour by hour.
+      const hours = await this.attempt(result, signal, 'list', { prefix: dayPrefix }, () => this.admin.listPrefixes(dayPrefix));
+      for (const hourPrefix of hours ?? []) {
+        const hour = hourOf(hourPrefix.slice(dayPrefix.length));
+        if (hour === undefined) continue;
+        const end = dayStart + (hour + 1) * HOUR_MS;
+        if (end <= cutoff) await this.deletePartition(result, signal, hourPrefix, end, cutoff);
+      }
+    }
+    return result;
+  }
+
+  private location(signal: Signal): PipelineLocation {
+    return { prefix: this.target.prefix, signal, namespace: this.target.namespace, pipeline: this.target.pipeline };
+  }
+
+  /** Deletes every key below `prefix` (a day or hour partition that ended at `endMs`). */
+  private async deletePartition(result: ColdPassResult, signal: Signal, prefix: string, endMs: number, cutoff: number): Promise<void> {
+    const listed = await this.attempt(result, signal, 'list', { prefix }, () => this.admin.listObjects(prefix));
+    if (listed === undefined || listed.length === 0) return;
+    // Sidecars first: a reader that finds a sidecar expects its object (object-index.ts).
+    const ordered = [...listed.filter((o) => o.key.endsWith(INDEX_SUFFIX)), ...listed.filter((o) => !o.key.endsWith(INDEX_SUFFIX))];
+    const done = { objects: 0, indexObjects: 0, bytes: 0 };
+    for (let i = 0; i < ordered.length; i += DELETE_BATCH) {
+      const batch = ordered.slice(i, i + DELETE_BATCH);
+      const refused = await this.attempt(result, signal, 'delete', { prefix, keys: batch.length }, () =>
+        this.admin.deleteObjects(batch.map((o) => o.key)),
+      );
+      if (refused === undefined) continue;
+      const failed = new Set(refused.map((r) => r.key));
+      if (refused.length > 0) {
+        result.errors += refused.length;
+        for (let k = 0; k < refused.length; k++) this.metrics.error('cold', signal, 'delete');
+        this.log.error(
+          { tier: 'cold', signal, prefix, refused: refused.length, first: refused[0] },
+          'retention: S3 refused to delete some objects; retrying at the next pass',
+        );
+      }
+      for (const o of batch) {
+        if (failed.has(o.key)) continue;
+        if (o.key.endsWith(INDEX_SUFFIX)) done.indexObjects++;
+        else done.objects++;
+        done.bytes += o.size;
+      }
+    }
+    result.objects += done.objects;
+    result.indexObjects += done.indexObjects;
+    result.bytes += done.bytes;
+    this.metrics.deleted('cold', signal, 'objects', done.objects);
+    this.metrics.deleted('cold', signal, 'index_objects', done.indexObjects);
+    this.metrics.deleted('cold', signal, 'bytes', done.bytes);
+    if (done.objects + done.indexObjects > 0) {
+      this.log.info(
+        {
+          tier: 'cold',
+          signal,
+          partition: prefix,
+          newestPossible: new Date(endMs - 1).toISOString(),
+          cutoff: new Date(cutoff).toISOString(),
+          ...done,
+        },
+        'retention: deleted expired S3 partition',
+      );
+    }
+  }
+
+  private async attempt<T>(
+    result: ColdPassResult,
+    signal: Signal,
+    operation: string,
+    context: Record<string, unknown>,
+    fn: () => Promise<T>,
+  ): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (error) {
+      result.errors++;
+      this.metrics.error('cold', signal, operation);
+      this.log.error(
+        { err: error, tier: 'cold', signal, operation, ...context },
+        `retention: S3 ${operation} failed; retrying at the next pass`,
+      );
+      return undefined;
+    }
+  }
+}
