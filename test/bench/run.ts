@@ -5,11 +5,13 @@
 import { runAgentBench } from './agent.js';
 import { runIngestEmbedded } from './ingest-embedded.js';
 import { runIngestKafka } from './ingest-kafka.js';
+import { runProcessorOpenSearch } from './processor-opensearch.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-embedded': runIngestEmbedded,
   agent: runAgentBench,
   'ingest-kafka': runIngestKafka,
+  'processor-opensearch': runProcessorOpenSearch,
 };
 
 const [name, ...args] = process.argv.slice(2);
