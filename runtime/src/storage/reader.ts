@@ -1,8 +1,14 @@
 /**
- * The primitives every storage backend (SQLite now; OpenSearch and S3 later) offers to the
+ * The primitives every storage backend (SQLite, OpenSearch, S3) offers to the
  * query engines (DESIGN §5). PromQL, LogQL and the native API sit on top of these only.
  */
 import type { Labels, LogEntry } from '../model/types.js';
+
+/**
+ * A value or a promise of it: the embedded store answers synchronously, OpenSearch and S3
+ * asynchronously; the query engines await either.
+ */
+export type Awaitable<T> = T | Promise<T>;
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -73,22 +79,28 @@ export interface MetadataQuery {
   endMs?: number;
 }
 
+export interface LogStats {
+  streams: number;
+  entries: number;
+  bytes: number;
+}
+
 export interface LogReader {
-  selectLogs(selection: LogSelection): LogPage;
+  selectLogs(selection: LogSelection): Awaitable<LogPage>;
   /** Label sets of the streams that match, e.g. for /loki/api/v1/series. */
-  logStreams(query: MetadataQuery): Labels[];
-  logLabelNames(query: MetadataQuery): string[];
-  logLabelValues(name: string, query: MetadataQuery): string[];
+  logStreams(query: MetadataQuery): Awaitable<Labels[]>;
+  logLabelNames(query: MetadataQuery): Awaitable<string[]>;
+  logLabelValues(name: string, query: MetadataQuery): Awaitable<string[]>;
   /** Counts for /loki/api/v1/index/stats. */
-  logStats(query: MetadataQuery): { streams: number; entries: number; bytes: number };
+  logStats(query: MetadataQuery): Awaitable<LogStats>;
 }
 
 export interface MetricReader {
-  selectSamples(selection: SampleSelection): SeriesSamples[];
+  selectSamples(selection: SampleSelection): Awaitable<SeriesSamples[]>;
   /** Label sets (with `__name__`) of the series that match. */
-  series(query: MetadataQuery): Labels[];
-  metricLabelNames(query: MetadataQuery): string[];
-  metricLabelValues(name: string, query: MetadataQuery): string[];
+  series(query: MetadataQuery): Awaitable<Labels[]>;
+  metricLabelNames(query: MetadataQuery): Awaitable<string[]>;
+  metricLabelValues(name: string, query: MetadataQuery): Awaitable<string[]>;
 }
 
 export type StorageReader = LogReader & MetricReader;

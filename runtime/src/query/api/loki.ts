@@ -136,10 +136,12 @@ function sendText(res: Response, status: number, message: string): void {
   res.status(status).type('text/plain; charset=utf-8').send(message);
 }
 
-function handle(log: Logger, fn: (params: Params, req: Request, res: Response) => void): RequestHandler {
-  return (req, res) => {
+type Handler = (params: Params, req: Request, res: Response) => void | Promise<void>;
+
+function handle(log: Logger, fn: Handler): RequestHandler {
+  return async (req, res) => {
     try {
-      fn(requestParams(req), req, res);
+      await fn(requestParams(req), req, res);
     } catch (error) {
       if (error instanceof QueryError) {
         if (error.type === 'internal') log.error({ err: error, path: req.path }, 'loki API: internal error');
@@ -160,7 +162,7 @@ function handle(log: Logger, fn: (params: Params, req: Request, res: Response) =
   };
 }
 
-function streamsData(streams: ReturnType<typeof selectLogStreams>) {
+function streamsData(streams: Awaited<ReturnType<typeof selectLogStreams>>) {
   return {
     resultType: 'streams',
     result: streams.map((s) => ({
@@ -178,13 +180,13 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
   const metricLimits = options.metricLimits ?? {};
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '1mb' });
-  const route = (p: string, fn: (params: Params, req: Request, res: Response) => void): void => {
+  const route = (p: string, fn: Handler): void => {
     const handler = handle(log, fn);
     router.get(p, handler);
     router.post(p, form, handler);
   };
 
-  route('/query', (params, _req, res) => {
+  route('/query', async (params, _req, res) => {
     const expr = parseQuery(params);
     const timeNs = nsParam(params, 'time', now());
     parseLimit(params, maxLimit);
@@ -192,11 +194,11 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     if (expr.type === 'logs') {
       throw invalidParam('query', 'log queries are not supported as an instant query type, please change your query to a range query type');
     }
-    const data = formatResult(evaluateLogQLInstant(expr, reader, timeNs, metricLimits));
+    const data = formatResult(await evaluateLogQLInstant(expr, reader, timeNs, metricLimits));
     res.json({ status: 'success', data: { ...data, stats: {} } });
   });
 
-  route('/query_range', (params, _req, res) => {
+  route('/query_range', async (params, _req, res) => {
     const endNs = nsParam(params, 'end', now());
     const startNs = nsParam(params, 'start', endNs - HOUR_NS);
     if (endNs < startNs) throw invalidParam('end', 'end timestamp must not be before start time');
@@ -211,25 +213,25 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     }
     const expr = parseQuery(params);
     if (expr.type === 'logs') {
-      const streams = selectLogStreams(expr, reader, { startNs, endNs, limit, direction });
+      const streams = await selectLogStreams(expr, reader, { startNs, endNs, limit, direction });
       res.json({ status: 'success', data: streamsData(streams) });
       return;
     }
-    const data = formatResult(evaluateLogQLRange(expr, reader, startNs, endNs, stepNs, metricLimits));
+    const data = formatResult(await evaluateLogQLRange(expr, reader, startNs, endNs, stepNs, metricLimits));
     res.json({ status: 'success', data: { ...data, stats: {} } });
   });
 
-  route('/labels', (params, _req, res) => {
-    res.json({ status: 'success', data: [...new Set(reader.logLabelNames(metadataQuery(params, 'query')))].sort() });
+  route('/labels', async (params, _req, res) => {
+    res.json({ status: 'success', data: [...new Set(await reader.logLabelNames(metadataQuery(params, 'query')))].sort() });
   });
 
-  route('/label/:name/values', (params, req, res) => {
+  route('/label/:name/values', async (params, req, res) => {
     const name = String(req.params.name ?? '');
     if (name === '') throw invalidParam('name', 'a label name is required');
-    res.json({ status: 'success', data: [...new Set(reader.logLabelValues(name, metadataQuery(params, 'query')))].sort() });
+    res.json({ status: 'success', data: [...new Set(await reader.logLabelValues(name, metadataQuery(params, 'query')))].sort() });
   });
 
-  route('/series', (params, _req, res) => {
+  route('/series', async (params, _req, res) => {
     const range = metadataRange(params);
     const selectors = [...(params.get('match[]') ?? []), ...(params.get('match') ?? [])];
     const queries: MetadataQuery[] =
@@ -244,12 +246,12 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
             }
           });
     const seen = new Map<string, Labels>();
-    for (const q of queries) for (const labels of reader.logStreams(q)) seen.set(canonicalLabels(labels), labels);
+    for (const q of queries) for (const labels of await reader.logStreams(q)) seen.set(canonicalLabels(labels), labels);
     res.json({ status: 'success', data: [...seen.values()] });
   });
 
-  route('/index/stats', (params, _req, res) => {
-    const stats = reader.logStats(metadataQuery(params, 'query'));
+  route('/index/stats', async (params, _req, res) => {
+    const stats = await reader.logStats(metadataQuery(params, 'query'));
     // No chunks in Sextant's stores; Grafana uses bytes for its query-size hint.
     res.json({ streams: stats.streams, chunks: 0, bytes: stats.bytes, entries: stats.entries });
   });

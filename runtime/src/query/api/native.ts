@@ -4,6 +4,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { HttpError, sendError } from '../../common/http-error.js';
+import type { Logger } from '../../common/log.js';
 import type { RuntimeMetrics } from '../../common/metrics.js';
 import { formatNs, nowNs } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
@@ -25,6 +26,7 @@ export interface NativeOptions {
   parseLogQuery: (text: string) => LogQuerySelector;
   /** Parses a metric selector `name{a="b"}` into matchers (the name as __name__). */
   parseMetricSelector: (text: string) => LabelMatcher[];
+  log?: Logger;
 }
 
 const HOUR_NS = 3_600_000_000_000n;
@@ -34,22 +36,31 @@ export const MAX_POINTS = 11_000;
 
 export function nativeRouter(options: NativeOptions): express.Router {
   const router = express.Router();
-  router.get('/logs/search', (req, res) => handle(res, () => searchLogs(req, res, options)));
-  router.get('/metrics/query', (req, res) => handle(res, () => queryMetrics(req, res, options)));
+  router.get('/logs/search', (req, res) => handle(res, () => searchLogs(req, res, options), options.log));
+  router.get('/metrics/query', (req, res) => handle(res, () => queryMetrics(req, res, options), options.log));
   return router;
 }
 
-function handle(res: Response, run: () => void): void {
+/**
+ * Bad input answers 400; anything else is a server fault: 503 + Retry-After when storage
+ * says it is unavailable (status 503 on the error), else 500 — never an unhandled rejection.
+ */
+async function handle(res: Response, run: () => Promise<void>, log: Logger | undefined): Promise<void> {
   try {
-    run();
+    await run();
   } catch (error) {
     if (error instanceof HttpError) sendError(res, error);
     else if (error instanceof CursorError) sendError(res, badParam('cursor', error.message));
-    else throw error;
+    else if ((error as { status?: unknown }).status === 503) {
+      sendError(res, new HttpError(503, 'storage_unavailable', (error as Error).message, undefined, 5));
+    } else {
+      log?.error({ err: error, path: res.req.path }, 'native API: query failed');
+      sendError(res, new HttpError(500, 'internal', `internal error: ${(error as Error).message}`));
+    }
   }
 }
 
-function searchLogs(req: Request, res: Response, options: NativeOptions): void {
+async function searchLogs(req: Request, res: Response, options: NativeOptions): Promise<void> {
   const stop = options.metrics.queryDuration.startTimer({ api: 'native_logs' });
   const text = param(req, 'query');
   if (!text) throw badParam('query', 'is required: a stream selector such as {service="api"}, optionally with line filters');
@@ -62,7 +73,7 @@ function searchLogs(req: Request, res: Response, options: NativeOptions): void {
   const limit = intParam(req, 'limit', 100, 1, MAX_SEARCH_LIMIT);
   const q = param(req, 'q');
   const cursor = param(req, 'cursor');
-  const page = options.reader.selectLogs({
+  const page = await options.reader.selectLogs({
     matchers: selector.matchers,
     lineFilters: selector.lineFilters,
     startNs: start,
@@ -85,7 +96,7 @@ function searchLogs(req: Request, res: Response, options: NativeOptions): void {
   });
 }
 
-function queryMetrics(req: Request, res: Response, options: NativeOptions): void {
+async function queryMetrics(req: Request, res: Response, options: NativeOptions): Promise<void> {
   const stop = options.metrics.queryDuration.startTimer({ api: 'native_metrics' });
   const text = param(req, 'query');
   if (!text) throw badParam('query', 'is required: a metric selector such as http_requests_total{service="api"}');
@@ -108,7 +119,7 @@ function queryMetrics(req: Request, res: Response, options: NativeOptions): void
         .filter(Boolean)
     : undefined;
   // Each step t covers (t - step, t], so the first bucket needs samples from start - step.
-  const selected = options.reader.selectSamples({ matchers, startMs: startMs - stepMs + 1, endMs });
+  const selected = await options.reader.selectSamples({ matchers, startMs: startMs - stepMs + 1, endMs });
   const series = aggregateSeries(selected, { startMs, endMs, stepMs, aggregation, ...(by ? { by } : {}) });
   stop();
   res.json({

@@ -89,11 +89,13 @@ function sendError(res: Response, type: QueryErrorType, status: number, message:
   res.status(status).json({ status: 'error', errorType: type, error: message });
 }
 
+type Handler = (params: Params, req: Request, res: Response) => void | Promise<void>;
+
 /** Maps any error to Prometheus' error reply; storage outages answer 503 `unavailable`. */
-function handle(log: Logger, fn: (params: Params, req: Request, res: Response) => void): RequestHandler {
-  return (req, res) => {
+function handle(log: Logger, fn: Handler): RequestHandler {
+  return async (req, res) => {
     try {
-      fn(requestParams(req), req, res);
+      await fn(requestParams(req), req, res);
     } catch (error) {
       if (error instanceof QueryError) {
         if (error.type === 'internal') log.error({ err: error, path: req.path }, 'prometheus API: internal error');
@@ -172,20 +174,20 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '1mb' });
 
-  const route = (p: string, fn: (params: Params, req: Request, res: Response) => void): void => {
+  const route = (p: string, fn: Handler): void => {
     const handler = handle(log, fn);
     router.get(p, handler);
     router.post(p, form, handler);
   };
 
-  route('/query', (params, _req, res) => {
+  route('/query', async (params, _req, res) => {
     const expr = parseQueryParam(params);
     const time = firstParam(params, 'time');
     const timeMs = time === undefined ? now() : parsePromTime(time, 'time');
-    sendSuccess(res, formatResult(evaluateInstant(expr, reader, timeMs)));
+    sendSuccess(res, formatResult(await evaluateInstant(expr, reader, timeMs)));
   });
 
-  route('/query_range', (params, _req, res) => {
+  route('/query_range', async (params, _req, res) => {
     const start = firstParam(params, 'start');
     const end = firstParam(params, 'end');
     const step = firstParam(params, 'step');
@@ -200,30 +202,30 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
       throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     }
     const expr = parseQueryParam(params);
-    sendSuccess(res, formatResult(evaluateRange(expr, reader, startMs, endMs, stepMs)));
+    sendSuccess(res, formatResult(await evaluateRange(expr, reader, startMs, endMs, stepMs)));
   });
 
-  route('/labels', (params, _req, res) => {
+  route('/labels', async (params, _req, res) => {
     const names = new Set<string>();
-    for (const q of metadataQueries(params)) for (const n of reader.metricLabelNames(q)) names.add(n);
+    for (const q of metadataQueries(params)) for (const n of await reader.metricLabelNames(q)) names.add(n);
     const warnings: string[] = [];
     sendSuccess(res, truncate([...names].sort(), parseLimit(params), warnings), warnings);
   });
 
-  route('/label/:name/values', (params, req, res) => {
+  route('/label/:name/values', async (params, req, res) => {
     const name = String(req.params.name ?? '');
     if (name === '') throw new QueryError('bad_data', 'invalid label name: ""');
     const values = new Set<string>();
-    for (const q of metadataQueries(params)) for (const v of reader.metricLabelValues(name, q)) values.add(v);
+    for (const q of metadataQueries(params)) for (const v of await reader.metricLabelValues(name, q)) values.add(v);
     const warnings: string[] = [];
     sendSuccess(res, truncate([...values].sort(), parseLimit(params), warnings), warnings);
   });
 
-  route('/series', (params, _req, res) => {
+  route('/series', async (params, _req, res) => {
     if ((params.get('match[]') ?? []).length === 0) throw new QueryError('bad_data', 'no match[] parameter provided');
     const seen = new Map<string, Labels>();
     for (const q of metadataQueries(params)) {
-      for (const labels of reader.series(q)) seen.set(canonicalLabels(labels), labels);
+      for (const labels of await reader.series(q)) seen.set(canonicalLabels(labels), labels);
     }
     const warnings: string[] = [];
     sendSuccess(res, truncate([...seen.values()], parseLimit(params), warnings), warnings);

@@ -20,7 +20,13 @@ export interface QueryRouters {
 
 export function queryRouters(options: { reader: StorageReader; metrics: RuntimeMetrics; log: Logger }): QueryRouters {
   return {
-    native: nativeRouter({ reader: options.reader, metrics: options.metrics, parseLogQuery, parseMetricSelector: parseSeriesSelector }),
+    native: nativeRouter({
+      reader: options.reader,
+      metrics: options.metrics,
+      parseLogQuery,
+      parseMetricSelector: parseSeriesSelector,
+      log: options.log,
+    }),
     prometheus: createPrometheusRouter({ reader: options.reader, log: options.log }),
     loki: createLokiRouter({ reader: options.reader, log: options.log }),
   };

@@ -41,8 +41,13 @@ function vector(result: QueryResult): Record<string, number> {
   return Object.fromEntries(result.samples.map((s) => [JSON.stringify(s.metric), s.value]));
 }
 
-test('log query backward: newest first, limit applies across streams, grouped by stream', (t) => {
-  const streams = selectLogStreams(logQuery('{app="api"}'), logs(), { startNs: 0n, endNs: 100n * NS, limit: 3, direction: 'backward' });
+test('log query backward: newest first, limit applies across streams, grouped by stream', async (t) => {
+  const streams = await selectLogStreams(logQuery('{app="api"}'), logs(), {
+    startNs: 0n,
+    endNs: 100n * NS,
+    limit: 3,
+    direction: 'backward',
+  });
   t.deepEqual(streams, [
     {
       stream: { app: 'api', level: 'error' },
@@ -55,9 +60,9 @@ test('log query backward: newest first, limit applies across streams, grouped by
   ]);
 });
 
-test('log query forward with line filters; end is exclusive', (t) => {
+test('log query forward with line filters; end is exclusive', async (t) => {
   const reader = logs();
-  const streams = selectLogStreams(logQuery('{app="api"} |= "GET" != "/b"'), reader, {
+  const streams = await selectLogStreams(logQuery('{app="api"} |= "GET" != "/b"'), reader, {
     startNs: 10n * NS,
     endNs: 80n * NS,
     limit: 100,
@@ -71,7 +76,7 @@ test('log query forward with line filters; end is exclusive', (t) => {
     { op: '|=', value: 'GET' },
     { op: '!=', value: '/b' },
   ]);
-  const regex = selectLogStreams(logQuery('{app="api"} |~ "5\\\\d\\\\d$"'), reader, {
+  const regex = await selectLogStreams(logQuery('{app="api"} |~ "5\\\\d\\\\d$"'), reader, {
     startNs: 0n,
     endNs: 100n * NS,
     limit: 100,
@@ -83,37 +88,37 @@ test('log query forward with line filters; end is exclusive', (t) => {
   );
 });
 
-test('count_over_time, rate, bytes_over_time, bytes_rate over a (t - range, t] window', (t) => {
+test('count_over_time, rate, bytes_over_time, bytes_rate over a (t - range, t] window', async (t) => {
   const reader = logs();
   // Window (0, 60]: info has 10 s and 20 s (10 bytes each), error has 30 s (10 bytes).
-  t.deepEqual(vector(evaluateLogQLInstant(metric('count_over_time({app="api"}[1m])'), reader, 60n * NS)), {
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('count_over_time({app="api"}[1m])'), reader, 60n * NS)), {
     '{"app":"api","level":"info"}': 2,
     '{"app":"api","level":"error"}': 1,
   });
-  t.deepEqual(vector(evaluateLogQLInstant(metric('rate({app="api"}[1m])'), reader, 60n * NS)), {
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('rate({app="api"}[1m])'), reader, 60n * NS)), {
     '{"app":"api","level":"info"}': 2 / 60,
     '{"app":"api","level":"error"}': 1 / 60,
   });
-  t.deepEqual(vector(evaluateLogQLInstant(metric('bytes_over_time({app="api"}[1m])'), reader, 60n * NS)), {
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('bytes_over_time({app="api"}[1m])'), reader, 60n * NS)), {
     '{"app":"api","level":"info"}': 20,
     '{"app":"api","level":"error"}': 10,
   });
-  t.deepEqual(vector(evaluateLogQLInstant(metric('bytes_rate({app="api", level="info"}[10s])'), reader, 20n * NS)), {
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('bytes_rate({app="api", level="info"}[10s])'), reader, 20n * NS)), {
     '{"app":"api","level":"info"}': 1, // (10, 20] holds only the 20 s entry: 10 bytes / 10 s
   });
   // Bytes are UTF-8 bytes: "héllo" is 6.
   const utf8 = new FakeReader().addLog({ app: 'x' }, 1n * NS, 'héllo');
-  t.deepEqual(vector(evaluateLogQLInstant(metric('bytes_over_time({app="x"}[1m])'), utf8, 10n * NS)), { '{"app":"x"}': 6 });
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('bytes_over_time({app="x"}[1m])'), utf8, 10n * NS)), { '{"app":"x"}': 6 });
   // offset 1m at 120 s looks at (0, 60].
-  t.deepEqual(vector(evaluateLogQLInstant(metric('count_over_time({app="api", level="error"}[1m] offset 1m)'), reader, 120n * NS)), {
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('count_over_time({app="api", level="error"}[1m] offset 1m)'), reader, 120n * NS)), {
     '{"app":"api","level":"error"}': 1,
   });
 });
 
-test('Grafana logs-volume query over a range: absent detected_level, no point for empty windows', (t) => {
+test('Grafana logs-volume query over a range: absent detected_level, no point for empty windows', async (t) => {
   const reader = logs();
   const query = 'sum by (level, detected_level) (count_over_time({app="api"} |= "GET" | drop __error__ [1m]))';
-  const result = evaluateLogQLRange(metric(query), reader, 60n * NS, 120n * NS, 30n * NS);
+  const result = await evaluateLogQLRange(metric(query), reader, 60n * NS, 120n * NS, 30n * NS);
   // 60 s: (0, 60] info 10,20 → 2; error 30 → 1. 90 s: (30, 90] info only has POST (filtered) → none;
   // error 80 → 1. 120 s: (60, 120] error 80 → 1.
   t.deepEqual(formatResult(result), {
@@ -135,38 +140,40 @@ test('Grafana logs-volume query over a range: absent detected_level, no point fo
   t.like(reader.logSelections[0], { startNs: 0n, endNs: 120n * NS + 1n, direction: 'forward' });
 });
 
-test('vector(1)+vector(1) (Grafana health check) and arithmetic with precedence', (t) => {
-  t.deepEqual(formatResult(evaluateLogQLInstant(metric('vector(1)+vector(1)'), new FakeReader(), 4n * NS)), {
+test('vector(1)+vector(1) (Grafana health check) and arithmetic with precedence', async (t) => {
+  t.deepEqual(formatResult(await evaluateLogQLInstant(metric('vector(1)+vector(1)'), new FakeReader(), 4n * NS)), {
     resultType: 'vector',
     result: [{ metric: {}, value: [4, '2'] }],
   });
-  t.like(evaluateLogQLInstant(metric('1 + 2 * 3'), new FakeReader(), 0n), { resultType: 'scalar', value: 7 });
-  t.deepEqual(vector(evaluateLogQLInstant(metric('sum(count_over_time({app="api"}[1m])) * 2 + 1'), logs(), 60n * NS)), { '{}': 7 });
-  t.deepEqual(vector(evaluateLogQLInstant(metric('count_over_time({app="api"}[1m]) > 1'), logs(), 60n * NS)), {
+  t.like(await evaluateLogQLInstant(metric('1 + 2 * 3'), new FakeReader(), 0n), { resultType: 'scalar', value: 7 });
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('sum(count_over_time({app="api"}[1m])) * 2 + 1'), logs(), 60n * NS)), { '{}': 7 });
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('count_over_time({app="api"}[1m]) > 1'), logs(), 60n * NS)), {
     '{"app":"api","level":"info"}': 2,
   });
-  t.deepEqual(vector(evaluateLogQLInstant(metric('topk(1, count_over_time({app="api"}[1m]))'), logs(), 60n * NS)), {
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('topk(1, count_over_time({app="api"}[1m]))'), logs(), 60n * NS)), {
     '{"app":"api","level":"info"}': 2,
   });
 });
 
-test('metric queries page through the reader and refuse more than the entry cap', (t) => {
+test('metric queries page through the reader and refuse more than the entry cap', async (t) => {
   const reader = logs();
-  const result = evaluateLogQLInstant(metric('count_over_time({app="api"}[2m])'), reader, 100n * NS, { pageSize: 2 });
+  const result = await evaluateLogQLInstant(metric('count_over_time({app="api"}[2m])'), reader, 100n * NS, { pageSize: 2 });
   t.deepEqual(vector(result), { '{"app":"api","level":"info"}': 3, '{"app":"api","level":"error"}': 2 });
   t.is(reader.logSelections.length, 3); // 2 + 2 + 1 entries
   t.is(reader.logSelections[1]?.cursor, '2');
-  const error = t.throws(
+  const error = await t.throwsAsync(
     () => evaluateLogQLInstant(metric('count_over_time({app="api"}[2m])'), logs(), 100n * NS, { pageSize: 2, maxEntries: 4 }),
     { instanceOf: QueryError },
   );
   t.regex(error?.message ?? '', /^query too large: it would read more than 4 log entries/);
 });
 
-test('range limits: 11,000 points per series, positive step', (t) => {
-  const e1 = t.throws(() => evaluateLogQLRange(metric('vector(1)'), new FakeReader(), 0n, 11_001n * NS, NS), { instanceOf: QueryError });
+test('range limits: 11,000 points per series, positive step', async (t) => {
+  const e1 = await t.throwsAsync(() => evaluateLogQLRange(metric('vector(1)'), new FakeReader(), 0n, 11_001n * NS, NS), {
+    instanceOf: QueryError,
+  });
   t.regex(e1?.message ?? '', /exceeded maximum resolution of 11,000 points per timeseries/);
-  t.throws(() => evaluateLogQLRange(metric('vector(1)'), new FakeReader(), 0n, NS, 0n), {
+  await t.throwsAsync(() => evaluateLogQLRange(metric('vector(1)'), new FakeReader(), 0n, NS, 0n), {
     message: /zero or negative query resolution step/,
   });
 });

@@ -50,8 +50,8 @@ export interface LogSelectOptions {
  * Runs a log query: at most `limit` entries in `direction` order, grouped by stream in the
  * order each stream first appears, entries within a stream kept in that order.
  */
-export function selectLogStreams(query: LogQuery, reader: LogReader, options: LogSelectOptions): StreamResult[] {
-  const page = reader.selectLogs({
+export async function selectLogStreams(query: LogQuery, reader: LogReader, options: LogSelectOptions): Promise<StreamResult[]> {
+  const page = await reader.selectLogs({
     matchers: query.selector.matchers,
     lineFilters: query.selector.lineFilters,
     startNs: options.startNs,
@@ -72,8 +72,13 @@ export function selectLogStreams(query: LogQuery, reader: LogReader, options: Lo
   return [...streams.values()];
 }
 
-export function evaluateLogQLInstant(expr: MetricExpr, reader: LogReader, timeNs: bigint, limits: MetricQueryLimits = {}): QueryResult {
-  const ev = new MetricEvaluator(reader, expr, timeNs, timeNs, limits);
+export async function evaluateLogQLInstant(
+  expr: MetricExpr,
+  reader: LogReader,
+  timeNs: bigint,
+  limits: MetricQueryLimits = {},
+): Promise<QueryResult> {
+  const ev = await MetricEvaluator.create(reader, expr, timeNs, timeNs, limits);
   const value = ev.eval(expr, timeNs);
   const t = nsToMs(timeNs);
   switch (value.type) {
@@ -86,16 +91,16 @@ export function evaluateLogQLInstant(expr: MetricExpr, reader: LogReader, timeNs
   }
 }
 
-export function evaluateLogQLRange(
+export async function evaluateLogQLRange(
   expr: MetricExpr,
   reader: LogReader,
   startNs: bigint,
   endNs: bigint,
   stepNs: bigint,
   limits: MetricQueryLimits = {},
-): QueryResult {
+): Promise<QueryResult> {
   checkLokiRange(startNs, endNs, stepNs);
-  const ev = new MetricEvaluator(reader, expr, startNs, endNs, limits);
+  const ev = await MetricEvaluator.create(reader, expr, startNs, endNs, limits);
   const matrix = new MatrixBuilder();
   for (let t = startNs; t <= endNs; t += stepNs) matrix.add(nsToMs(t), ev.eval(expr, t));
   return { resultType: 'matrix', series: matrix.build() };
@@ -130,29 +135,38 @@ class MetricEvaluator {
   private readonly maxEntries: number;
   private readonly pageSize: number;
 
-  constructor(
+  private constructor(
     private readonly reader: LogReader,
-    expr: MetricExpr,
-    startNs: bigint,
-    endNs: bigint,
     limits: MetricQueryLimits,
   ) {
     this.maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.pageSize = limits.pageSize ?? DEFAULT_PAGE_SIZE;
-    this.prefetch(expr, startNs, endNs);
   }
 
-  private prefetch(expr: MetricExpr, startNs: bigint, endNs: bigint): void {
+  /** An evaluator with every range aggregation of `expr` loaded (storage reads are async). */
+  static async create(
+    reader: LogReader,
+    expr: MetricExpr,
+    startNs: bigint,
+    endNs: bigint,
+    limits: MetricQueryLimits,
+  ): Promise<MetricEvaluator> {
+    const ev = new MetricEvaluator(reader, limits);
+    await ev.prefetch(expr, startNs, endNs);
+    return ev;
+  }
+
+  private async prefetch(expr: MetricExpr, startNs: bigint, endNs: bigint): Promise<void> {
     switch (expr.type) {
       case 'rangeAggregation':
-        this.load(expr, startNs, endNs);
+        await this.load(expr, startNs, endNs);
         return;
       case 'vectorAggregation':
-        this.prefetch(expr.expr, startNs, endNs);
+        await this.prefetch(expr.expr, startNs, endNs);
         return;
       case 'binary':
-        this.prefetch(expr.lhs, startNs, endNs);
-        this.prefetch(expr.rhs, startNs, endNs);
+        await this.prefetch(expr.lhs, startNs, endNs);
+        await this.prefetch(expr.rhs, startNs, endNs);
         return;
       case 'number':
       case 'vector':
@@ -161,11 +175,11 @@ class MetricEvaluator {
   }
 
   /** Pages through (start - range - offset, end - offset] once, forward. */
-  private load(expr: RangeAggregation, startNs: bigint, endNs: bigint): void {
+  private async load(expr: RangeAggregation, startNs: bigint, endNs: bigint): Promise<void> {
     const streams = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[] }>();
     let cursor: string | undefined;
     do {
-      const page = this.reader.selectLogs({
+      const page = await this.reader.selectLogs({
         matchers: expr.selector.matchers,
         lineFilters: expr.selector.lineFilters,
         startNs: startNs - expr.rangeNs - expr.offsetNs,

@@ -55,8 +55,8 @@ export type QueryResult =
   | { resultType: 'vector'; t: number; samples: InstantSample[] }
   | { resultType: 'matrix'; series: Series[] };
 
-export function evaluateInstant(expr: Expr, reader: MetricReader, timeMs: number): QueryResult {
-  const ev = new Evaluator(reader, expr, timeMs, timeMs);
+export async function evaluateInstant(expr: Expr, reader: MetricReader, timeMs: number): Promise<QueryResult> {
+  const ev = await Evaluator.create(reader, expr, timeMs, timeMs);
   if (expr.type === 'matrixSelector') {
     return { resultType: 'matrix', series: ev.rawMatrix(expr, timeMs) };
   }
@@ -71,7 +71,13 @@ export function evaluateInstant(expr: Expr, reader: MetricReader, timeMs: number
   }
 }
 
-export function evaluateRange(expr: Expr, reader: MetricReader, startMs: number, endMs: number, stepMs: number): QueryResult {
+export async function evaluateRange(
+  expr: Expr,
+  reader: MetricReader,
+  startMs: number,
+  endMs: number,
+  stepMs: number,
+): Promise<QueryResult> {
   checkRangeParameters(startMs, endMs, stepMs);
   const type = typeOf(expr);
   if (type !== 'scalar' && type !== 'vector') {
@@ -79,7 +85,7 @@ export function evaluateRange(expr: Expr, reader: MetricReader, startMs: number,
       `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`,
     );
   }
-  const ev = new Evaluator(reader, expr, startMs, endMs);
+  const ev = await Evaluator.create(reader, expr, startMs, endMs);
   const matrix = new MatrixBuilder();
   for (let t = startMs; t <= endMs; t += stepMs) matrix.add(t, ev.eval(expr, t));
   return { resultType: 'matrix', series: matrix.build() };
@@ -163,37 +169,37 @@ class Evaluator {
   private readonly data = new Map<VectorSelector, SelectorData>();
   private loadedSamples = 0;
 
-  constructor(
-    private readonly reader: MetricReader,
-    expr: Expr,
-    startMs: number,
-    endMs: number,
-  ) {
-    this.prefetch(expr, startMs, endMs);
+  private constructor(private readonly reader: MetricReader) {}
+
+  /** An evaluator with every selector of `expr` loaded (storage reads are async). */
+  static async create(reader: MetricReader, expr: Expr, startMs: number, endMs: number): Promise<Evaluator> {
+    const ev = new Evaluator(reader);
+    await ev.prefetch(expr, startMs, endMs);
+    return ev;
   }
 
   /** Fetches each selector once for the whole query: [start - window - offset, end - offset]. */
-  private prefetch(expr: Expr, startMs: number, endMs: number): void {
+  private async prefetch(expr: Expr, startMs: number, endMs: number): Promise<void> {
     switch (expr.type) {
       case 'vectorSelector':
-        this.load(expr, LOOKBACK_MS, startMs, endMs);
+        await this.load(expr, LOOKBACK_MS, startMs, endMs);
         return;
       case 'matrixSelector':
-        this.load(expr.selector, expr.rangeMs, startMs, endMs);
+        await this.load(expr.selector, expr.rangeMs, startMs, endMs);
         return;
       case 'unary':
-        this.prefetch(expr.expr, startMs, endMs);
+        await this.prefetch(expr.expr, startMs, endMs);
         return;
       case 'binary':
-        this.prefetch(expr.lhs, startMs, endMs);
-        this.prefetch(expr.rhs, startMs, endMs);
+        await this.prefetch(expr.lhs, startMs, endMs);
+        await this.prefetch(expr.rhs, startMs, endMs);
         return;
       case 'call':
-        for (const arg of expr.args) this.prefetch(arg, startMs, endMs);
+        for (const arg of expr.args) await this.prefetch(arg, startMs, endMs);
         return;
       case 'aggregate':
-        if (expr.param) this.prefetch(expr.param, startMs, endMs);
-        this.prefetch(expr.expr, startMs, endMs);
+        if (expr.param) await this.prefetch(expr.param, startMs, endMs);
+        await this.prefetch(expr.expr, startMs, endMs);
         return;
       case 'number':
       case 'string':
@@ -201,9 +207,9 @@ class Evaluator {
     }
   }
 
-  private load(selector: VectorSelector, windowMs: number, startMs: number, endMs: number): void {
+  private async load(selector: VectorSelector, windowMs: number, startMs: number, endMs: number): Promise<void> {
     if (this.data.has(selector)) return;
-    const series = this.reader.selectSamples({
+    const series = await this.reader.selectSamples({
       matchers: selector.matchers,
       startMs: startMs - windowMs - selector.offsetMs,
       endMs: endMs - selector.offsetMs,
