@@ -15,6 +15,7 @@ import { defaultLimits, type Limits } from '../model/limits.js';
 import type { Signal } from '../model/types.js';
 import { checkedString, closed, NonEmptyString, optional, withDefault } from '../processor/codecs.js';
 import { buildPipeline } from '../processor/pipeline.js';
+import { s3SinkCodec } from '../storage/s3/config.js';
 import { parsePromDuration } from '../query/promql/lexical.js';
 import { ConfigError } from './embedded-config.js';
 
@@ -210,7 +211,7 @@ export const RuntimeConfigCodec = closed(
     auth: withDefault(closed('auth', { apiKeys: SecretRef }), { apiKeys: { env: 'SEXTANT_API_KEYS' } }),
     kafka: KafkaConfig,
     processors: withDefault(t.array(t.unknown), []),
-    sinks: closed('sinks', { opensearch: optional(OpenSearchSinkConfig) }),
+    sinks: closed('sinks', { opensearch: optional(OpenSearchSinkConfig), s3: optional(s3SinkCodec(SecretRef)) }),
     limits: withDefault(LimitsCodec, {
       maxLabels: undefined,
       maxLabelNameLength: undefined,
@@ -237,6 +238,7 @@ export const RuntimeConfigCodec = closed(
 export type RuntimeConfigDocument = t.TypeOf<typeof RuntimeConfigCodec>;
 export type KafkaSettings = RuntimeConfigDocument['kafka'];
 export type OpenSearchSinkSettings = NonNullable<RuntimeConfigDocument['sinks']['opensearch']>;
+export type S3SinkSettings = NonNullable<RuntimeConfigDocument['sinks']['s3']>;
 export type RetentionSettings = RuntimeConfigDocument['retention'];
 
 /** The decoded document plus what was derived from it (limits with defaults). */
@@ -281,7 +283,10 @@ export function resolveRuntimeConfig(doc: unknown, source: string): RuntimeConfi
 /** What a component needs from the document; each subcommand checks its own. */
 export function requireFor(config: RuntimeConfig, component: 'ingestion' | 'processor' | 'query'): void {
   const errors: string[] = [];
-  if (component !== 'ingestion' && config.sinks.opensearch === undefined) errors.push(`sinks.opensearch: required by the ${component}`);
+  if (component === 'processor' && config.sinks.opensearch === undefined && config.sinks.s3 === undefined) {
+    errors.push('sinks: the processor needs at least one sink (opensearch, s3)');
+  }
+  if (component === 'query' && config.sinks.opensearch === undefined) errors.push(`sinks.opensearch: required by the ${component}`);
   if (errors.length > 0) throw new ConfigError(config.source, errors);
 }
 
