@@ -1,0 +1,110 @@
+import test from 'ava';
+import type { LifecycleRule } from '@aws-sdk/client-s3';
+import client from 'prom-client';
+import { silentLogger } from '../common/log.js';
+import { RuntimeMetrics } from '../common/metrics.js';
+import { OpenSearchRetention, type IndexAdmin, type IndexInfo } from '../storage/opensearch/retention.js';
+import { S3Retention, type BucketAdmin, type ListedObject } from '../storage/s3/retention.js';
+import { createRetentionMetrics, RetentionLoop } from './retention.js';
+
+const NOW = Date.parse('2026-11-27T03:20:00Z');
+const DAY = 86_400_000;
+
+function fakeIndices(names: string[]): IndexAdmin & { names: string[] } {
+  const admin = {
+    names,
+    list: async (pattern: string): Promise<IndexInfo[]> =>
+      admin.names.filter((n) => n.startsWith(pattern.slice(0, -1))).map((index) => ({ index, docs: 1, bytes: 5 })),
+    delete: async (index: string) => {
+      admin.names = admin.names.filter((n) => n !== index);
+      return 'deleted' as const;
+    },
+  };
+  return admin;
+}
+
+function fakeBucket(keys: string[]): BucketAdmin & { keys: Set<string> } {
+  const bucket = {
+    keys: new Set(keys),
+    listPrefixes: async (prefix: string) => [
+      ...new Set(
+        [...bucket.keys]
+          .filter((k) => k.startsWith(prefix) && k.indexOf('/', prefix.length) > 0)
+          .map((k) => k.slice(0, k.indexOf('/', prefix.length) + 1)),
+      ),
+    ],
+    listObjects: async (prefix: string): Promise<ListedObject[]> =>
+      [...bucket.keys].filter((k) => k.startsWith(prefix)).map((key) => ({ key, size: 7 })),
+    deleteObjects: async (ks: string[]) => {
+      for (const k of ks) bucket.keys.delete(k);
+      return [];
+    },
+    getLifecycle: async (): Promise<LifecycleRule[]> => [],
+    putLifecycle: async () => undefined,
+  };
+  return bucket;
+}
+
+test('a pass runs both tiers for each signal the policy names; metrics by tier, signal and kind', async (t) => {
+  const metrics = new RuntimeMetrics();
+  const m = createRetentionMetrics(metrics.registry);
+  const log = silentLogger();
+  const indices = fakeIndices(['p-logs-2026.11.20', 'p-logs-2026.11.27', 'p-metrics-2026.11.20', 'p-metrics-2026.11.26']);
+  const bucket = fakeBucket([
+    'c/logs/ns/pl/dt=2026-11-01/hour=00/p0-1-2.ndjson.gz',
+    'c/logs/ns/pl/dt=2026-11-01/hour=00/p0-1-2.ndjson.gz.index.json',
+    'c/logs/ns/pl/dt=2026-11-26/hour=00/p0-3-4.ndjson.gz',
+    'c/logs/ns/pl/_journal/p0.json',
+    'c/metrics/ns/pl/dt=2026-11-01/hour=00/p0-1-2.ndjson.gz',
+  ]);
+  const loop = new RetentionLoop({
+    retention: { logs: { hot: DAY, cold: 10 * DAY }, metrics: { hot: 2 * DAY, cold: 0 }, interval: 60_000 },
+    hot: new OpenSearchRetention(indices, 'p', m, log),
+    cold: new S3Retention(bucket, { prefix: 'c', namespace: 'ns', pipeline: 'pl' }, m, log),
+    metrics: m,
+    log,
+  });
+  const summary = await loop.runOnce(NOW);
+  t.deepEqual(summary, {
+    hot: { indices: 2, documents: 2, bytes: 10, errors: 0 },
+    cold: { objects: 1, indexObjects: 1, bytes: 14, errors: 0 },
+  });
+  t.deepEqual(indices.names, ['p-logs-2026.11.27', 'p-metrics-2026.11.26']);
+  t.deepEqual([...bucket.keys].sort(), [
+    'c/logs/ns/pl/_journal/p0.json',
+    'c/logs/ns/pl/dt=2026-11-26/hour=00/p0-3-4.ndjson.gz',
+    'c/metrics/ns/pl/dt=2026-11-01/hour=00/p0-1-2.ndjson.gz',
+  ]);
+  const text = await metrics.registry.metrics();
+  t.regex(text, /sextant_retention_deleted_total\{tier="hot",signal="logs",kind="indices"\} 1/);
+  t.regex(text, /sextant_retention_deleted_total\{tier="hot",signal="metrics",kind="indices"\} 1/);
+  t.regex(text, /sextant_retention_deleted_total\{tier="cold",signal="logs",kind="objects"\} 1/);
+  t.regex(text, /sextant_retention_last_pass_timestamp_seconds\{tier="cold"\} \d+/);
+});
+
+test('concurrent runOnce calls share one pass; stop waits for it; no policy and no sink means no loop', async (t) => {
+  const registry = new client.Registry();
+  const m = createRetentionMetrics(registry);
+  const log = silentLogger();
+  let lists = 0;
+  const admin: IndexAdmin = {
+    list: async () => {
+      lists++;
+      await new Promise((r) => setTimeout(r, 20));
+      return [];
+    },
+    delete: async () => 'deleted',
+  };
+  const loop = new RetentionLoop({
+    retention: { logs: { hot: DAY, cold: 0 }, metrics: undefined, interval: 60_000 },
+    hot: new OpenSearchRetention(admin, 'p', m, log),
+    metrics: m,
+    log,
+  });
+  const [a, b] = [loop.runOnce(NOW), loop.runOnce(NOW)];
+  t.is(a, b);
+  await loop.stop();
+  t.is(lists, 1, 'one pass, and only logs have a hot policy to list for');
+  const idle = new RetentionLoop({ retention: { logs: undefined, metrics: undefined, interval: 60_000 }, metrics: m, log });
+  t.false(idle.active);
+});
