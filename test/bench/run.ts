@@ -5,6 +5,7 @@
 import { runAgentBench } from './agent.js';
 import { runIngestEmbedded } from './ingest-embedded.js';
 import { runIngestKafka } from './ingest-kafka.js';
+import { runLatency } from './latency.js';
 import { runProcessorOpenSearch } from './processor-opensearch.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
@@ -12,6 +13,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   agent: runAgentBench,
   'ingest-kafka': runIngestKafka,
   'processor-opensearch': runProcessorOpenSearch,
+  latency: runLatency,
 };
 
 const [name, ...args] = process.argv.slice(2);
