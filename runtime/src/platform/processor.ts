@@ -16,6 +16,7 @@ import { createOpenSearchClient, OpenSearchSink } from '../storage/opensearch/si
 import { ConfigError } from './embedded-config.js';
 import type { RunningComponent } from './ingestion.js';
 import { startListener } from './listener.js';
+import { createRetentionLoop } from './retention.js';
 import { SecretReader, type RuntimeConfig } from './runtime-config.js';
 
 export async function startProcessor(config: RuntimeConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningComponent> {
@@ -35,6 +36,8 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
     const sink = new OpenSearchSink(client, opensearch, log.child({ sink: 'opensearch' }));
     runners.push(new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log }));
   }
+  // Retention runs here: the processor holds the sink clients, and the passes are idempotent across replicas.
+  const retention = createRetentionLoop(config, { opensearch: client }, metrics.registry, log);
   const app = baseApp(metrics, {
     notReady: () => runners.filter((r) => !r.ready()).map((_, i) => `sink ${i}`),
   });
@@ -42,6 +45,7 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
   const listener = await startListener(app, config, secrets);
   await ensureTopics(kafka, config, log);
   for (const runner of runners) await runner.start();
+  retention.start();
   log.info({ url: listener.url, pipeline: config.pipeline, sinks: runners.length }, 'sextant processor: running');
   let closing: Promise<void> | undefined;
   return {
@@ -49,6 +53,7 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
     metrics,
     close: () =>
       (closing ??= (async () => {
+        await retention.stop(); // before the sinks close the clients it uses
         for (const runner of runners) await runner.close();
         await listener.close();
         log.info('sextant processor: stopped (batches finished, offsets committed, group left)');

@@ -13,9 +13,11 @@
 import client from 'prom-client';
 import type { Logger } from '../common/log.js';
 import type { Signal } from '../model/types.js';
-import type { OpenSearchRetention } from '../storage/opensearch/retention.js';
-import type { S3Retention } from '../storage/s3/retention.js';
-import type { RetentionSettings } from './runtime-config.js';
+import type { Client } from '@opensearch-project/opensearch';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { indexAdmin, OpenSearchRetention } from '../storage/opensearch/retention.js';
+import { bucketAdmin, S3Retention } from '../storage/s3/retention.js';
+import type { RetentionSettings, RuntimeConfig } from './runtime-config.js';
 
 export type RetentionTier = 'hot' | 'cold';
 /** indices/documents: hot tier; objects (data) and index_objects (sidecars): cold tier; bytes: both. */
@@ -167,4 +169,34 @@ export class RetentionLoop {
     log.debug({ summary }, 'retention: pass done');
     return summary;
   }
+}
+
+/** The processor's retention loop over the sinks it has clients for. */
+export function createRetentionLoop(
+  config: Pick<RuntimeConfig, 'retention' | 'pipeline' | 'sinks'>,
+  clients: { opensearch?: Client; s3?: S3Client },
+  registry: client.Registry,
+  log: Logger,
+): RetentionLoop {
+  const metrics = createRetentionMetrics(registry);
+  const retentionLog = log.child({ component: 'retention' });
+  const { opensearch, s3 } = config.sinks;
+  return new RetentionLoop({
+    retention: config.retention,
+    hot:
+      opensearch && clients.opensearch
+        ? new OpenSearchRetention(indexAdmin(clients.opensearch), opensearch.indexPrefix, metrics, retentionLog)
+        : undefined,
+    cold:
+      s3 && clients.s3
+        ? new S3Retention(
+            bucketAdmin(clients.s3, s3.bucket),
+            { prefix: s3.prefix, namespace: config.pipeline.namespace, pipeline: config.pipeline.name },
+            metrics,
+            retentionLog,
+          )
+        : undefined,
+    metrics,
+    log: retentionLog,
+  });
 }
