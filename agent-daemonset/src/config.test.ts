@@ -95,16 +95,21 @@ test('selectors: namespaces, pod name patterns, containers, matchLabels and matc
   t.is(sanitiseLabelName('app.kubernetes.io/name'), 'app_kubernetes_io_name');
 });
 
-test('the DaemonSet manifest config is valid (the key file exists only in the cluster)', (t) => {
+test('the DaemonSet manifest config is valid (key files exist only in the cluster)', (t) => {
   const manifest = fs.readFileSync(new URL('../manifests/daemonset.yaml', import.meta.url), 'utf8');
   const configMap = YAML.parseAllDocuments(manifest)
     .map((d) => d.toJS() as { kind: string; data?: Record<string, string> })
-    .find((d) => d.kind === 'ConfigMap')!;
-  const error = t.throws(() => resolveAgentConfig(YAML.parse(configMap.data!['agent.yaml']!), 'daemonset.yaml'), {
-    instanceOf: ConfigError,
-  })!;
-  t.deepEqual(
-    (error as ConfigError).errors.map((e) => e.replace(/: .*/, '')),
-    ['routes[0].apiKey.file'],
-  );
+    .find((d) => d.kind === 'ConfigMap' && d.data?.['agent.yaml'] !== undefined)!;
+  t.truthy(configMap, 'a ConfigMap with agent.yaml');
+  try {
+    resolveAgentConfig(YAML.parse(configMap.data!['agent.yaml']!), 'daemonset.yaml');
+    t.pass();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Only API key files mounted from Secrets may be missing here.
+    t.deepEqual(
+      error.errors.filter((e) => !/^routes\[\d+\]\.apiKey\.file: cannot read /.test(e)),
+      [],
+    );
+  }
 });

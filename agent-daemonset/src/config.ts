@@ -55,9 +55,13 @@ export const AgentFileConfig = t.exact(
     ),
     labelsFromPod: t.array(t.string),
     nodeMetrics: t.exact(t.partial({ interval: Duration })),
+    routesFile: t.exact(t.partial({ pollInterval: Duration, drainTimeout: Duration })),
   }),
   'AgentConfig',
 );
+
+/** The routes file the operator renders (ConfigMap sextant-agent-routes, key routes.yaml): routes only. */
+export const RoutesFileConfig = t.exact(t.partial({ routes: t.array(RouteFileConfig) }), 'RoutesFile');
 export type AgentFileConfig = t.TypeOf<typeof AgentFileConfig>;
 
 export interface BatchConfig {
@@ -80,6 +84,8 @@ export interface RouteConfig {
   logs: boolean;
   nodeMetrics: boolean;
   batch: BatchConfig;
+  /** Everything the route was made from (API key value included; never logged): equal signatures, same route. */
+  signature: string;
 }
 
 export interface MultilineRule {
@@ -115,11 +121,19 @@ export interface AgentConfig {
   /** Pod labels copied into stream labels (names sanitised: app.kubernetes.io/name → app_kubernetes_io_name). */
   labelsFromPod: string[];
   nodeMetrics: { intervalMs: number };
+  /** The file's `batch`, the default of routes that come from the routes file. */
+  batch: BatchConfig;
+  routesFile: {
+    /** How often the routes file is read again (ConfigMap volumes change by a symlink swap, so it is polled). */
+    pollIntervalMs: number;
+    /** How long a removed route may keep delivering what it holds before the rest is given up on. */
+    drainTimeoutMs: number;
+  };
 }
 
 export const DEFAULT_BATCH: BatchConfig = { maxEntries: 5000, maxBytes: 1024 * 1024, maxWaitMs: 1000, gzipLevel: 1 };
 
-export const DEFAULTS: Omit<AgentConfig, 'routes' | 'multiline'> = {
+export const DEFAULTS: Omit<AgentConfig, 'routes' | 'multiline' | 'batch'> = {
   queue: { memoryBytes: 8 * 1024 * 1024, spoolBytes: 256 * 1024 * 1024 },
   retry: { initialBackoffMs: 500, maxBackoffMs: 30_000, requestTimeoutMs: 30_000, maxRetryAfterMs: 300_000 },
   tail: {
@@ -133,69 +147,105 @@ export const DEFAULTS: Omit<AgentConfig, 'routes' | 'multiline'> = {
   },
   labelsFromPod: ['app'],
   nodeMetrics: { intervalMs: 15_000 },
+  routesFile: { pollIntervalMs: 5000, drainTimeoutMs: 30_000 },
 };
 
 export function loadAgentConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   if (!file) return resolveAgentConfig({}, '(defaults)', env);
-  let text: string;
+  return resolveAgentConfig(readYaml(file, readText(file)), file, env);
+}
+
+/** The text of a config file; a ConfigError naming it when it cannot be read. */
+export function readText(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(file, [`cannot read file: ${(error as Error).message}`]);
   }
-  let doc: unknown;
+}
+
+function readYaml(file: string, text: string): unknown {
   try {
-    doc = YAML.parse(text) ?? {};
+    return YAML.parse(text) ?? {};
   } catch (error) {
     throw new ConfigError(file, [`not valid YAML/JSON: ${(error as Error).message}`]);
   }
-  return resolveAgentConfig(doc, file, env);
 }
 
-export function resolveAgentConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const errors: string[] = [];
-  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
-    const known = new Set(Object.keys(AgentFileConfig.type.props));
-    for (const key of Object.keys(doc)) if (!known.has(key)) errors.push(`${key}: unknown field (expected ${[...known].join(', ')})`);
+/**
+ * The routes of the routes file (`routes: [...]`, the route format of the config file),
+ * validated like the config file's own, with its `batch` as their default. A name already
+ * used by a route of the config file is an error.
+ */
+export function resolveRoutesFile(
+  text: string,
+  file: string,
+  base: AgentConfig,
+  baseSource: string,
+  env: NodeJS.ProcessEnv = process.env,
+): RouteConfig[] {
+  const doc = readYaml(file, text);
+  const errors: string[] = unknownFields(doc, RoutesFileConfig.type.props);
+  const decoded = decode(RoutesFileConfig, doc as t.TypeOf<typeof RoutesFileConfig>);
+  if (!decoded.ok) throw new ConfigError(file, [...errors, ...decoded.errors]);
+  const taken = new Map(base.routes.map((r) => [r.name, baseSource]));
+  const routes = resolveRoutes(decoded.value.routes ?? [], base.batch, env, errors, taken);
+  if (errors.length > 0) throw new ConfigError(file, errors);
+  return routes;
+}
+
+function unknownFields(doc: unknown, props: object): string[] {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return [];
+  const known = new Set(Object.keys(props));
+  return Object.keys(doc)
+    .filter((key) => !known.has(key))
+    .map((key) => `${key}: unknown field (expected ${[...known].join(', ')})`);
+}
+
+function durationOf(value: string | number | undefined, fallback: number, path: string, min: number, errors: string[]): number {
+  if (value === undefined) return fallback;
+  const ms = typeof value === 'number' ? value : parsePromDuration(value);
+  if (ms === undefined || !Number.isFinite(ms)) {
+    errors.push(`${path}: invalid duration ${JSON.stringify(value)}: expected e.g. 500ms, 5s, 1m`);
+    return fallback;
   }
-  const decoded = decode(AgentFileConfig, doc as AgentFileConfig);
-  if (!decoded.ok) throw new ConfigError(source, [...errors, ...decoded.errors]);
-  const v = decoded.value;
+  if (ms < min) errors.push(`${path}: must be at least ${min}ms, got ${ms}ms`);
+  return ms;
+}
 
-  const duration = (value: string | number | undefined, fallback: number, path: string, min = 0): number => {
-    if (value === undefined) return fallback;
-    const ms = typeof value === 'number' ? value : parsePromDuration(value);
-    if (ms === undefined || !Number.isFinite(ms)) {
-      errors.push(`${path}: invalid duration ${JSON.stringify(value)}: expected e.g. 500ms, 5s, 1m`);
-      return fallback;
-    }
-    if (ms < min) errors.push(`${path}: must be at least ${min}ms, got ${ms}ms`);
-    return ms;
-  };
-  const count = (value: number | undefined, fallback: number, path: string, min: number): number => {
-    if (value === undefined) return fallback;
-    if (!Number.isInteger(value) || value < min) errors.push(`${path}: must be an integer >= ${min}, got ${value}`);
-    return value;
-  };
-  const batchOf = (b: t.TypeOf<typeof BatchFileConfig> | undefined, base: BatchConfig, path: string): BatchConfig => {
-    const gzipLevel = count(b?.gzipLevel, base.gzipLevel, `${path}.gzipLevel`, 0);
-    if (gzipLevel > 9) errors.push(`${path}.gzipLevel: must be 0-9, got ${gzipLevel}`);
-    return {
-      maxEntries: count(b?.maxEntries, base.maxEntries, `${path}.maxEntries`, 1),
-      maxBytes: count(b?.maxBytes, base.maxBytes, `${path}.maxBytes`, 1024),
-      maxWaitMs: duration(b?.maxWait, base.maxWaitMs, `${path}.maxWait`, 1),
-      gzipLevel,
-    };
-  };
-  const batch = batchOf(v.batch, DEFAULT_BATCH, 'batch');
+function countOf(value: number | undefined, fallback: number, path: string, min: number, errors: string[]): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) errors.push(`${path}: must be an integer >= ${min}, got ${value}`);
+  return value;
+}
 
+function batchOf(b: t.TypeOf<typeof BatchFileConfig> | undefined, base: BatchConfig, path: string, errors: string[]): BatchConfig {
+  const gzipLevel = countOf(b?.gzipLevel, base.gzipLevel, `${path}.gzipLevel`, 0, errors);
+  if (gzipLevel > 9) errors.push(`${path}.gzipLevel: must be 0-9, got ${gzipLevel}`);
+  return {
+    maxEntries: countOf(b?.maxEntries, base.maxEntries, `${path}.maxEntries`, 1, errors),
+    maxBytes: countOf(b?.maxBytes, base.maxBytes, `${path}.maxBytes`, 1024, errors),
+    maxWaitMs: durationOf(b?.maxWait, base.maxWaitMs, `${path}.maxWait`, 1, errors),
+    gzipLevel,
+  };
+}
+
+/** `taken`: route names already used elsewhere → where (for the duplicate error). */
+function resolveRoutes(
+  list: t.TypeOf<typeof RouteFileConfig>[],
+  batch: BatchConfig,
+  env: NodeJS.ProcessEnv,
+  errors: string[],
+  taken: Map<string, string> = new Map(),
+): RouteConfig[] {
   const names = new Set<string>();
-  const routes: RouteConfig[] = (v.routes ?? []).map((r, i) => {
+  return list.map((r, i) => {
     const path = `routes[${i}]`;
     if (!/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/.test(r.name)) {
       errors.push(`${path}.name: "${r.name}" must be 1-63 lower-case letters, digits, ".", "_" or "-" (it names the spool folder)`);
     }
     if (names.has(r.name)) errors.push(`${path}.name: duplicate route name "${r.name}"`);
+    else if (taken.has(r.name)) errors.push(`${path}.name: duplicate route name "${r.name}" (already a route in ${taken.get(r.name)})`);
     names.add(r.name);
     let endpoint = r.endpoint.replace(/\/+$/, '');
     try {
@@ -205,16 +255,33 @@ export function resolveAgentConfig(doc: unknown, source: string, env: NodeJS.Pro
       errors.push(`${path}.endpoint: not a URL: "${r.endpoint}"`);
       endpoint = '';
     }
+    const apiKey = resolveApiKey(r.apiKey, `${path}.apiKey`, env, errors);
     return {
       name: r.name,
       endpoint,
-      apiKey: resolveApiKey(r.apiKey, `${path}.apiKey`, env, errors),
+      apiKey,
       match: compilePodMatch(r, path, errors),
       logs: r.logs ?? true,
       nodeMetrics: r.nodeMetrics ?? false,
-      batch: batchOf(r.batch, batch, `${path}.batch`),
+      batch: batchOf(r.batch, batch, `${path}.batch`, errors),
+      // The key's value, not where it came from, so a rotated key in the Secret is a change.
+      signature: JSON.stringify({ ...r, apiKey: apiKey ?? null }),
     };
   });
+}
+
+export function resolveAgentConfig(doc: unknown, source: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const errors: string[] = unknownFields(doc, AgentFileConfig.type.props);
+  const decoded = decode(AgentFileConfig, doc as AgentFileConfig);
+  if (!decoded.ok) throw new ConfigError(source, [...errors, ...decoded.errors]);
+  const v = decoded.value;
+
+  const duration = (value: string | number | undefined, fallback: number, path: string, min = 0): number =>
+    durationOf(value, fallback, path, min, errors);
+  const count = (value: number | undefined, fallback: number, path: string, min: number): number =>
+    countOf(value, fallback, path, min, errors);
+  const batch = batchOf(v.batch, DEFAULT_BATCH, 'batch', errors);
+  const routes = resolveRoutes(v.routes ?? [], batch, env, errors);
 
   const multiline: MultilineRule[] = (v.multiline ?? []).map((m, i) => {
     const path = `multiline[${i}]`;
@@ -253,8 +320,12 @@ export function resolveAgentConfig(doc: unknown, source: string, env: NodeJS.Pro
     if (!LABEL_NAME.test(sanitiseLabelName(name))) errors.push(`labelsFromPod[${i}]: "${name}" cannot become a label name`);
   });
   const nodeMetrics = { intervalMs: duration(v.nodeMetrics?.interval, d.nodeMetrics.intervalMs, 'nodeMetrics.interval', 100) };
+  const routesFile = {
+    pollIntervalMs: duration(v.routesFile?.pollInterval, d.routesFile.pollIntervalMs, 'routesFile.pollInterval', 100),
+    drainTimeoutMs: duration(v.routesFile?.drainTimeout, d.routesFile.drainTimeoutMs, 'routesFile.drainTimeout', 0),
+  };
   if (errors.length > 0) throw new ConfigError(source, errors);
-  return { routes, multiline, queue, retry, tail, labelsFromPod, nodeMetrics };
+  return { routes, multiline, queue, retry, tail, labelsFromPod, nodeMetrics, batch, routesFile };
 }
 
 function resolveApiKey(

@@ -126,6 +126,26 @@ export class AgentMetrics extends RuntimeMetrics {
     registers: [this.registry],
   });
 
+  readonly configReloads = new client.Counter({
+    name: 'sextant_agent_config_reloads_total',
+    help: 'Routes file reloads that changed the routes (ok) or were rejected, keeping the routes in force (error).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly configLastReloadOk = new client.Gauge({
+    name: 'sextant_agent_config_last_reload_successful',
+    help: '1 when the routes file as last read is in force, 0 while a rejected version is on disk.',
+    registers: [this.registry],
+  });
+
+  readonly routes = new client.Gauge({
+    name: 'sextant_agent_routes',
+    help: 'Routes in force, by source (config, routes_file).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly samplesShipped = new client.Counter({
     name: 'sextant_agent_node_samples_shipped_total',
     help: 'Node metric samples the ingestion acknowledged, by route.',

@@ -18,6 +18,7 @@ export class NodeMetricsReporter {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private routes: RouteConfig[];
 
   constructor(
     private readonly o: {
@@ -28,14 +29,26 @@ export class NodeMetricsReporter {
       metrics: AgentMetrics;
       log: Logger;
     },
-  ) {}
+  ) {
+    this.routes = o.routes;
+  }
+
+  /** The routes with `nodeMetrics: true` changed (routes file reloaded); from the next collection on. */
+  setRoutes(routes: RouteConfig[]): void {
+    const idle = this.routes.length === 0;
+    this.routes = routes;
+    if (idle && routes.length > 0 && this.timer === undefined && this.running === undefined) this.start();
+  }
 
   start(): void {
-    if (this.o.routes.length === 0) return;
+    if (this.routes.length === 0) return;
     const tick = () => {
       if (this.stopped) return;
       this.running = this.once().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.o.config.nodeMetrics.intervalMs);
+        this.running = undefined;
+        this.timer = undefined;
+        // Without routes the timer stops; setRoutes starts it again.
+        if (!this.stopped && this.routes.length > 0) this.timer = setTimeout(tick, this.o.config.nodeMetrics.intervalMs);
       });
     };
     tick();
@@ -49,6 +62,8 @@ export class NodeMetricsReporter {
 
   /** One collection, delivered to every metrics route. */
   async once(): Promise<void> {
+    const routes = this.routes;
+    if (routes.length === 0) return;
     const now = Date.now();
     const { samples, errors } = await collectNodeMetrics(this.o.paths, now);
     for (const e of errors) {
@@ -62,7 +77,7 @@ export class NodeMetricsReporter {
     );
     const deadline = now + this.o.config.nodeMetrics.intervalMs;
     await Promise.all(
-      this.o.routes.map(async (route) => {
+      routes.map(async (route) => {
         for (let attempt = 0; !this.stopped; attempt++) {
           const outcome = await post({
             url: `${route.endpoint}/api/v1/metrics`,

@@ -71,7 +71,7 @@ export interface RouteShipperOptions {
 
 export class RouteShipper {
   readonly name: string;
-  private readonly route: RouteConfig;
+  private route: RouteConfig;
   private readonly queue: Batch[] = [];
   /**
    * The batch being built, as NDJSON bytes: entries are written into one buffer as they
@@ -104,6 +104,9 @@ export class RouteShipper {
   private degraded = false;
   /** Called when the route accepts entries again after being full. */
   onResume: () => void = () => {};
+  /** Removed from the routes: takes no more entries, delivers what it holds (see retire). */
+  private retiring = false;
+  private whenEmpty: (() => void) | undefined;
 
   constructor(private readonly o: RouteShipperOptions) {
     this.route = o.route;
@@ -157,10 +160,64 @@ export class RouteShipper {
     this.loop = this.sendLoop();
   }
 
-  /** False while the memory queue and the spool are full: the tailer must not add more. */
+  /** False while the memory queue and the spool are full (or the route is being removed): the tailer must not add more. */
   get accepting(): boolean {
     // Also bounded: batches still being compressed (the reader can outrun zlib).
-    return !this.full && this.compressing < MAX_COMPRESSING;
+    return !this.full && !this.retiring && this.compressing < MAX_COMPRESSING;
+  }
+
+  /** The route's current settings. */
+  get config(): RouteConfig {
+    return this.route;
+  }
+
+  /**
+   * New settings for the same route (endpoint, API key, batch limits, selectors): what the
+   * route holds is kept and sent with them from the next request on. A backoff sleep ends
+   * now, so a route that was failing against its old endpoint or key retries at once.
+   */
+  reconfigure(route: RouteConfig): void {
+    this.route = route;
+    this.stopSleep?.();
+  }
+
+  /**
+   * The route was removed: take no more entries, seal what is pending and deliver
+   * everything held (memory and spool) for up to `timeoutMs`. What is still undelivered
+   * then is given up on — counted as dropped with reason `route_removed`, its spool files
+   * deleted, and its files' checkpoints moved past it like any other drop. Resolves with
+   * the number of entries given up on, after the spool folder is removed.
+   */
+  async retire(timeoutMs: number): Promise<number> {
+    this.retiring = true;
+    this.seal();
+    await this.sealing.catch(() => {});
+    if (!this.loop) this.start(); // removed before the first scan: deliver anyway
+    if (this.queue.length > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.whenEmpty = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.whenEmpty = undefined;
+    }
+    await this.close();
+    let abandoned = 0;
+    for (const b of this.queue.splice(0)) {
+      abandoned += b.entries;
+      this.drop(b.entries, 'route_removed', `route ${this.name} was removed and its batch was not delivered within ${timeoutMs} ms`);
+      await this.finish(b);
+    }
+    const marks = this.pendingMarks;
+    this.pendingMarks = new Map();
+    for (const [target, [generation, end]] of marks) target.ack(generation, end);
+    await fs.promises.rm(this.o.spoolDir, { recursive: true, force: true });
+    this.o.metrics.spoolBytes.remove({ route: this.name });
+    this.o.metrics.queueBytes.remove({ route: this.name });
+    this.o.metrics.backpressure.remove({ route: this.name });
+    return abandoned;
   }
 
   add(json: string, target: AckTarget, generation: number, end: number): void {
@@ -326,6 +383,7 @@ export class RouteShipper {
       if (!done) return; // closing
       this.queue.shift();
       await this.finish(b);
+      if (this.queue.length === 0) this.whenEmpty?.();
     }
   }
 
@@ -450,6 +508,7 @@ export class RouteShipper {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.whenEmpty?.(); // a retirement stops waiting
     this.stopSleep?.();
     this.wakeSender?.();
     await this.sealing.catch(() => {});

@@ -55,6 +55,8 @@ class TailedFile implements AckTarget {
   /** Stream labels as JSON, per stream (stdout, stderr). */
   labelsJson: { stdout: string; stderr: string } = { stdout: '{}', stderr: '{}' };
   podLabels: Record<string, string> = {};
+  /** Its route is being removed: not read (nor checked) until the route has delivered what it holds. */
+  parked = false;
 
   constructor(
     public handle: fs.promises.FileHandle | undefined,
@@ -96,6 +98,8 @@ export class Tailer {
   private readonly waiting = new Map<string, number>();
   private readonly checkpoints: CheckpointStore;
   private readonly chunk: Buffer;
+  /** The routes' shippers in route order (the first match gets a new file); replaced on a routes reload. */
+  private shippers: RouteShipper[];
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -113,7 +117,69 @@ export class Tailer {
   constructor(private readonly o: TailerOptions) {
     this.chunk = Buffer.allocUnsafe(o.config.tail.readChunkBytes);
     this.checkpoints = new CheckpointStore(o.stateDir, () => this.snapshot());
-    for (const s of o.shippers) s.onResume = () => this.wake?.();
+    this.shippers = [];
+    this.setShippers(o.shippers);
+  }
+
+  /**
+   * The routes changed (routes file reloaded): new files are matched against `shippers`, in
+   * this order. Open files keep their route (a removed route's files are parked first, see
+   * park); open files that had no route are matched again from their last line boundary, so
+   * a pipeline added for running pods gets their logs from now on.
+   */
+  setShippers(shippers: RouteShipper[]): void {
+    for (const s of shippers) s.onResume = () => this.wake?.();
+    this.shippers = [...shippers];
+    for (const f of this.files.values()) if (!f.route && !f.parked && f.state !== 'released') this.route(f);
+    this.requestScan();
+  }
+
+  /** `route` is being removed: its files stop until unpark (its batches are acknowledged in order meanwhile). */
+  park(route: RouteShipper): void {
+    for (const f of this.files.values()) if (f.route === route && f.state !== 'released') f.parked = true;
+  }
+
+  /** `route` has delivered (or given up on) everything it held: its files are routed again. */
+  unpark(route: RouteShipper): void {
+    for (const f of this.files.values()) {
+      if (f.route !== route) continue;
+      f.parked = false;
+      f.route = undefined;
+      if (f.state !== 'released') this.route(f);
+    }
+    this.requestScan();
+  }
+
+  /** A pod's labels changed in the watch: its open files carry the new labels from their next entry. */
+  podChanged(uid: string): void {
+    const labels = this.o.pods.labels(uid);
+    if (labels) {
+      for (const f of this.files.values()) {
+        if (f.meta.uid !== uid || f.state === 'released') continue;
+        f.podLabels = labels;
+        f.labelsJson = this.streamLabels(f.meta, labels);
+        if (!f.route && !f.parked) this.route(f);
+      }
+    }
+    this.requestScan();
+  }
+
+  /**
+   * Matches a file that has no route against the routes. When it finds one, the file is read
+   * again from its last acknowledged line boundary with a fresh decoder (lines read while it
+   * had no route were only counted, not decoded).
+   */
+  private route(f: TailedFile): void {
+    const ref: PodRef = { namespace: f.meta.namespace, pod: f.meta.pod, container: f.meta.container, labels: f.podLabels };
+    const route = this.shippers.find((s) => routeMatches(s, ref));
+    if (!route) {
+      f.decoder = this.decoderFor(f, this.multilineFor(f, f.podLabels));
+      return;
+    }
+    f.route = route;
+    f.readOffset = f.ackedOffset;
+    f.decoder = this.decoderFor(f, this.multilineFor(f, f.podLabels));
+    this.o.log.info({ file: f.path, route: route.name, offset: f.readOffset }, 'file routed after a routes or labels change');
   }
 
   /** Loads checkpoints and the spool marks of the previous run, then starts reading. */
@@ -210,7 +276,7 @@ export class Tailer {
       let busy = false;
       for (const f of [...this.files.values()]) {
         if (this.stopped) break;
-        if (f.state === 'released') continue;
+        if (f.state === 'released' || f.parked) continue;
         try {
           if (!f.route || f.route.accepting) {
             const n = await this.readOnce(f);
@@ -223,7 +289,7 @@ export class Tailer {
           await this.release(f, 'error');
         }
       }
-      for (const s of this.o.shippers) s.tick(now);
+      for (const s of this.shippers) s.tick(now);
       this.updateGauges();
       if (!busy && !this.stopped && !this.scanRequested) {
         await new Promise<void>((resolve) => {
@@ -491,7 +557,7 @@ export class Tailer {
     }
     this.spoolEnds.delete(key);
     const ref: PodRef = { namespace: meta.namespace, pod: meta.pod, container: meta.container, labels };
-    const route = this.o.shippers.find((s) => this.routeMatches(s, ref));
+    const route = this.shippers.find((s) => routeMatches(s, ref));
     const f = this.newFile(handle, file, String(st.dev), String(st.ino), head, readOffset, acked, meta, route);
     f.lastSize = size;
     if (meta.rotated) {
@@ -508,11 +574,6 @@ export class Tailer {
       { file, route: route?.name ?? null, offset: readOffset, pod: `${meta.namespace}/${meta.pod}`, container: meta.container },
       route ? 'tailing file' : 'file matches no route: lines are counted, not shipped',
     );
-  }
-
-  private routeMatches(s: RouteShipper, ref: PodRef): boolean {
-    const route = this.o.config.routes.find((r) => r.name === s.name);
-    return !!route && route.logs && route.match.matches(ref);
   }
 
   private newFile(
@@ -551,7 +612,8 @@ export class Tailer {
           json += `,"fields":${JSON.stringify(e.fields)}`;
           for (const flag of Object.keys(e.fields)) m.linesFlagged.inc({ flag });
         }
-        f.route!.add(json + '}', f, f.generation, e.endOffset);
+        if (f.route) f.route.add(json + '}', f, f.generation, e.endOffset);
+        else f.ack(f.generation, e.endOffset); // its route was removed and no other matches: not shipped
       },
     );
   }
@@ -568,6 +630,10 @@ export class Tailer {
       stderr: JSON.stringify({ ...base, stream: 'stderr' }),
     };
   }
+}
+
+function routeMatches(s: RouteShipper, ref: PodRef): boolean {
+  return s.config.logs && s.config.match.matches(ref);
 }
 
 async function readHead(handle: fs.promises.FileHandle): Promise<Buffer> {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { startAgent } from '../../../agent-daemonset/src/agent.js';
 import { ConfigError, loadAgentConfig } from '../../../agent-daemonset/src/config.js';
 import { createPodInformer, type PodInformer } from '../../../agent-daemonset/src/kube/pods.js';
+import { loadRoutesFile } from '../../../agent-daemonset/src/routes-file.js';
 import { createLogger } from '../common/log.js';
 
 export const AGENT_HELP = `Usage: sextant agent [options]
@@ -17,6 +18,10 @@ Options:
   -c, --config <file>      YAML/JSON with routes, multiline rules, batch, queue, retry, tail,
                            labelsFromPod, nodeMetrics (env SEXTANT_AGENT_CONFIG; see
                            agent-daemonset/README.md). Without routes nothing is shipped.
+      --routes <file>      routes file rendered by the operator (\`routes: [...]\`, same route
+                           format; env SEXTANT_AGENT_ROUTES): appended to the config file's
+                           routes and re-read every routesFile.pollInterval; a rejected
+                           version keeps the routes in force
       --root <dir>         pods log folder (env SEXTANT_AGENT_ROOT, default /var/log/pods)
       --state-dir <dir>    checkpoints and spool (env SEXTANT_AGENT_STATE_DIR,
                            default /var/lib/sextant-agent)
@@ -43,6 +48,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       args: argv,
       options: {
         config: { type: 'string', short: 'c' },
+        routes: { type: 'string' },
         root: { type: 'string' },
         'state-dir': { type: 'string' },
         'node-name': { type: 'string' },
@@ -78,8 +84,18 @@ export async function runAgent(argv: string[]): Promise<number> {
     return 2;
   }
   let config;
+  let routesFile;
+  const configFile = values.config ?? env.SEXTANT_AGENT_CONFIG;
+  const routesPath = values.routes ?? env.SEXTANT_AGENT_ROUTES;
+  let routesMissing = false;
   try {
-    config = loadAgentConfig(values.config ?? env.SEXTANT_AGENT_CONFIG, env);
+    config = loadAgentConfig(configFile, env);
+    if (routesPath) {
+      const configSource = configFile ?? '(defaults)';
+      const loaded = loadRoutesFile(path.resolve(routesPath), config, configSource, env);
+      routesFile = { path: path.resolve(routesPath), routes: loaded.routes, configSource };
+      routesMissing = loaded.missing;
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`sextant agent: ${error.message}\n`);
@@ -88,6 +104,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     throw error;
   }
   const log = createLogger('sextant-agent');
+  if (routesMissing) log.warn({ file: routesFile!.path }, 'routes file missing: no routes from it until it appears');
   const nodeName = values['node-name'] ?? env.NODE_NAME ?? os.hostname();
   const kubeconfig = values.kubeconfig ?? env.KUBECONFIG;
   let informer: PodInformer | undefined;
@@ -99,7 +116,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  if (!informer && config.routes.some((r) => r.match.usesLabels)) {
+  if (!informer && [...config.routes, ...(routesFile?.routes ?? [])].some((r) => r.match.usesLabels)) {
     log.warn('a route selects pods by label but there is no Kubernetes connection: such routes match no pod');
   }
   let agent;
@@ -117,6 +134,7 @@ export async function runAgent(argv: string[]): Promise<number> {
         rootfs: values['host-root'] ?? env.SEXTANT_AGENT_HOST_ROOT ?? '/',
       },
       informer,
+      routesFile,
       log,
     });
   } catch (error) {
