@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps
+.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps helm-crds helm-golden kind-e2e
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -53,3 +53,21 @@ bench: build
 
 clean:
 	rm -rf dist
+
+# The chart carries identical copies of crds/ (Helm installs a chart's crds/ folder);
+# test/cluster/helm.test.ts fails while they differ.
+helm-crds:
+	rm -f helm/sextant/crds/*.yaml
+	cp crds/*.yaml helm/sextant/crds/
+
+# Regenerates the chart goldens (test/cluster/fixtures/helm/) and the agent manifest
+# (agent-daemonset/manifests/daemonset.yaml, a rendering of the chart) after a chart change.
+helm-golden: deps helm-crds
+	$(MAKE) --no-print-directory infra-up SERVICES=kube
+	UPDATE_GOLDEN=1 npx ava --config test/cluster/ava.config.js test/cluster/helm.test.ts --match '*golden*' --match '*rendering of the chart*'
+
+# End to end on a kind cluster (needs Docker, kind, kubectl, helm): build and load the
+# image, install the chart and the examples, push logs and query them back, tear down.
+# Not part of `make test` (CI has no Docker). See test/kind/e2e.sh for its settings.
+kind-e2e:
+	bash test/kind/e2e.sh

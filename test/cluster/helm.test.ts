@@ -1,0 +1,430 @@
+/**
+ * The Helm chart (helm/sextant): lint, golden renderings for several value sets, schema
+ * errors, the chart's CRD copies, the agent manifest that is a rendering of the chart, the
+ * agent config and the dashboard checked by the code that will read them, and a real
+ * `helm install` into the control plane of test/infra (kwok nodes stand in for kubelets)
+ * with every object present, RBAC answered by the API server, and `helm uninstall`.
+ *
+ * Goldens live in test/cluster/fixtures/helm/; regenerate them (and the agent manifest)
+ * with `make helm-golden` (UPDATE_GOLDEN=1) after a deliberate chart change.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { resolveAgentConfig } from '../../agent-daemonset/src/config.js';
+import { parsePromQL } from '../../runtime/src/query/promql/parse.js';
+import { infraVar } from '../integration/helpers/infra-env.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const chart = path.join(repo, 'helm/sextant');
+const fixtures = path.join(here, 'fixtures/helm');
+const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
+
+const AGENT_MANIFEST = path.join(repo, 'agent-daemonset/manifests/daemonset.yaml');
+const AGENT_TEMPLATES = ['serviceaccount', 'rbac', 'configmap', 'daemonset'].map((t) => `templates/agent/${t}.yaml`);
+const AGENT_HEADER = `# GENERATED from the Helm chart (helm/sextant, ${AGENT_TEMPLATES.join(', ')})
+# with default values, release "sextant", namespace "sextant". Do not edit: change the chart,
+# then run \`make helm-golden\` (test/cluster/helm.test.ts fails while the two differ).
+# Without Helm: kubectl create namespace sextant && kubectl apply -f agent-daemonset/manifests/daemonset.yaml
+`;
+
+/** Value sets rendered to goldens: none = the chart's defaults. */
+const VALUE_SETS = ['default', 'minimal', 'production'] as const;
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(bin: string, args: string[], input?: string): Result {
+  const r = spawnSync(bin, args, {
+    env: { ...process.env, KUBECONFIG: infraVar('KUBECONFIG') },
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(bin: string, args: string[], input?: string): string {
+  const r = run(bin, args, input);
+  if (r.status !== 0) throw new Error(`${path.basename(bin)} ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+const helm = (args: string[]): string => ok(infraVar('HELM_BIN'), args);
+const kubectl = (args: string[], input?: string): string => ok(infraVar('KUBECTL'), args, input);
+
+function valuesArgs(set: (typeof VALUE_SETS)[number]): string[] {
+  return set === 'default' ? [] : ['-f', path.join(fixtures, `values-${set}.yaml`)];
+}
+
+function render(set: (typeof VALUE_SETS)[number], extra: string[] = []): string {
+  return helm(['template', 'sextant', chart, '--namespace', 'sextant', ...valuesArgs(set), ...extra]);
+}
+
+interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+  spec?: unknown;
+  [key: string]: unknown;
+}
+
+function parseManifest(text: string): KubeObject[] {
+  return YAML.parseAllDocuments(text)
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+}
+
+/** Compares with a golden file, or writes it under UPDATE_GOLDEN=1. */
+function golden(t: ExecutionContext, file: string, actual: string): void {
+  if (UPDATE) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, actual);
+    t.log(`wrote ${path.relative(repo, file)}`);
+  }
+  const expected = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(missing)';
+  t.is(
+    actual,
+    expected,
+    `${path.relative(repo, file)} differs from the chart's rendering: run \`make helm-golden\` if the change is intended`,
+  );
+}
+
+test('helm lint --strict passes for the defaults and every value set', (t) => {
+  for (const set of VALUE_SETS) {
+    const out = helm(['lint', '--strict', chart, ...valuesArgs(set)]);
+    t.regex(out, /1 chart\(s\) linted, 0 chart\(s\) failed/, set);
+    t.notRegex(out, /\[(WARNING|ERROR)\]/, set);
+  }
+});
+
+for (const set of VALUE_SETS) {
+  test(`helm template matches the golden file: ${set}`, (t) => {
+    golden(t, path.join(fixtures, `${set}.golden.yaml`), render(set));
+  });
+}
+
+test('agent-daemonset/manifests/daemonset.yaml is the rendering of the chart agent templates', (t) => {
+  const rendered = render(
+    'default',
+    AGENT_TEMPLATES.flatMap((s) => ['--show-only', s]),
+  );
+  const kinds = parseManifest(rendered).map((o) => o.kind);
+  t.deepEqual([...kinds].sort(), ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'ServiceAccount']);
+  golden(t, AGENT_MANIFEST, AGENT_HEADER + rendered);
+});
+
+test('the value sets render the objects they ask for', (t) => {
+  const names = (set: (typeof VALUE_SETS)[number]) =>
+    parseManifest(render(set))
+      .map((o) => `${o.kind}/${o.metadata.name}`)
+      .sort();
+  t.deepEqual(names('default'), [
+    'ClusterRole/sextant-agent',
+    'ClusterRole/sextant-operator',
+    'ClusterRoleBinding/sextant-agent',
+    'ClusterRoleBinding/sextant-operator',
+    'ConfigMap/sextant-agent',
+    'ConfigMap/sextant-grafana-dashboards',
+    'ConfigMap/sextant-grafana-datasources',
+    'DaemonSet/sextant-agent',
+    'Deployment/sextant-operator',
+    'Role/sextant-operator',
+    'RoleBinding/sextant-operator',
+    'Service/sextant-operator-metrics',
+    'ServiceAccount/sextant-agent',
+    'ServiceAccount/sextant-operator',
+  ]);
+  t.deepEqual(names('minimal'), [
+    'ClusterRole/sextant-operator',
+    'ClusterRoleBinding/sextant-operator',
+    'Deployment/sextant-operator',
+    'Role/sextant-operator',
+    'RoleBinding/sextant-operator',
+  ]);
+  const minimal = parseManifest(render('minimal'));
+  const binding = minimal.find((o) => o.kind === 'ClusterRoleBinding') as unknown as { subjects: Array<{ name: string }> };
+  t.is(binding.subjects[0]?.name, 'platform-sextant');
+  const deployment = minimal.find((o) => o.kind === 'Deployment') as unknown as {
+    spec: { template: { spec: { containers: Array<{ image: string; args: string[] }> } } };
+  };
+  const container = deployment.spec.template.spec.containers[0]!;
+  const digestRef = 'registry.example.com/platform/sextant@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
+  t.is(container.image, digestRef);
+  // The operator hands its own image to the runtimes it creates.
+  t.is(container.args[container.args.indexOf('--image') + 1], digestRef);
+});
+
+test('the agent config of every value set is accepted by the agent', (t) => {
+  for (const set of VALUE_SETS) {
+    const cm = parseManifest(render(set)).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'sextant-agent');
+    if (set === 'minimal') {
+      t.is(cm, undefined);
+      continue;
+    }
+    const text = cm?.data?.['agent.yaml'];
+    t.truthy(text, set);
+    const config = resolveAgentConfig(YAML.parse(text!), `${set}: agent.yaml`, { AUDIT_KEY: 'k' });
+    t.is(config.multiline.length, 1, set);
+    if (set === 'production') {
+      t.deepEqual(config.labelsFromPod, ['app', 'team']);
+      t.deepEqual(
+        config.routes.map((r) => r.name),
+        ['audit'],
+      );
+    }
+  }
+});
+
+test('bad values are refused by the schema with the path of the value', (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--set', 'operator.replica=2'], /at '\/operator': additional properties 'replica' not allowed/],
+    [['--set', 'image.pullPolicy=Sometimes'], /at '\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/],
+    [
+      ['--set', 'operator.replicas=2', '--set', 'operator.leaderElection.enabled=false'],
+      /at '\/operator\/leaderElection\/enabled': value must be true/,
+    ],
+    [['--set', 'agent.hostPaths.podLogs=var/log/pods'], /at '\/agent\/hostPaths\/podLogs': 'var\/log\/pods' does not match pattern/],
+    [['--set', 'operator.resync=10 minutes'], /at '\/operator\/resync': '10 minutes' does not match pattern/],
+    [
+      ['--set', 'grafana.datasources.apiKey.from=secret'],
+      /at '\/grafana\/datasources\/apiKey\/from': value must be one of 'env', 'file', 'none'/,
+    ],
+    [['--set', 'agent.config.batchs.maxWait=1s'], /at '\/agent\/config': additional properties 'batchs' not allowed/],
+    [
+      ['--set-json', 'grafana.datasources.pipelines=[{"name":"API"}]'],
+      /at '\/grafana\/datasources\/pipelines\/0\/name': 'API' does not match pattern/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(infraVar('HELM_BIN'), ['template', 'x', chart, ...args]);
+    t.not(r.status, 0, args.join(' '));
+    t.regex(r.stderr, /values don't meet the specifications of the schema/, args.join(' '));
+    t.regex(r.stderr, message, args.join(' '));
+    // helm lint reports the same problem.
+    const lint = run(infraVar('HELM_BIN'), ['lint', '--strict', chart, ...args]);
+    t.not(lint.status, 0, `lint ${args.join(' ')}`);
+    t.regex(lint.stdout + lint.stderr, message, `lint ${args.join(' ')}`);
+  }
+  // Rules the schema cannot express are checked by the templates, just as readably.
+  const twoDefaults = run(infraVar('HELM_BIN'), [
+    'template',
+    'x',
+    chart,
+    '--set-json',
+    'grafana.datasources.pipelines=[{"name":"a","isDefault":true},{"name":"b","isDefault":true}]',
+  ]);
+  t.regex(twoDefaults.stderr, /grafana\.datasources\.pipelines: only one entry may set isDefault: true/);
+  const sameUid = run(infraVar('HELM_BIN'), [
+    'template',
+    'x',
+    chart,
+    '--set-json',
+    'grafana.datasources.pipelines=[{"name":"a"},{"name":"a"}]',
+  ]);
+  t.regex(sameUid.stderr, /grafana\.datasources\.pipelines\[1\]: datasource uid "sextant-prom-default-a" .* is used twice/);
+  const noSa = run(infraVar('HELM_BIN'), ['template', 'x', chart, '--set', 'operator.serviceAccount.create=false']);
+  t.regex(noSa.stderr, /operator\.serviceAccount\.name is required when operator\.serviceAccount\.create is false/);
+});
+
+test("the chart's crds/ are identical copies of the top-level crds/", (t) => {
+  const yamlFiles = (dir: string) =>
+    fs
+      .readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
+  const top = yamlFiles(path.join(repo, 'crds'));
+  const copies = yamlFiles(path.join(chart, 'crds'));
+  t.true(top.length >= 3, `crds/ holds ${top.length} files; expected the Pipeline, Sink and RetentionPolicy CRDs`);
+  t.deepEqual(copies, top, 'helm/sextant/crds/ lists other files than crds/: run `make helm-crds`');
+  for (const file of top) {
+    t.is(
+      fs.readFileSync(path.join(chart, 'crds', file), 'utf8'),
+      fs.readFileSync(path.join(repo, 'crds', file), 'utf8'),
+      `helm/sextant/crds/${file} differs from crds/${file}: run \`make helm-crds\``,
+    );
+  }
+  const kinds = top.flatMap((f) => parseManifest(fs.readFileSync(path.join(repo, 'crds', f), 'utf8')).map((o) => o.kind));
+  t.true(
+    kinds.every((k) => k === 'CustomResourceDefinition'),
+    `crds/ may hold only CustomResourceDefinitions (Helm installs them before anything else), found ${kinds.join(', ')}`,
+  );
+});
+
+test("the dashboard's queries parse in Sextant's PromQL subset and name metrics the code exports", (t) => {
+  const dashboard = JSON.parse(fs.readFileSync(path.join(chart, 'dashboards/sextant-overview.json'), 'utf8')) as {
+    uid: string;
+    panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }>;
+  };
+  t.is(dashboard.uid, 'sextant-overview');
+  const sources = [
+    ...listTs(path.join(repo, 'runtime/src')),
+    ...listTs(path.join(repo, 'agent-daemonset/src')),
+    ...listTs(path.join(repo, 'operator/src')),
+  ]
+    .map((f) => fs.readFileSync(f, 'utf8'))
+    .join('\n');
+  const exported = new Set(sources.match(/sextant_[a-z_]+/g) ?? []);
+  let queries = 0;
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets ?? []) {
+      queries++;
+      // Grafana substitutes its variables before the datasource sees the query.
+      const query = target.expr.replaceAll('$__rate_interval', '1m').replaceAll('$namespace', '.*');
+      t.notThrows(() => parsePromQL(query), `${panel.title}: ${query}`);
+      for (const name of target.expr.match(/sextant_[a-z_]+/g) ?? []) {
+        const base = name.replace(/_(bucket|sum|count)$/, '');
+        t.true(exported.has(name) || exported.has(base), `${panel.title}: ${name} is not a metric in the code`);
+      }
+    }
+  }
+  t.true(queries >= 20, `${queries} queries`);
+  for (const title of ['Ingestion rate', 'Rejects by reason', 'Processor lag', 'Sink errors and DLQ', 'Agent lines/s']) {
+    t.true(
+      dashboard.panels.some((p) => p.title === title),
+      `panel "${title}"`,
+    );
+  }
+});
+
+function listTs(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return listTs(full);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+test('helm install creates every object of the chart in the API server; RBAC is least privilege; uninstall removes them', async (t) => {
+  const id = Date.now().toString(36);
+  const ns = `helm-${id}`;
+  const release = `sextant-${id}`;
+  let installed = false;
+  t.teardown(() => {
+    if (installed) run(infraVar('HELM_BIN'), ['uninstall', release, '--namespace', ns, '--wait']);
+    run(infraVar('KUBECTL'), ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+  });
+  // kwok's fake nodes carry a NoSchedule taint; the agent tolerates every taint already.
+  const kwok = '[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}]';
+  helm([
+    'install',
+    release,
+    chart,
+    '--namespace',
+    ns,
+    '--create-namespace',
+    '--set-json',
+    `operator.tolerations=${kwok}`,
+    '--wait',
+    '--timeout',
+    '4m',
+  ]);
+  installed = true;
+
+  const manifest = helm(['get', 'manifest', release, '--namespace', ns]);
+  const expected = parseManifest(manifest);
+  t.is(expected.length, 14);
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? '-'}/${o.metadata.name}`;
+  const live = JSON.parse(kubectl(['get', '-f', '-', '-o', 'json'], manifest)) as { items: KubeObject[] };
+  t.deepEqual(
+    live.items.map(key).sort(),
+    expected.map((o) => `${o.kind}/${o.metadata.namespace ?? (isClusterScoped(o.kind) ? '-' : ns)}/${o.metadata.name}`).sort(),
+  );
+  for (const object of live.items) {
+    t.is(object.metadata.labels?.['app.kubernetes.io/instance'], release, key(object));
+    t.is(object.metadata.annotations?.['meta.helm.sh/release-name'], release, key(object));
+    const rendered = expected.find((o) => o.kind === object.kind && o.metadata.name === object.metadata.name);
+    if (object.kind === 'ConfigMap') t.deepEqual(object.data, rendered?.data, key(object));
+  }
+
+  // The chart's CRDs are in the API server (installed by this release or already there).
+  const crdNames = fs
+    .readdirSync(path.join(chart, 'crds'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .flatMap((f) => parseManifest(fs.readFileSync(path.join(chart, 'crds', f), 'utf8')).map((o) => o.metadata.name));
+  t.true(crdNames.length >= 3, `chart crds/: ${crdNames.join(', ')}`);
+  if (crdNames.length > 0) kubectl(['get', 'crd', ...crdNames]);
+
+  // --wait returned: kwok reported the operator pod and one agent pod per node ready.
+  const ds = JSON.parse(kubectl(['get', 'daemonset', `${release}-agent`, '-n', ns, '-o', 'json'])) as {
+    status: { desiredNumberScheduled: number; numberReady: number };
+  };
+  t.true(ds.status.desiredNumberScheduled >= 1);
+  t.is(ds.status.numberReady, ds.status.desiredNumberScheduled);
+  t.is(kubectl(['get', 'deployment', `${release}-operator`, '-n', ns, '-o', 'jsonpath={.status.readyReplicas}']), '1');
+
+  // RBAC as the API server's authorizer answers it for the ServiceAccounts
+  // (SubjectAccessReview: works whether or not the CRDs are installed).
+  const can = (sa: string, verb: string, resource: string, where: { namespace?: string; name?: string } = {}) => {
+    const [res, ...groupParts] = resource.split('.');
+    const [plural, subresource] = res!.split('/');
+    const review = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: `system:serviceaccount:${ns}:${sa}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+        resourceAttributes: { verb, group: groupParts.join('.'), resource: plural, subresource, ...where },
+      },
+    };
+    const answer = JSON.parse(kubectl(['create', '-f', '-', '-o', 'json'], JSON.stringify(review))) as { status: { allowed: boolean } };
+    return answer.status.allowed;
+  };
+  const operatorSa = `${release}-operator`;
+  const agentSa = `${release}-agent`;
+  const teamA = { namespace: 'team-a' };
+  const expectations: Array<[string, string, string, { namespace?: string; name?: string }, boolean]> = [
+    [operatorSa, 'watch', 'pipelines.sextant.dev', {}, true],
+    [operatorSa, 'list', 'sinks.sextant.dev', {}, true],
+    [operatorSa, 'get', 'retentionpolicies.sextant.dev', teamA, true],
+    [operatorSa, 'patch', 'pipelines/status.sextant.dev', teamA, true],
+    [operatorSa, 'update', 'pipelines/finalizers.sextant.dev', teamA, true],
+    [operatorSa, 'patch', 'pipelines.sextant.dev', teamA, false],
+    [operatorSa, 'delete', 'pipelines.sextant.dev', teamA, false],
+    [operatorSa, 'patch', 'sinks/status.sextant.dev', teamA, false],
+    [operatorSa, 'create', 'deployments.apps', teamA, true],
+    [operatorSa, 'patch', 'services', teamA, true],
+    [operatorSa, 'create', 'configmaps', teamA, true],
+    [operatorSa, 'create', 'poddisruptionbudgets.policy', teamA, true],
+    [operatorSa, 'delete', 'horizontalpodautoscalers.autoscaling', teamA, true],
+    [operatorSa, 'watch', 'secrets', {}, true],
+    [operatorSa, 'create', 'secrets', teamA, false],
+    [operatorSa, 'patch', 'secrets', { namespace: 'team-a', name: 'sextant-agent-route-keys' }, false],
+    [operatorSa, 'create', 'secrets', { namespace: ns }, true],
+    [operatorSa, 'patch', 'secrets', { namespace: ns, name: 'sextant-agent-route-keys' }, true],
+    [operatorSa, 'patch', 'secrets', { namespace: ns, name: 'other' }, false],
+    [operatorSa, 'create', 'leases.coordination.k8s.io', { namespace: ns }, true],
+    [operatorSa, 'update', 'leases.coordination.k8s.io', { namespace: ns, name: `${release}-operator` }, true],
+    [operatorSa, 'create', 'leases.coordination.k8s.io', teamA, false],
+    [operatorSa, 'create', 'events', teamA, true],
+    [operatorSa, 'create', 'events.events.k8s.io', teamA, true],
+    [operatorSa, 'list', 'pods', {}, false],
+    [operatorSa, 'list', 'nodes', {}, false],
+    [operatorSa, 'create', 'clusterroles.rbac.authorization.k8s.io', {}, false],
+    [agentSa, 'watch', 'pods', {}, true],
+    [agentSa, 'get', 'secrets', { namespace: ns }, false],
+    [agentSa, 'list', 'configmaps', { namespace: ns }, false],
+    [agentSa, 'create', 'pods', { namespace: ns }, false],
+  ];
+  for (const [sa, verb, resource, where, allowed] of expectations) {
+    t.is(can(sa, verb, resource, where), allowed, `${sa} ${verb} ${resource} ${JSON.stringify(where)}`);
+  }
+
+  helm(['uninstall', release, '--namespace', ns, '--wait']);
+  installed = false;
+  t.is(kubectl(['get', '-f', '-', '--ignore-not-found', '-o', 'name'], manifest).trim(), '', 'objects left after helm uninstall');
+});
+
+function isClusterScoped(kind: string): boolean {
+  return kind === 'ClusterRole' || kind === 'ClusterRoleBinding' || kind === 'CustomResourceDefinition';
+}
