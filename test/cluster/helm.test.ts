@@ -15,6 +15,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { resolveAgentConfig } from '../../agent-daemonset/src/config.js';
+import {
+  AGENT_ROUTE_KEYS_DIR,
+  AGENT_ROUTES_CONFIGMAP,
+  AGENT_ROUTES_KEY,
+  AGENT_ROUTE_KEYS_SECRET,
+} from '../../operator/src/render/agent.js';
 import { parsePromQL } from '../../runtime/src/query/promql/parse.js';
 import { infraVar } from '../integration/helpers/infra-env.js';
 
@@ -183,6 +189,35 @@ test('the agent config of every value set is accepted by the agent', (t) => {
       );
     }
   }
+});
+
+test('the agent DaemonSet mounts the routes ConfigMap and keys Secret where the operator renders them', (t) => {
+  const ds = parseManifest(render('default')).find((o) => o.kind === 'DaemonSet') as unknown as {
+    spec: {
+      template: {
+        spec: {
+          volumes: Array<{
+            name: string;
+            configMap?: { name: string; optional?: boolean };
+            secret?: { secretName: string; optional?: boolean };
+          }>;
+          containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }>; env: Array<{ name: string; value?: string }> }>;
+        };
+      };
+    };
+  };
+  const pod = ds.spec.template.spec;
+  const container = pod.containers[0]!;
+  const routes = pod.volumes.find((v) => v.configMap?.name === AGENT_ROUTES_CONFIGMAP);
+  const keys = pod.volumes.find((v) => v.secret?.secretName === AGENT_ROUTE_KEYS_SECRET);
+  t.truthy(routes, `a volume of ConfigMap ${AGENT_ROUTES_CONFIGMAP}`);
+  t.truthy(keys, `a volume of Secret ${AGENT_ROUTE_KEYS_SECRET}`);
+  t.true(routes!.configMap!.optional, 'the routes ConfigMap is optional (no Pipeline yet)');
+  t.true(keys!.secret!.optional, 'the keys Secret is optional (no Pipeline yet)');
+  const mountOf = (name: string) => container.volumeMounts.find((m) => m.name === name)?.mountPath;
+  t.is(mountOf(keys!.name), AGENT_ROUTE_KEYS_DIR);
+  const routesFile = container.env.find((e) => e.name === 'SEXTANT_AGENT_ROUTES')?.value;
+  t.is(routesFile, `${mountOf(routes!.name)}/${AGENT_ROUTES_KEY}`);
 });
 
 test('bad values are refused by the schema with the path of the value', (t) => {
