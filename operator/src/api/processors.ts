@@ -24,7 +24,7 @@ const MAX_STRING = 1024;
 const LABEL_NAME = LABEL_NAME_PATTERN.source;
 
 const exactlyOne = (keys: string[], what: string): CelRule => ({
-  rule: `[${keys.map((k) => `has(self.${k})`).join(', ')}].filter(x, x).size() == 1`,
+  rule: `[${keys.map((k) => `has(self.${celField(k)})`).join(', ')}].filter(x, x).size() == 1`,
   message: `${what} needs exactly one of: ${keys.join(', ')}`,
 });
 
@@ -34,17 +34,19 @@ const str = (description: string, extra: OpenApiSchema = {}): OpenApiSchema => (
   maxLength: MAX_STRING,
   ...extra,
 });
-/** A JSON scalar (string, number or boolean): untyped in a structural schema, so a CEL rule checks the type. */
+/**
+ * A value compared as text. The runtime's codec takes any JSON scalar, but a structural
+ * schema cannot say "string, number or boolean" and CEL cannot see untyped nodes, so the CRD
+ * takes a string or an integer: write booleans and decimals quoted ("true", "1.5") — they are
+ * compared as text anyway, so the meaning is the same.
+ */
 const scalar = (description: string): OpenApiSchema => ({
-  description,
-  'x-kubernetes-preserve-unknown-fields': true,
-  'x-kubernetes-validations': [
-    {
-      rule: 'type(self) == string || type(self) == int || type(self) == double || type(self) == bool',
-      message: 'must be a string, number or boolean',
-    },
-  ],
+  description: `${description} A string or an integer; quote booleans and decimals ("true", "1.5"): values are compared as text.`,
+  'x-kubernetes-int-or-string': true,
 });
+
+/** `in` is a CEL keyword: Kubernetes exposes such properties to CEL as __in__. */
+const celField = (k: string) => (k === 'in' ? '__in__' : k);
 
 function conditionSchema(description: string, depth: number): OpenApiSchema {
   if (depth === 0) {
@@ -101,11 +103,11 @@ function conditionSchema(description: string, depth: number): OpenApiSchema {
     'x-kubernetes-validations': [
       exactlyOne(['label', 'field', 'message', 'all', 'any', 'not'], 'a condition'),
       {
-        rule: '!(has(self.label) || has(self.field)) || [has(self.equals), has(self.matches), has(self.in), has(self.exists)].filter(x, x).size() == 1',
+        rule: '!(has(self.label) || has(self.field)) || [has(self.equals), has(self.matches), has(self.__in__), has(self.exists)].filter(x, x).size() == 1',
         message: 'a label or field condition needs exactly one of: equals, matches, in, exists',
       },
       {
-        rule: '(has(self.label) || has(self.field)) || !(has(self.equals) || has(self.matches) || has(self.in) || has(self.exists))',
+        rule: '(has(self.label) || has(self.field)) || !(has(self.equals) || has(self.matches) || has(self.__in__) || has(self.exists))',
         message: 'equals, matches, in and exists need label or field',
       },
     ],
@@ -231,9 +233,6 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
         items: {
           description: 'A field name, or {field: <name>, as: <label name>}.',
           'x-kubernetes-preserve-unknown-fields': true,
-          'x-kubernetes-validations': [
-            { rule: 'type(self) == string || (type(self) == map && has(self.field))', message: 'must be a field name or {field, as}' },
-          ],
         },
       },
       demote: {
@@ -243,9 +242,6 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
         items: {
           description: 'A label name, or {label: <name>, as: <field name>}.',
           'x-kubernetes-preserve-unknown-fields': true,
-          'x-kubernetes-validations': [
-            { rule: 'type(self) == string || (type(self) == map && has(self.label))', message: 'must be a label name or {label, as}' },
-          ],
         },
       },
       dropFields: { type: 'array', description: 'Fields to remove.', maxItems: MAX_LIST, items: str('Field name.', { minLength: 1 }) },
@@ -256,12 +252,8 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
         additionalProperties: str('New field name.', { minLength: 1 }),
       },
     },
-    'x-kubernetes-validations': [
-      {
-        rule: "['set', 'rename', 'drop', 'promote', 'demote', 'dropFields', 'renameFields'].exists(k, k in self && size(self[k]) > 0)",
-        message: 'needs at least one of: set, rename, drop, promote, demote, dropFields, renameFields',
-      },
-    ],
+    // No CEL "at least one operation": promote and demote items are untyped (a name or an object),
+    // which CEL cannot see, so that rule is the codec's alone.
   },
 };
 
@@ -269,9 +261,7 @@ const stageSchema: OpenApiSchema = {
   type: 'object',
   description: 'One stage: an object with exactly one key, the stage type (parse, redact, filter, drop, sample, labels).',
   properties: STAGE_SCHEMAS,
-  'x-kubernetes-validations': [
-    { rule: 'size(self) == 1', message: `a stage needs exactly one stage key (one of: ${Object.keys(STAGE_SCHEMAS).join(', ')})` },
-  ],
+  'x-kubernetes-validations': [exactlyOne(Object.keys(STAGE_SCHEMAS), 'a stage')],
 };
 
 /** Decodes with the runtime's own stage codecs (the same call the processor makes at start). */
