@@ -19,13 +19,14 @@ Commands:
   ingestion   the ingestion API in front of Kafka        (--config <file>)
   processor   Kafka → processor stages → OpenSearch       (--config <file>)
   query       the query APIs over OpenSearch/S3 (planned) (--config <file>)
+  operator    reconcile Pipeline, Sink and RetentionPolicy resources into runtimes (Kubernetes)
 
 Options:
   -h, --help     show help (also: sextant <command> --help)
   -v, --version  print the version
 
-The distributed runtimes read a runtime configuration (examples/runtime-config.yaml). The
-operator is planned; see the README's roadmap.
+The distributed runtimes read a runtime configuration (examples/runtime-config.yaml) that the
+operator renders from Pipeline resources (sextant operator, installed by helm/sextant).
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./up.js')).runUp(rest);
     case 'agent':
       return (await import('./agent.js')).runAgent(rest);
+    case 'operator':
+      return (await import('./operator.js')).runOperator(rest);
     case 'ingestion':
     case 'processor':
     case 'query':
@@ -50,9 +53,11 @@ async function main(argv: string[]): Promise<number> {
             ? (await import('./up.js')).UP_HELP
             : rest[0] === 'agent'
               ? (await import('./agent.js')).AGENT_HELP
-              : ['ingestion', 'processor', 'query'].includes(rest[0] ?? '')
-                ? (await import('./runtime.js')).runtimeHelp(rest[0] as Component)
-                : HELP,
+              : rest[0] === 'operator'
+                ? (await import('./operator.js')).OPERATOR_HELP
+                : ['ingestion', 'processor', 'query'].includes(rest[0] ?? '')
+                  ? (await import('./runtime.js')).runtimeHelp(rest[0] as Component)
+                  : HELP,
       );
       return command === undefined ? 2 : 0;
     case '-v':
