@@ -18,7 +18,7 @@ Commands:
   agent       the node agent (DaemonSet): tail container logs, node metrics, ship to ingestion
   ingestion   the ingestion API in front of Kafka        (--config <file>)
   processor   Kafka → processor stages → OpenSearch       (--config <file>)
-  query       the query APIs over OpenSearch/S3 (planned) (--config <file>)
+  query       the query APIs over OpenSearch (hot) and S3 (cold) (--config <file>)
   operator    reconcile Pipeline, Sink and RetentionPolicy resources into runtimes (Kubernetes)
 
 Options:

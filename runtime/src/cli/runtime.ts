@@ -17,7 +17,8 @@ const WHAT: Record<Component, string> = {
     'Serves the ingestion API (POST /api/v1/logs, /api/v1/metrics) and publishes to Kafka;\na 2xx means Kafka acknowledged (acks=all). 503 + Retry-After while Kafka is down.',
   processor:
     'Consumes the pipeline topics (one consumer group per sink), runs the processor stages\nand writes to OpenSearch; offsets are committed only after the sink acknowledged.',
-  query: 'Serves the query APIs over the hot and cold tiers (not available in this build yet).',
+  query:
+    'Serves the native, Prometheus and Loki query APIs over OpenSearch (the hot window,\nquery.hotWindow) and S3 (older data, when sinks.s3 is set). 503 while a store is down.',
 };
 
 export function runtimeHelp(component: Component): string {
@@ -76,14 +77,15 @@ export async function runRuntime(component: Component, argv: string[]): Promise<
     process.stdout.write(`${file}: valid configuration for pipeline ${config.pipeline.namespace}/${config.pipeline.name}\n`);
     return 0;
   }
-  if (component === 'query') {
-    process.stderr.write('sextant query: the distributed query runtime (OpenSearch/S3 readers) is not in this build yet\n');
-    return 1;
-  }
   const log = createLogger(`sextant-${component}`);
   let running: RunningComponent;
   try {
-    running = component === 'ingestion' ? await startIngestion(config, log) : await startProcessor(config, log);
+    running =
+      component === 'ingestion'
+        ? await startIngestion(config, log)
+        : component === 'processor'
+          ? await startProcessor(config, log)
+          : await (await import('../platform/query.js')).startQuery(config, log);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`sextant ${component}: ${error.message}\n`);

@@ -195,6 +195,21 @@ const RetentionCodec = closed(
   (v) => (v.interval < 1000 ? [{ key: 'interval', message: 'must be at least 1s' }] : []),
 );
 
+/** Default age of the oldest data the query runtime reads from OpenSearch (DESIGN §2a: logs hot 7d). */
+export const DEFAULT_HOT_WINDOW_MS = 7 * 24 * 3_600_000;
+const QueryCodec = closed(
+  'query',
+  {
+    /**
+     * Data younger than this is read from OpenSearch, older data from S3. Default: the
+     * signal's retention.hot when set, else 7d. Keep it at most the hot retention (or
+     * OpenSearch no longer has the data) and above the S3 flush age (or S3 does not yet).
+     */
+    hotWindow: optional(RetentionDuration),
+  },
+  (v) => (v.hotWindow !== undefined && v.hotWindow < 1000 ? [{ key: 'hotWindow', message: 'must be at least 1s' }] : []),
+);
+
 export const RuntimeConfigCodec = closed(
   'RuntimeConfig',
   {
@@ -228,6 +243,7 @@ export const RuntimeConfigCodec = closed(
     ),
     maxBodyBytes: withDefault(PositiveInt('positive integer'), DEFAULT_MAX_BODY_BYTES),
     retention: withDefault(RetentionCodec, { logs: undefined, metrics: undefined, interval: DEFAULT_RETENTION_INTERVAL_MS }),
+    query: withDefault(QueryCodec, { hotWindow: undefined }),
   },
   (v) => [
     ...(v.signals.length === 0 ? [{ key: 'signals', message: 'must list at least one signal' }] : []),
@@ -278,6 +294,15 @@ export function resolveRuntimeConfig(doc: unknown, source: string): RuntimeConfi
   const limits: Limits = { ...defaultLimits };
   for (const [k, v] of Object.entries(value.limits)) if (v !== undefined) (limits as unknown as Record<string, number>)[k] = v;
   return { ...value, limits, source };
+}
+
+/** The query runtime's hot window per signal: query.hotWindow, else retention.<signal>.hot, else 7d. */
+export function hotWindows(config: Pick<RuntimeConfig, 'query' | 'retention'>): { logs: number; metrics: number } {
+  const of = (signal: 'logs' | 'metrics') => {
+    const hot = config.retention[signal]?.hot ?? 0;
+    return config.query.hotWindow ?? (hot > 0 ? hot : DEFAULT_HOT_WINDOW_MS);
+  };
+  return { logs: of('logs'), metrics: of('metrics') };
 }
 
 /** What a component needs from the document; each subcommand checks its own. */
