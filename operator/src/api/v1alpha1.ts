@@ -210,6 +210,13 @@ function tier(signal: string) {
           message: 'set hot and/or cold',
           holds: (v) => v.hot !== undefined || v.cold !== undefined,
         },
+        // The runtime reads 0 as "forever"; here forever is spelled by leaving the field out, so 0 is a mistake.
+        ...(['hot', 'cold'] as const).map((f) => ({
+          cel: `!has(self.${f}) || ${celSeconds(`self.${f}`)} > 0`,
+          message: `${f} must be longer than 0s (leave it out to keep forever)`,
+          field: f,
+          holds: (v: { hot?: string; cold?: string }) => v[f] === undefined || (parseDuration(v[f]!) ?? 1) > 0,
+        })),
         {
           cel: `!has(${hot}) || !has(${cold}) || ${celSeconds(hot)} <= ${celSeconds(cold)}`,
           message: 'cold must be at least hot: the query reads the cold tier for what is older than the hot window',
