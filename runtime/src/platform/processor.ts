@@ -13,6 +13,9 @@ import { buildPipeline } from '../processor/pipeline.js';
 import { SinkRunner } from '../processor/runner/consumer.js';
 import { createRunnerMetrics } from '../processor/runner/metrics.js';
 import { createOpenSearchClient, OpenSearchSink } from '../storage/opensearch/sink.js';
+import { createS3SinkMetrics } from '../storage/s3/metrics.js';
+import { S3Sink } from '../storage/s3/sink.js';
+import { createS3Client, S3ObjectStore } from '../storage/s3/store.js';
 import { ConfigError } from './embedded-config.js';
 import type { RunningComponent } from './ingestion.js';
 import { startListener } from './listener.js';
@@ -26,6 +29,8 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
   const kafka = createKafka(config.kafka, secrets, log);
   const opensearch = config.sinks.opensearch;
   const client = opensearch ? createOpenSearchClient(opensearch, secrets) : undefined;
+  const s3 = config.sinks.s3;
+  const s3Client = s3 ? createS3Client(s3, secrets) : undefined;
   secrets.check(config.source);
 
   const metrics = new RuntimeMetrics();
@@ -36,10 +41,21 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
     const sink = new OpenSearchSink(client, opensearch, log.child({ sink: 'opensearch' }));
     runners.push(new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log }));
   }
+  if (s3 && s3Client) {
+    // Its own consumer group (sextant.<ns>.<pipeline>.s3): a slow or broken S3 never stalls OpenSearch.
+    const sink = new S3Sink({
+      store: new S3ObjectStore(s3Client, s3.bucket, s3.multipart),
+      settings: s3,
+      pipeline: config.pipeline,
+      metrics: createS3SinkMetrics(metrics.registry),
+      log: log.child({ sink: 's3' }),
+    });
+    runners.push(new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log }));
+  }
   // Retention runs here: the processor holds the sink clients, and the passes are idempotent across replicas.
-  const retention = createRetentionLoop(config, { opensearch: client }, metrics.registry, log);
+  const retention = createRetentionLoop(config, { opensearch: client, s3: s3Client }, metrics.registry, log);
   const app = baseApp(metrics, {
-    notReady: () => runners.filter((r) => !r.ready()).map((_, i) => `sink ${i}`),
+    notReady: () => runners.filter((r) => !r.ready()).map((r) => `sink ${r.sinkName}`),
   });
   finishApp(app, log);
   const listener = await startListener(app, config, secrets);

@@ -7,6 +7,10 @@
  * keep the group membership), no commit, no drop. On SIGTERM kafkajs lets the batch in
  * hand finish (or, mid-backoff, leaves it uncommitted for the next owner), then the group
  * is left.
+ *
+ * A buffering sink (S3: objects of many batches) takes each batch into memory, and the
+ * runner commits only what the sink reports durable after a flush; flushes that become due
+ * by age run from a timer, serialised with the batches. See eachBufferedBatch.
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../../common/log.js';
@@ -18,12 +22,12 @@ import type { ProcessorMetrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import { prepareBatch, type DeadLetter } from './batch.js';
 import type { RunnerMetrics } from './metrics.js';
-import { SinkUnavailableError, type Sink } from './sink.js';
+import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset } from './sink.js';
 
 export interface RunnerOptions {
   kafka: Kafka;
   config: RuntimeConfig;
-  sink: Sink;
+  sink: AnySink;
   pipeline: Pipeline;
   metrics: RunnerMetrics;
   processorMetrics: ProcessorMetrics;
@@ -44,10 +48,20 @@ export class SinkRunner {
   private readonly dropLog = new ThrottledLog(60_000);
   private readonly signalOf = new Map<string, Signal>();
   private readonly backoff: { initial: number; max: number };
+  /** Buffering sinks: one flush or batch at a time (batches, the age timer, shutdown). */
+  private locked = false;
+  private closing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private tickDelay = 0;
+  private nextTickAt = 0;
 
   constructor(private readonly options: RunnerOptions) {
     for (const s of options.config.signals) this.signalOf.set(topicName(options.config, s), s);
     this.backoff = options.backoffMs ?? { initial: 200, max: 30_000 };
+  }
+
+  get sinkName(): string {
+    return this.options.sink.name;
   }
 
   ready(): boolean {
@@ -73,7 +87,11 @@ export class SinkRunner {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => (this.consumerRunning = true));
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.consumerRunning = true;
+      // Kafka delivers every assigned partition again from its committed offset.
+      if (isBuffering(sink)) sink.reset('rebalance');
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       this.consumerRunning = false;
       log.warn({ err: e.payload.error, restart: e.payload.restart }, 'Kafka consumer crashed');
@@ -88,11 +106,18 @@ export class SinkRunner {
       partitionsConsumedConcurrently: 1,
       eachBatch: (p) => this.eachBatch(p),
     });
+    if (isBuffering(sink)) {
+      const buffering = sink;
+      this.timer = setInterval(() => void this.tick(buffering), sink.tickMs);
+      this.timer.unref();
+    }
     log.info({ groupId, topics: [...this.signalOf.keys()], sink: sink.name }, 'processor: consuming');
   }
 
   /** Leaves the group after the batch in hand (kafkajs waits for it), then disconnects. */
   async close(): Promise<void> {
+    const { sink } = this.options;
+    if (isBuffering(sink)) await this.drain(sink);
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     await this.options.sink.close();
@@ -104,6 +129,7 @@ export class SinkRunner {
     if (batch.messages.length === 0) return;
     const signal = this.signalOf.get(batch.topic);
     if (!signal) return;
+    if (isBuffering(sink)) return this.eachBufferedBatch(payload, sink, signal);
     const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, pipeline);
     if (prepared.processed) this.logDrops(prepared);
     let delay = this.backoff.initial;
@@ -162,6 +188,195 @@ export class SinkRunner {
     metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
     await heartbeat();
+  }
+
+  /**
+   * A batch for a buffering sink. The batch enters the sink's buffer (poison records go to
+   * the DLQ first) and is resolved at once, so Kafka moves on while nothing is committed;
+   * then every due flush runs and only the offsets it made durable are committed. A failed
+   * flush blocks here with backoff and heartbeats — the consumer is paused, the buffer stays
+   * bounded, nothing is committed or dropped. Before the batch, begin() may name an offset
+   * the next flush must end at (a predecessor's uncommitted flush): the batch is cut there.
+   */
+  private async eachBufferedBatch(payload: EachBatchPayload, sink: BufferingSink, signal: Signal): Promise<void> {
+    const { batch, heartbeat, resolveOffset } = payload;
+    const { metrics, processorMetrics, pipeline } = this.options;
+    const running = () => payload.isRunning() && !payload.isStale() && !this.closing;
+    if (!(await this.acquire(heartbeat, running))) return;
+    try {
+      const messages = batch.messages;
+      const first = BigInt(messages[0]!.offset);
+      const last = BigInt(messages[messages.length - 1]!.offset);
+      let pin: bigint | undefined;
+      const begun = await this.withBackoff(sink.name, heartbeat, running, async () => {
+        pin = await sink.begin({ topic: batch.topic, partition: batch.partition, signal, firstOffset: first });
+      });
+      if (!begun) return; // nothing taken: Kafka delivers the batch again
+      const cut = pin;
+      const slices =
+        cut !== undefined && cut >= first && cut < last
+          ? [messages.filter((m) => BigInt(m.offset) <= cut), messages.filter((m) => BigInt(m.offset) > cut)]
+          : [messages];
+      for (const slice of slices) {
+        const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, pipeline);
+        if (prepared.processed) this.logDrops(prepared);
+        const letters = prepared.deadLetters;
+        if (letters.length > 0) {
+          const dlq = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
+          const sent = await this.withBackoff(sink.name, heartbeat, running, async () => {
+            await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
+          });
+          if (!sent) return;
+          for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
+          this.options.log.warn(
+            { sink: sink.name, topic: batch.topic, partition: batch.partition, count: dlq.length, example: letters[0]?.error },
+            'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
+          );
+        }
+        const lastOfSlice = slice[slice.length - 1]!.offset;
+        sink.append(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            signal,
+            firstOffset: BigInt(slice[0]!.offset),
+            lastOffset: BigInt(lastOfSlice),
+          },
+          prepared.records,
+        );
+        resolveOffset(lastOfSlice);
+        if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
+      }
+      let delay = this.backoff.initial;
+      for (;;) {
+        const outcome = await sink.flush({ shutdown: false, heartbeat });
+        await this.commitDurable(sink, outcome.durable);
+        if (!outcome.error) break;
+        this.sinkFailed(sink.name, outcome.error);
+        if (!running()) return; // the buffer is left uncommitted: replayed by the next owner
+        await this.sleepWithHeartbeat(delay, heartbeat, running);
+        delay = Math.min(delay * 2, this.backoff.max);
+      }
+      this.sinkRecovered(sink.name);
+      metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+      await heartbeat();
+    } finally {
+      this.locked = false;
+    }
+  }
+
+  /** Age-due flushes while no batch arrives (the timer of a buffering sink); skipped while a batch holds the lock. */
+  private async tick(sink: BufferingSink): Promise<void> {
+    if (this.locked || this.closing || !this.consumerRunning || Date.now() < this.nextTickAt) return;
+    this.locked = true;
+    try {
+      const outcome = await sink.flush({ shutdown: false });
+      await this.commitDurable(sink, outcome.durable);
+      if (outcome.error) {
+        this.sinkFailed(sink.name, outcome.error);
+        this.tickDelay = Math.min(Math.max(this.tickDelay * 2, this.backoff.initial), this.backoff.max);
+        this.nextTickAt = Date.now() + this.tickDelay;
+      } else {
+        this.tickDelay = 0;
+        this.sinkRecovered(sink.name);
+      }
+    } catch (error) {
+      this.options.log.warn({ err: error, sink: sink.name }, 'timed flush or its commit failed; the next batch or tick retries');
+    } finally {
+      this.locked = false;
+    }
+  }
+
+  /** SIGTERM with a buffering sink: stop fetching, flush everything (bounded wait), commit, then leave. */
+  private async drain(sink: BufferingSink): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    try {
+      this.consumer?.pause([...this.signalOf.keys()].map((topic) => ({ topic })));
+    } catch {
+      // not running: nothing is fetched anyway
+    }
+    while (this.locked) await new Promise((r) => setTimeout(r, 50));
+    this.locked = true;
+    const deadline = Date.now() + 10_000;
+    let delay = this.backoff.initial;
+    try {
+      for (;;) {
+        const outcome = await sink.flush({ shutdown: true });
+        await this.commitDurable(sink, outcome.durable);
+        if (!outcome.error) return;
+        if (Date.now() + delay > deadline) {
+          this.options.log.warn(
+            { err: outcome.error, sink: sink.name },
+            'shutdown: sink still failing; buffered records stay uncommitted for the next owner',
+          );
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.backoff.max);
+      }
+    } catch (error) {
+      this.options.log.warn({ err: error, sink: sink.name }, 'shutdown flush failed; buffered records stay uncommitted for the next owner');
+    } finally {
+      this.locked = false;
+    }
+  }
+
+  private async commitDurable(sink: BufferingSink, durable: DurableOffset[]): Promise<void> {
+    if (durable.length === 0) return;
+    await this.consumer!.commitOffsets(durable.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+    this.options.metrics.commits.inc({ sink: sink.name });
+    for (const d of durable) this.options.metrics.written.inc({ sink: sink.name, signal: d.signal }, d.records);
+  }
+
+  /** Waits for the lock with heartbeats; false when the consumer stops meanwhile. */
+  private async acquire(heartbeat: () => Promise<void>, running: () => boolean): Promise<boolean> {
+    let beat = Date.now();
+    while (this.locked) {
+      if (!running()) return false;
+      await new Promise((r) => setTimeout(r, 50));
+      if (Date.now() - beat >= 1_000) {
+        beat = Date.now();
+        await heartbeat().catch(() => undefined);
+      }
+    }
+    if (!running()) return false;
+    this.locked = true;
+    return true;
+  }
+
+  /** Runs fn until it succeeds, backing off with heartbeats; false when the consumer stops first. */
+  private async withBackoff(
+    sinkName: string,
+    heartbeat: () => Promise<void>,
+    running: () => boolean,
+    fn: () => Promise<void>,
+  ): Promise<boolean> {
+    let delay = this.backoff.initial;
+    for (;;) {
+      if (!running()) return false;
+      try {
+        await fn();
+        return true;
+      } catch (error) {
+        this.sinkFailed(sinkName, error);
+        await this.sleepWithHeartbeat(delay, heartbeat, running);
+        delay = Math.min(delay * 2, this.backoff.max);
+      }
+    }
+  }
+
+  private sinkFailed(sinkName: string, error: unknown): void {
+    this.options.metrics.sinkErrors.inc({ sink: sinkName });
+    if (this.sinkHealthy) this.options.log.warn({ err: error, sink: sinkName }, 'sink write failed; backing off (no commit, no drop)');
+    this.sinkHealthy = false;
+    this.options.metrics.sinkUp.set({ sink: sinkName }, 0);
+  }
+
+  private sinkRecovered(sinkName: string): void {
+    if (!this.sinkHealthy) this.options.log.info({ sink: sinkName }, 'sink accepts writes again');
+    this.sinkHealthy = true;
+    this.options.metrics.sinkUp.set({ sink: sinkName }, 1);
   }
 
   private deadLetter(

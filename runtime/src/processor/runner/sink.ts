@@ -5,7 +5,7 @@
  * and retries the whole batch without committing — ids are deterministic, so a retry
  * overwrites what already landed).
  */
-import type { LogEntry, Sample } from '../../model/types.js';
+import type { LogEntry, Sample, Signal } from '../../model/types.js';
 
 export type SinkRecord = { kind: 'log'; entry: LogEntry } | { kind: 'sample'; sample: Sample };
 
@@ -24,3 +24,60 @@ export interface Sink {
 }
 
 export class SinkUnavailableError extends Error {}
+
+/** Where a batch, or the slice of one, came from. */
+export interface SegmentSource {
+  topic: string;
+  partition: number;
+  signal: Signal;
+  firstOffset: bigint;
+  lastOffset: bigint;
+}
+
+/** Offsets a buffering sink made durable: `offset` is the next one to read (what Kafka commits). */
+export interface DurableOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+  signal: Signal;
+  /** Records written by the flush (for sextant_sink_records_written_total). */
+  records: number;
+}
+
+export interface FlushOutcome {
+  durable: DurableOffset[];
+  /** Set when a due flush failed: the runner backs off; what is in `durable` still gets committed. */
+  error?: Error;
+}
+
+/**
+ * A sink that buffers across batches and writes when its own policy says so (the S3 cold
+ * sink: one object per partition, hour and flush). The runner appends each batch, marks it
+ * consumed, asks for due flushes, and commits only what the sink reports durable; after a
+ * rebalance it calls reset(), because Kafka then delivers again from the committed offsets.
+ */
+export interface BufferingSink {
+  readonly name: string;
+  readonly buffering: true;
+  /** How often the runner asks for flushes that became due by age while no batch arrives. */
+  readonly tickMs: number;
+  start(): Promise<void>;
+  /**
+   * Called before each batch. When the batch starts a new run of its partition, the sink may
+   * have to end its next flush at a given offset (a predecessor's uncommitted flush): it
+   * returns that offset and the runner cuts the batch there. Throws SinkUnavailableError
+   * while the backend is down.
+   */
+  begin(source: Omit<SegmentSource, 'lastOffset'>): Promise<bigint | undefined>;
+  append(source: SegmentSource, records: SinkRecord[]): void;
+  /** Writes every due buffer (every non-empty one on shutdown). */
+  flush(options: { shutdown: boolean; heartbeat?: () => Promise<void> }): Promise<FlushOutcome>;
+  reset(reason: string): void;
+  close(): Promise<void>;
+}
+
+export type AnySink = Sink | BufferingSink;
+
+export function isBuffering(sink: AnySink): sink is BufferingSink {
+  return 'buffering' in sink && sink.buffering === true;
+}

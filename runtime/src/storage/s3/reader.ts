@@ -125,7 +125,9 @@ export class S3ColdReader implements StorageReader {
   }
 
   async logStats(query: MetadataQuery): Promise<LogStats> {
-    const [fromNs, toNs] = nsBounds(query);
+    const [fromNs, spanEnd] = nsBounds(query);
+    // Stats count entries up to the end instant itself, as the embedded store does.
+    const toNs = query.endMs === undefined ? spanEnd : BigInt(Math.floor(query.endMs)) * NS_PER_MS;
     const records = await this.logRecords(query.matchers ?? [], fromNs, toNs);
     const streams = new Set<string>();
     let bytes = 0;
