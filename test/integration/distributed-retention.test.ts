@@ -1,0 +1,444 @@
+/**
+ * Retention of the distributed tiers on the real servers (OpenSearch 2.19, s3proxy):
+ *
+ * 1. The enforcers in process with a controlled clock and second-level durations: hourly
+ *    and daily indices, hour and day partitions in S3, each deleted exactly when its newest
+ *    possible timestamp passes now − retention (to the millisecond), DeleteObjects batches
+ *    of 1000 against the real server, the journal and newer data untouched, exact metrics.
+ * 2. `sextant processor` with a retention section: data written through ingestion → Kafka →
+ *    processor with timestamps days old, plus S3 objects in the cold layout; the processor's
+ *    loop deletes exactly the expired indices and partitions, keeps the rest, and reports
+ *    exact counts on /metrics. s3proxy has no lifecycle API: the fallback is logged once.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Client } from '@opensearch-project/opensearch';
+import client from 'prom-client';
+import { silentLogger } from '../../runtime/src/common/log.js';
+import { createRetentionMetrics } from '../../runtime/src/platform/retention.js';
+import { indexAdmin, OpenSearchRetention } from '../../runtime/src/storage/opensearch/retention.js';
+import { hourStart, indexKey, journalKey, objectKey, pipelinePrefix, type PipelineLocation } from '../../runtime/src/storage/s3/layout.js';
+import { bucketAdmin, S3Retention } from '../../runtime/src/storage/s3/retention.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { infraVar } from './helpers/infra-env.js';
+import { s3ClientForS3Proxy } from './helpers/s3.js';
+
+const API_KEY = 'it-retention-key';
+const BUCKET = 'sextant-retention-it';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const opensearchUrl = () => infraVar('OPENSEARCH_URL');
+
+let s3: S3Client;
+test.before(async () => {
+  s3 = s3ClientForS3Proxy({
+    endpoint: infraVar('S3_ENDPOINT'),
+    region: infraVar('S3_REGION'),
+    forcePathStyle: true,
+    credentials: { accessKeyId: infraVar('S3_ACCESS_KEY_ID'), secretAccessKey: infraVar('S3_SECRET_ACCESS_KEY') },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET })).catch((error: { name?: string }) => {
+    if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
+  });
+});
+
+async function osRequest<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${opensearchUrl()}${url}`, {
+    method,
+    headers: { 'content-type': body === undefined || typeof body === 'string' ? 'application/x-ndjson' : 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return (await res.json()) as T;
+}
+
+async function indicesOf(prefix: string): Promise<string[]> {
+  const rows = await osRequest<{ index: string }[]>('GET', `/_cat/indices/${prefix}-*?format=json&h=index&expand_wildcards=all`);
+  return rows.map((r) => r.index).sort();
+}
+
+async function countDocs(prefix: string, signal: 'logs' | 'metrics'): Promise<number> {
+  await osRequest('POST', `/${prefix}-${signal}-*/_refresh?allow_no_indices=true`);
+  const body = await osRequest<{ count?: number }>('GET', `/${prefix}-${signal}-*/_count?allow_no_indices=true`);
+  return body.count ?? 0;
+}
+
+async function listKeys(prefix: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) out.set(o.Key!, o.Size ?? 0);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return out;
+}
+
+/** Puts `count` objects (gzip NDJSON) plus sidecars in the hour of `hourMs`; returns their keys and bytes. */
+async function putHour(
+  loc: PipelineLocation,
+  hourMs: number,
+  count: number,
+  firstPartition = 0,
+): Promise<{ keys: string[]; bytes: number }> {
+  const keys: string[] = [];
+  let bytes = 0;
+  const jobs: (() => Promise<void>)[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = objectKey({ ...loc, hourStartMs: hourStart(hourMs), partition: firstPartition + i, firstOffset: 0n, lastOffset: 9n });
+    const body = gzipSync(`{"message":"object ${i}"}\n`);
+    const sidecar = Buffer.from(JSON.stringify({ version: 1, key }));
+    keys.push(key, indexKey(key));
+    bytes += body.length + sidecar.length;
+    jobs.push(async () => {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: indexKey(key), Body: sidecar }));
+    });
+  }
+  for (let i = 0; i < jobs.length; i += 16) await Promise.all(jobs.slice(i, i + 16).map((j) => j()));
+  return { keys, bytes };
+}
+
+async function metricValues(registry: client.Registry, name: string): Promise<Record<string, number>> {
+  const metric = registry.getSingleMetric(name);
+  const out: Record<string, number> = {};
+  for (const v of metric ? (await metric.get()).values : []) out[Object.values(v.labels).join(',')] = v.value;
+  return out;
+}
+
+/** `name{labels} value` lines of a Prometheus text exposition, as `labels → value`. */
+function scrape(text: string, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+    last = await probe();
+  }
+  return last;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+test.afterEach.always(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+test.serial('enforcers on the real servers: deletion exactly when the newest possible timestamp passes now − 90 s', async (t) => {
+  const id = `ret-${randomBytes(4).toString('hex')}`;
+  const osClient = new Client({ node: opensearchUrl() });
+  cleanups.push(
+    () => osRequest('DELETE', `/${id}-*`),
+    () => osClient.close(),
+  );
+  const H = hourStart(Date.now());
+  const name = (ms: number, hourly: boolean) => {
+    const iso = new Date(ms).toISOString();
+    return `${id}-logs-${iso.slice(0, 4)}.${iso.slice(5, 7)}.${iso.slice(8, 10)}${hourly ? `.${iso.slice(11, 13)}` : ''}`;
+  };
+  // Two days back (daily), hours H-3..H (hourly); 2 documents each, another signal's index too.
+  const hot = [name(H - 2 * DAY, false), name(H - 3 * HOUR, true), name(H - 2 * HOUR, true), name(H - HOUR, true), name(H, true)];
+  const foreign = `${id}-metrics-${name(H - 2 * DAY, false).slice(-10)}`;
+  let bulk = '';
+  for (const index of [...hot, foreign]) for (let i = 0; i < 2; i++) bulk += `{"index":{"_index":"${index}"}}\n{"message":"doc ${i}"}\n`;
+  const indexed = await osRequest<{ errors: boolean }>('POST', '/_bulk?refresh=true', bulk);
+  t.false(indexed.errors);
+
+  const registry = new client.Registry();
+  const metrics = createRetentionMetrics(registry);
+  const retention = new OpenSearchRetention(indexAdmin(osClient), id, metrics, silentLogger());
+  const hotMs = 90_000;
+  // now − 90 s = H − 1 h: the daily index and hours H-3, H-2 (ending at H-1h) have expired.
+  t.like(await retention.enforce('logs', hotMs, H - HOUR + hotMs), { indices: 3, documents: 6, errors: 0 });
+  t.deepEqual(await indicesOf(id), [foreign, hot[3], hot[4]].sort());
+  // Hour H-1 ends at H: kept at H + 90 s − 1 ms, deleted at H + 90 s.
+  t.like(await retention.enforce('logs', hotMs, H + hotMs - 1), { indices: 0 });
+  t.like(await retention.enforce('logs', hotMs, H + hotMs), { indices: 1, documents: 2 });
+  t.deepEqual(await indicesOf(id), [foreign, hot[4]].sort(), 'the current hour and the other signal stay');
+  t.is(await countDocs(id, 'logs'), 2);
+  const deleted = await metricValues(registry, 'sextant_retention_deleted_total');
+  t.is(deleted['hot,logs,indices'], 4);
+  t.is(deleted['hot,logs,documents'], 8);
+  t.true(deleted['hot,logs,bytes']! > 0, 'bytes as OpenSearch reports the store size');
+
+  // S3: hours H-3..H in the cold layout, 600 objects in hour H-3 (1,200 keys: two DeleteObjects batches).
+  const loc: PipelineLocation = { prefix: `${id}/cold`, signal: 'logs', namespace: 'it', pipeline: id };
+  const base = pipelinePrefix(loc);
+  cleanups.push(async () => {
+    const left = await listKeys(`${id}/`);
+    if (left.size > 0) await bucketAdmin(s3, BUCKET).deleteObjects([...left.keys()]);
+  });
+  const h3 = await putHour(loc, H - 3 * HOUR, 600);
+  const h2 = await putHour(loc, H - 2 * HOUR, 2);
+  const h1 = await putHour(loc, H - HOUR, 2);
+  const h0 = await putHour(loc, H, 2);
+  const other = await putHour({ ...loc, pipeline: `${id}-other` }, H - 3 * HOUR, 1);
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: journalKey(loc, 0), Body: '{"partition":0}' }));
+  const cold = new S3Retention(bucketAdmin(s3, BUCKET), { prefix: loc.prefix, namespace: 'it', pipeline: id }, metrics, silentLogger());
+  const coldMs = 90_000;
+
+  t.deepEqual(await cold.sweep('logs', coldMs, H - HOUR + coldMs), {
+    objects: 602,
+    indexObjects: 602,
+    bytes: h3.bytes + h2.bytes,
+    errors: 0,
+  });
+  let left = await listKeys(base);
+  t.deepEqual([...left.keys()].sort(), [...h1.keys, ...h0.keys, journalKey(loc, 0)].sort());
+  t.deepEqual(await cold.sweep('logs', coldMs, H + coldMs - 1), { objects: 0, indexObjects: 0, bytes: 0, errors: 0 });
+  t.deepEqual(await cold.sweep('logs', coldMs, H + coldMs), { objects: 2, indexObjects: 2, bytes: h1.bytes, errors: 0 });
+  left = await listKeys(base);
+  t.deepEqual([...left.keys()].sort(), [...h0.keys, journalKey(loc, 0)].sort(), 'the current hour and the journal stay');
+  t.is((await listKeys(pipelinePrefix({ ...loc, pipeline: `${id}-other` }))).size, other.keys.length, "another pipeline's objects stay");
+  const after = await metricValues(registry, 'sextant_retention_deleted_total');
+  t.is(after['cold,logs,objects'], 604);
+  t.is(after['cold,logs,index_objects'], 604);
+  t.is(after['cold,logs,bytes'], h3.bytes + h2.bytes + h1.bytes);
+  t.deepEqual(await metricValues(registry, 'sextant_retention_errors_total'), {});
+
+  await cold.reconcileLifecycle('logs', coldMs);
+  t.false(cold.lifecycle, 's3proxy has no lifecycle API: detected, the sweeper alone enforces');
+});
+
+interface Runtime {
+  id: string;
+  dir: string;
+  config: Record<string, unknown>;
+  processes: RuntimeProcess[];
+}
+
+function runtimeConfig(id: string, retention?: unknown): Record<string, unknown> {
+  return {
+    pipeline: { namespace: 'it', name: id },
+    http: { port: 0 },
+    kafka: {
+      brokers: infraVar('KAFKA_BROKERS').split(','),
+      clientId: id,
+      topics: { partitions: 2, replicationFactor: 1 },
+      consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
+    },
+    sinks: {
+      opensearch: { endpoints: [opensearchUrl()], indexPrefix: id },
+      s3: {
+        bucket: BUCKET,
+        prefix: `${id}/cold`,
+        endpoint: infraVar('S3_ENDPOINT'),
+        region: infraVar('S3_REGION'),
+        forcePathStyle: true,
+        accessKeyId: { env: 'IT_S3_ACCESS_KEY_ID' },
+        secretAccessKey: { env: 'IT_S3_SECRET_ACCESS_KEY' },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        flush: { maxAge: '1s' },
+      },
+    },
+    ...(retention === undefined ? {} : { retention }),
+  };
+}
+
+async function startWith(r: Runtime, component: 'ingestion' | 'processor', config: Record<string, unknown>): Promise<RuntimeProcess> {
+  const file = path.join(r.dir, `${component}-${r.processes.length}.json`);
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  const p = await startRuntime(component, file, {
+    SEXTANT_API_KEYS: API_KEY,
+    SEXTANT_LOG_LEVEL: 'info',
+    IT_S3_ACCESS_KEY_ID: infraVar('S3_ACCESS_KEY_ID'),
+    IT_S3_SECRET_ACCESS_KEY: infraVar('S3_SECRET_ACCESS_KEY'),
+  });
+  r.processes.push(p);
+  return p;
+}
+
+async function post(url: string, route: string, body: unknown): Promise<void> {
+  const res = await fetch(`${url}${route}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
+}
+
+const dayIndex = (prefix: string, signal: string, ms: number) =>
+  `${prefix}-${signal}-${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '.')}`;
+
+/** End of the hour partition a cold-tier key lives in; undefined for the journal. */
+function partitionEnd(key: string): number | undefined {
+  const m = /\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
+  return m ? Date.parse(`${m[1]}T${m[2]}:00:00Z`) + HOUR : undefined;
+}
+
+test.serial(
+  'sextant processor enforces hot 5m / cold 10m: old indices and partitions gone, newer data intact, exact counts on /metrics',
+  async (t) => {
+    const id = `ret-${randomBytes(4).toString('hex')}`;
+    const r: Runtime = { id, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-retention-')), config: {}, processes: [] };
+    cleanups.push(
+      () => osRequest('DELETE', `/${id}-*`),
+      async () => {
+        const left = await listKeys(`${id}/`);
+        if (left.size > 0) for (const batch of chunk([...left.keys()], 1000)) await bucketAdmin(s3, BUCKET).deleteObjects(batch);
+      },
+      async () => {
+        for (const p of r.processes) await p.kill();
+      },
+    );
+    const policy = { logs: { hot: '5m', cold: '10m' }, metrics: { hot: '5m', cold: '10m' }, interval: '2s' };
+
+    // Phase 1, no retention: data days old and current through ingestion → Kafka → both sinks.
+    const ingestion = await startWith(r, 'ingestion', runtimeConfig(id));
+    let processor = await startWith(r, 'processor', runtimeConfig(id));
+    const now = Date.now();
+    const logAt = (ms: number, n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        timestamp: String(BigInt(ms) * 1_000_000n + BigInt(i)),
+        labels: { age: tag },
+        message: `${tag} ${i}`,
+      }));
+    await post(ingestion.url, '/api/v1/logs', {
+      entries: [...logAt(now - 3 * DAY, 30, '3d'), ...logAt(now - 2 * DAY, 20, '2d'), ...logAt(now, 25, 'now')],
+    });
+    const sampleAt = (ms: number, n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({ name: 'it_up', labels: { age: tag, i: String(i) }, timestamp: ms, value: i }));
+    await post(ingestion.url, '/api/v1/metrics', { samples: [...sampleAt(now - 4 * DAY, 10, '4d'), ...sampleAt(now, 15, 'now')] });
+    await waitFor(
+      '75 logs and 25 samples in OpenSearch',
+      120_000,
+      async () => [await countDocs(id, 'logs'), await countDocs(id, 'metrics')],
+      (c) => c[0] === 75 && c[1] === 25,
+    );
+    // The S3 sink flushes within 1 s of age; wait for every record in the sidecars.
+    const recordsInS3 = async () => {
+      let n = 0;
+      for (const key of (await listKeys(`${id}/cold/`)).keys()) {
+        if (!key.endsWith('.index.json')) continue;
+        const body = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+        n += (JSON.parse(await body.Body!.transformToString()) as { records: number }).records;
+      }
+      return n;
+    };
+    await waitFor('100 records in S3', 120_000, recordsInS3, (n) => n === 100);
+    t.is(await processor.stop(), 0);
+
+    // Objects in the cold layout beside the sink's: 26 h and 3 h old, the current hour, the journal, another pipeline.
+    const logsLoc: PipelineLocation = { prefix: `${id}/cold`, signal: 'logs', namespace: 'it', pipeline: id };
+    await putHour(logsLoc, now - 26 * HOUR, 2, 90);
+    await putHour(logsLoc, now - 3 * HOUR, 2, 90);
+    await putHour(logsLoc, now, 1, 90);
+    const otherPipeline = await putHour({ ...logsLoc, pipeline: `${id}-other` }, now - 26 * HOUR, 1, 90);
+
+    // What the policy must delete, from the listing (cold = 10 min; nothing lies near the boundary).
+    const before = await listKeys(`${id}/cold/`);
+    const T0 = Date.now();
+    const expected = { logs: { objects: 0, index: 0, bytes: 0 }, metrics: { objects: 0, index: 0, bytes: 0 } };
+    const keep: string[] = [];
+    for (const [key, size] of before) {
+      const end = partitionEnd(key);
+      const signal = key.startsWith(`${id}/cold/logs/it/${id}/`)
+        ? 'logs'
+        : key.startsWith(`${id}/cold/metrics/it/${id}/`)
+          ? 'metrics'
+          : undefined;
+      if (end === undefined || signal === undefined || end > T0 - 10 * 60_000) {
+        keep.push(key);
+        continue;
+      }
+      t.true(end <= T0 - 30 * 60_000, `${key} is far from the boundary`);
+      if (key.endsWith('.index.json')) expected[signal].index++;
+      else expected[signal].objects++;
+      expected[signal].bytes += size;
+    }
+    t.true(expected.logs.objects >= 2 + 4, 'the sink wrote objects for the 3 and 2 days old logs, and ours are there');
+    t.true(expected.metrics.objects >= 1);
+    t.true(
+      keep.some((k) => k.includes('/_journal/')),
+      "the sink's journals are there and must stay",
+    );
+    const keptIndices = [...new Set([dayIndex(id, 'logs', now), dayIndex(id, 'metrics', now)])].sort();
+    t.deepEqual(
+      await indicesOf(id),
+      [
+        ...keptIndices,
+        dayIndex(id, 'logs', now - 3 * DAY),
+        dayIndex(id, 'logs', now - 2 * DAY),
+        dayIndex(id, 'metrics', now - 4 * DAY),
+      ].sort(),
+    );
+
+    // Phase 2: the same pipeline with the policy; its loop runs every 2 s.
+    processor = await startWith(r, 'processor', runtimeConfig(id, policy));
+    await waitFor(
+      'expired indices deleted',
+      60_000,
+      () => indicesOf(id),
+      (i) => i.length === keptIndices.length,
+    );
+    await waitFor(
+      'expired partitions deleted',
+      60_000,
+      async () => [...(await listKeys(`${id}/cold/`)).keys()].sort(),
+      (k) => k.length === keep.length,
+    );
+    const scraped = async () => {
+      const text = await (await fetch(`${processor.url}/metrics`)).text();
+      return { deleted: scrape(text, 'sextant_retention_deleted_total'), errors: scrape(text, 'sextant_retention_errors_total') };
+    };
+    const want = {
+      'tier="hot",signal="logs",kind="indices"': 2,
+      'tier="hot",signal="logs",kind="documents"': 50,
+      'tier="hot",signal="metrics",kind="indices"': 1,
+      'tier="hot",signal="metrics",kind="documents"': 10,
+      'tier="cold",signal="logs",kind="objects"': expected.logs.objects,
+      'tier="cold",signal="logs",kind="index_objects"': expected.logs.index,
+      'tier="cold",signal="logs",kind="bytes"': expected.logs.bytes,
+      'tier="cold",signal="metrics",kind="objects"': expected.metrics.objects,
+      'tier="cold",signal="metrics",kind="index_objects"': expected.metrics.index,
+      'tier="cold",signal="metrics",kind="bytes"': expected.metrics.bytes,
+    };
+    const withoutHotBytes = (d: Record<string, number>) =>
+      Object.fromEntries(Object.entries(d).filter(([k]) => !k.includes('tier="hot"') || !k.endsWith('kind="bytes"')));
+    await waitFor('retention counters', 30_000, scraped, (m) => canonical(withoutHotBytes(m.deleted)) === canonical(want));
+    // Two more passes delete nothing more and count nothing twice.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const final = await scraped();
+    t.deepEqual(withoutHotBytes(final.deleted), want);
+    t.log(`deleted: ${JSON.stringify(final.deleted)}; kept ${keep.length} keys and indices ${keptIndices.join(', ')}`);
+    t.true(final.deleted['tier="hot",signal="logs",kind="bytes"']! > 0);
+    t.deepEqual(final.errors, {});
+
+    t.deepEqual(await indicesOf(id), keptIndices, "today's indices stay");
+    t.is(await countDocs(id, 'logs'), 25);
+    t.is(await countDocs(id, 'metrics'), 15);
+    t.deepEqual([...(await listKeys(`${id}/cold/`)).keys()].sort(), keep.sort(), 'newer partitions, journals and the other pipeline stay');
+    t.true(otherPipeline.keys.every((k) => keep.includes(k)));
+
+    const output = processor.output();
+    t.is(
+      output.split('\n').filter((l) => l.includes('retention: deleted expired OpenSearch index')).length,
+      3,
+      'one log line per deleted index',
+    );
+    t.true(output.split('\n').some((l) => l.includes('retention: deleted expired S3 partition')));
+    t.is(output.split('\n').filter((l) => l.includes('does not support bucket lifecycle rules')).length, 1, 'the fallback is logged once');
+    t.is(await processor.stop(), 0);
+    t.is(await ingestion.stop(), 0);
+  },
+);
+
+const canonical = (o: Record<string, number>) => JSON.stringify(Object.entries(o).sort());
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
