@@ -81,6 +81,7 @@ export class PodCache implements PodMetadata {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await this.informer.stop();
   }
 
@@ -94,12 +95,15 @@ export class PodCache implements PodMetadata {
   }
 
   private failed(err: unknown): void {
-    if (this.stopped) return;
+    // One failure can arrive twice (the informer's error event and the rejected start):
+    // a restart already scheduled covers both.
+    if (this.stopped || this.retryTimer !== undefined) return;
     this.failures++;
     const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** Math.min(this.failures - 1, 10));
     this.log.warn({ err, retryInMs: delay }, 'pod watch failed; restarting it (labels of known pods are kept)');
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
       this.informer.start().then(
         () => {
           this.synced = true;
@@ -121,6 +125,12 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 /**
  * The real informer: list+watch of /api/v1/pods with `fieldSelector=spec.nodeName=<node>`,
  * from the in-cluster service account or a kubeconfig file.
+ *
+ * ListWatch.start() resolves even when its list failed (it reports the failure only to its
+ * error handlers), so `start` here rejects unless a list succeeded — or, on a restart after
+ * a watch error, unless the informer resumes from a resourceVersion it already has. Without
+ * this the agent was ready, with no labels, while the API server was unreachable (found by
+ * test/cluster/agent-pods.test.ts).
  */
 export async function createPodInformer(nodeName: string, kubeconfig: string | undefined): Promise<PodInformer> {
   const k8s = await import('@kubernetes/client-node');
@@ -129,13 +139,36 @@ export async function createPodInformer(nodeName: string, kubeconfig: string | u
   else kc.loadFromCluster();
   const api = kc.makeApiClient(k8s.CoreV1Api);
   const fieldSelector = `spec.nodeName=${nodeName}`;
+  let lists = 0;
+  let listError: unknown;
   const informer = new k8s.ListWatch<K8s.V1Pod>(
     '/api/v1/pods',
     new k8s.Watch(kc),
-    () => api.listPodForAllNamespaces({ fieldSelector }),
+    async () => {
+      try {
+        const list = await api.listPodForAllNamespaces({ fieldSelector });
+        lists++;
+        return list;
+      } catch (error) {
+        listError = error;
+        throw error;
+      }
+    },
     false,
     undefined,
     fieldSelector,
   );
-  return informer as unknown as PodInformer;
+  return {
+    on: (verb: Verb | 'error', cb: (x: never) => void) => informer.on(verb as never, cb as never),
+    async start() {
+      const before = lists;
+      const resumes = informer.latestResourceVersion() !== '';
+      listError = undefined;
+      await informer.start();
+      if (lists === before && !resumes) {
+        throw listError instanceof Error ? listError : new Error(`pod list failed: ${String(listError ?? 'no answer')}`);
+      }
+    },
+    stop: () => informer.stop(),
+  } as PodInformer;
 }

@@ -27,7 +27,8 @@ Options:
                            default /var/lib/sextant-agent)
       --node-name <name>   this node (env NODE_NAME, default the host name)
       --kube <mode>        auto (default: in-cluster when KUBERNETES_SERVICE_HOST is set,
-                           or --kubeconfig), off: no pod labels (env SEXTANT_AGENT_KUBE)
+                           or --kubeconfig), on: the same but required, off: no pod labels
+                           (env SEXTANT_AGENT_KUBE)
       --kubeconfig <file>  kubeconfig for the pod watch (env KUBECONFIG)
       --host-proc <dir>    the host's /proc (env SEXTANT_AGENT_HOST_PROC, default /proc)
       --host-sys <dir>     the host's /sys (env SEXTANT_AGENT_HOST_SYS, default /sys)
@@ -79,8 +80,8 @@ export async function runAgent(argv: string[]): Promise<number> {
     return 2;
   }
   const kubeMode = values.kube ?? env.SEXTANT_AGENT_KUBE ?? 'auto';
-  if (kubeMode !== 'auto' && kubeMode !== 'off') {
-    process.stderr.write(`sextant agent: invalid --kube "${kubeMode}": expected auto or off\n`);
+  if (kubeMode !== 'auto' && kubeMode !== 'on' && kubeMode !== 'off') {
+    process.stderr.write(`sextant agent: invalid --kube "${kubeMode}": expected auto, on or off\n`);
     return 2;
   }
   let config;
@@ -108,7 +109,11 @@ export async function runAgent(argv: string[]): Promise<number> {
   const nodeName = values['node-name'] ?? env.NODE_NAME ?? os.hostname();
   const kubeconfig = values.kubeconfig ?? env.KUBECONFIG;
   let informer: PodInformer | undefined;
-  if (kubeMode === 'auto' && (env.KUBERNETES_SERVICE_HOST || kubeconfig)) {
+  if (kubeMode === 'on' && !env.KUBERNETES_SERVICE_HOST && !kubeconfig) {
+    process.stderr.write('sextant agent: --kube on needs --kubeconfig (or KUBECONFIG) outside a cluster\n');
+    return 2;
+  }
+  if (kubeMode !== 'off' && (env.KUBERNETES_SERVICE_HOST || kubeconfig)) {
     try {
       informer = await createPodInformer(nodeName, kubeconfig);
     } catch (error) {
