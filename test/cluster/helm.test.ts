@@ -220,6 +220,31 @@ test('the agent DaemonSet mounts the routes ConfigMap and keys Secret where the 
   t.is(routesFile, `${mountOf(routes!.name)}/${AGENT_ROUTES_KEY}`);
 });
 
+test("the operator Deployment's arguments are accepted by `sextant operator` for every value set", (t) => {
+  for (const set of VALUE_SETS) {
+    const deployment = parseManifest(render(set)).find((o) => o.kind === 'Deployment') as unknown as {
+      spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+    };
+    const args = deployment.spec.template.spec.containers[0]!.args;
+    t.is(args[0], 'operator', set);
+    // Every flag and value passes the CLI's checks; it then fails to start only because the
+    // kubeconfig (given last, so it wins) does not exist: exit 1, not the usage error's 2.
+    const missing = path.join(repo, '.run', 'no-such-kubeconfig');
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(repo, 'runtime/src/cli/main.ts'), ...args, '--kubeconfig', missing],
+      {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: '' },
+        timeout: 120_000,
+      },
+    );
+    t.is(r.status, 1, `${set}: ${r.stderr}`);
+    t.regex(r.stderr, /cannot start: ENOENT/, set);
+  }
+});
+
 test('bad values are refused by the schema with the path of the value', (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['--set', 'operator.replica=2'], /at '\/operator': additional properties 'replica' not allowed/],
@@ -230,6 +255,7 @@ test('bad values are refused by the schema with the path of the value', (t) => {
     ],
     [['--set', 'agent.hostPaths.podLogs=var/log/pods'], /at '\/agent\/hostPaths\/podLogs': 'var\/log\/pods' does not match pattern/],
     [['--set', 'operator.resync=10 minutes'], /at '\/operator\/resync': '10 minutes' does not match pattern/],
+    [['--set', 'operator.workers=0'], /at '\/operator\/workers': minimum: got 0, want 1/],
     [
       ['--set', 'grafana.datasources.apiKey.from=secret'],
       /at '\/grafana\/datasources\/apiKey\/from': value must be one of 'env', 'file', 'none'/,
