@@ -253,7 +253,13 @@ export class OpenSearchReader implements StorageReader {
     const range: Record<string, unknown> = {};
     if (signal === 'logs') {
       if (query.startMs !== undefined) range.gte = nsToIso(clampNs(BigInt(Math.floor(query.startMs)) * NS_PER_MS));
-      if (query.endMs !== undefined) range.lt = nsToIso(clampNs((BigInt(Math.floor(query.endMs)) + 1n) * NS_PER_MS));
+      // Stats count entries up to the end instant itself, as the embedded store does;
+      // label sets take whole milliseconds like its stream spans.
+      if (query.endMs !== undefined) {
+        const endMs = BigInt(Math.floor(query.endMs));
+        if (withBytes) range.lte = nsToIso(clampNs(endMs * NS_PER_MS));
+        else range.lt = nsToIso(clampNs((endMs + 1n) * NS_PER_MS));
+      }
     } else {
       if (query.startMs !== undefined) range.gte = Math.max(0, Math.floor(query.startMs));
       if (query.endMs !== undefined) range.lte = Math.floor(query.endMs);
