@@ -496,10 +496,12 @@ export class Tailer {
           // appeared during this run without us ever seeing it under its live name (created and
           // rotated between two scans) — but not when it is the copy of a file we are reading
           // (copytruncate: that file's truncation check takes the copy over).
-          if (meta.rotated && !this.restored.has(key) && !this.spoolEnds.has(key)) {
-            if (Number(st.mtimeMs) < this.startedAt || (await this.isCopyOfTracked(file))) continue;
-          }
-          await this.open(file, meta, key, Number(st.size), now);
+          const unseen = meta.rotated && !this.restored.has(key) && !this.spoolEnds.has(key);
+          if (unseen && (Number(st.mtimeMs) < this.startedAt || (await this.isCopyOfTracked(file)))) continue;
+          // A file rotated before we ever had it open under its live name (created and
+          // rotated between two scans): the rotation happened unseen, so it cannot be told
+          // whether it was a rename or a copy; it is counted as such.
+          if ((await this.open(file, meta, key, Number(st.size), now)) && unseen) this.o.metrics.rotations.inc({ kind: 'unseen' });
         }
       }
     }
@@ -525,24 +527,25 @@ export class Tailer {
     }
   }
 
-  private async open(file: string, meta: PodLogPath, key: string, size: number, now: number): Promise<void> {
+  /** Opens a discovered file; false when it is not opened (yet): waiting for its pod's labels, or gone. */
+  private async open(file: string, meta: PodLogPath, key: string, size: number, now: number): Promise<boolean> {
     let labels: Record<string, string> = {};
     if (this.o.pods.enabled) {
       const known = this.o.pods.labels(meta.uid);
       if (!known) {
         const since = this.waiting.get(file) ?? now;
         this.waiting.set(file, since);
-        if (now - since < this.o.config.tail.podMetadataWaitMs) return; // wait for the watch
+        if (now - since < this.o.config.tail.podMetadataWaitMs) return false; // wait for the watch
         this.o.log.warn({ file, pod: `${meta.namespace}/${meta.pod}` }, 'pod labels unknown after waiting; routing without them');
       } else labels = known;
     }
     this.waiting.delete(file);
     const handle = await fs.promises.open(file, 'r').catch(() => undefined);
-    if (!handle) return;
+    if (!handle) return false;
     const st = await handle.stat({ bigint: true });
     if (identityKey(st.dev, st.ino) !== key) {
       await handle.close(); // replaced between stat and open: the next scan sees the new one
-      return;
+      return false;
     }
     const head = await readHead(handle);
     let acked = 0;
@@ -574,6 +577,7 @@ export class Tailer {
       { file, route: route?.name ?? null, offset: readOffset, pod: `${meta.namespace}/${meta.pod}`, container: meta.container },
       route ? 'tailing file' : 'file matches no route: lines are counted, not shipped',
     );
+    return true;
   }
 
   private newFile(
