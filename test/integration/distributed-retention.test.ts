@@ -429,7 +429,7 @@ test.serial(
       'one log line per deleted index',
     );
     t.true(output.split('\n').some((l) => l.includes('retention: deleted expired S3 partition')));
-    t.is(output.split('\n').filter((l) => l.includes('does not support bucket lifecycle rules')).length, 1, 'the fallback is logged once');
+    t.is(output.split('\n').filter((l) => l.includes('cannot use bucket lifecycle rules')).length, 1, 'the fallback is logged once');
     t.is(await processor.stop(), 0);
     t.is(await ingestion.stop(), 0);
   },

@@ -108,3 +108,47 @@ test('concurrent runOnce calls share one pass; stop waits for it; no policy and 
   const idle = new RetentionLoop({ retention: { logs: undefined, metrics: undefined, interval: 60_000 }, metrics: m, log });
   t.false(idle.active);
 });
+
+test('start runs passes on the interval until stop; a failing tier is counted and the loop goes on', async (t) => {
+  const registry = new client.Registry();
+  const m = createRetentionMetrics(registry);
+  const log = silentLogger();
+  let lists = 0;
+  let secondPass!: () => void;
+  const reachedSecond = new Promise<void>((resolve) => (secondPass = resolve));
+  const admin: IndexAdmin = {
+    list: async () => {
+      lists++;
+      if (lists === 2) secondPass();
+      throw new Error('connection refused');
+    },
+    delete: async () => 'deleted',
+  };
+  const loop = new RetentionLoop({
+    retention: { logs: { hot: DAY, cold: 0 }, metrics: undefined, interval: 1_000 },
+    hot: new OpenSearchRetention(admin, 'p', m, log),
+    metrics: m,
+    log,
+    firstDelayMs: 0,
+  });
+  // The loop's timer is unref'd (it must not keep a stopping process alive); this one keeps the test's.
+  const keepAlive = setInterval(() => undefined, 100);
+  t.teardown(() => clearInterval(keepAlive));
+  loop.start();
+  await reachedSecond;
+  await loop.stop();
+  const after = lists;
+  const errors = await registry.getSingleMetric('sextant_retention_errors_total')!.get();
+  t.true(errors.values.some((v) => v.labels.operation === 'list' && v.value >= 2));
+  t.is(
+    await registry
+      .getSingleMetric('sextant_retention_last_pass_timestamp_seconds')!
+      .get()
+      .then((g) => g.values.length),
+    0,
+    'no pass completed cleanly',
+  );
+  // Stopped: no timer left to run another pass (the test process would also hang on a ref'd one).
+  await new Promise((r) => setTimeout(r, 1_500));
+  t.is(lists, after);
+});

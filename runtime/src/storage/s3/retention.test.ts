@@ -1,7 +1,8 @@
 import test from 'ava';
 import type { LifecycleRule } from '@aws-sdk/client-s3';
+import bunyan from 'bunyan';
 import client from 'prom-client';
-import { silentLogger } from '../../common/log.js';
+import { silentLogger, type Logger } from '../../common/log.js';
 import { createRetentionMetrics } from '../../platform/retention.js';
 import { indexKey, journalKey, objectKey, type PipelineLocation } from './layout.js';
 import {
@@ -84,14 +85,14 @@ async function metricValues(registry: client.Registry, name: string): Promise<Re
   return out;
 }
 
-function setup() {
+function setup(log: Logger = silentLogger()) {
   const registry = new client.Registry();
   const bucket = new FakeBucket();
   const retention = new S3Retention(
     bucket,
     { prefix: 'archive/', namespace: 'team-a', pipeline: 'api' },
     createRetentionMetrics(registry),
-    silentLogger(),
+    log,
   );
   return { registry, bucket, retention };
 }
@@ -198,10 +199,19 @@ test('reconcileLifecycle puts, updates and removes our rule; an unsupported serv
   t.deepEqual(bucket.lifecycle, [foreign]);
   t.true(retention.lifecycle);
 
-  const other = setup();
+  const warnings: string[] = [];
+  const ring = new bunyan.RingBuffer({ limit: 100 });
+  const other = setup(bunyan.createLogger({ name: 't', streams: [{ level: 'warn', type: 'raw', stream: ring }] }));
   other.bucket.lifecycle = 'unsupported';
-  await other.retention.reconcileLifecycle('logs', 86_400_000);
-  await other.retention.reconcileLifecycle('metrics', 86_400_000);
+  // No cold policy for logs: nothing to warn about yet; metrics wants a rule: one warning, once.
+  await other.retention.reconcileLifecycle('logs', 0);
+  t.is(ring.records.length, 0);
+  for (let pass = 0; pass < 3; pass++) {
+    await other.retention.reconcileLifecycle('logs', 0);
+    await other.retention.reconcileLifecycle('metrics', 86_400_000);
+  }
+  for (const r of ring.records as { msg: string }[]) warnings.push(r.msg);
+  t.deepEqual(warnings, ['retention: cannot use bucket lifecycle rules; the sweeper alone enforces cold retention']);
   t.is(other.bucket.lifecycleGets, 1, 'asked once, then the sweeper alone');
   t.false(other.retention.lifecycle);
   t.deepEqual(await metricValues(other.registry, 'sextant_retention_errors_total'), {}, 'unsupported is not an error');

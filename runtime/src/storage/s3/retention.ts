@@ -14,7 +14,8 @@
  *   bucket bounded when no processor runs and aborts abandoned multipart uploads. The rule
  *   is merged into the bucket's configuration (other rules are kept) and removed again when
  *   the policy no longer asks for it. Servers without lifecycle support (s3proxy answers
- *   501 NotImplemented) are detected once and logged once; the sweeper alone then enforces.
+ *   501 NotImplemented) and credentials without the lifecycle permissions (403) are detected
+ *   once and logged once; the sweeper alone then enforces.
  *
  * Idempotent: S3 deletes are idempotent, so several replicas may sweep at once (a
  * concurrent pass may count the same keys twice; each replica's counters are its own).
@@ -51,7 +52,7 @@ export interface BucketAdmin {
   listObjects(prefix: string): Promise<ListedObject[]>;
   /** One DeleteObjects request (at most DELETE_BATCH keys); the keys S3 refused, with why. */
   deleteObjects(keys: string[]): Promise<{ key: string; reason: string }[]>;
-  /** The bucket's lifecycle rules ([] when it has none); throws LifecycleUnsupported when the server has no lifecycle API. */
+  /** The bucket's lifecycle rules ([] when it has none); throws LifecycleUnsupported when the API cannot be used. */
   getLifecycle(): Promise<LifecycleRule[]>;
   /** Replaces the bucket's lifecycle rules ([] deletes the configuration). */
   putLifecycle(rules: LifecycleRule[]): Promise<void>;
@@ -65,9 +66,20 @@ interface S3ErrorLike {
   $metadata?: { httpStatusCode?: number };
 }
 
-function isUnsupported(error: unknown): boolean {
+/**
+ * Why the lifecycle API cannot be used, or undefined. Besides servers without it (501), a
+ * credential without s3:GetLifecycleConfiguration / s3:PutLifecycleConfiguration (403) is
+ * common and legitimate: the rule is only a backstop, so both mean "sweeper alone".
+ */
+function lifecycleUnavailable(error: unknown): string | undefined {
   const e = error as S3ErrorLike;
-  return e.name === 'NotImplemented' || e.Code === 'NotImplemented' || e.$metadata?.httpStatusCode === 501;
+  if (e.name === 'NotImplemented' || e.Code === 'NotImplemented' || e.$metadata?.httpStatusCode === 501) {
+    return `not implemented by the server: ${(error as Error).message}`;
+  }
+  if (e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403) {
+    return `access denied (grant s3:GetLifecycleConfiguration and s3:PutLifecycleConfiguration to use it): ${(error as Error).message}`;
+  }
+  return undefined;
 }
 
 /**
@@ -107,7 +119,8 @@ export function bucketAdmin(client: S3Client, bucket: string): BucketAdmin {
         return response.Rules ?? [];
       } catch (error) {
         if ((error as S3ErrorLike).name === 'NoSuchLifecycleConfiguration') return [];
-        if (isUnsupported(error)) throw new LifecycleUnsupported((error as Error).message);
+        const unavailable = lifecycleUnavailable(error);
+        if (unavailable !== undefined) throw new LifecycleUnsupported(unavailable);
         throw error;
       }
     },
@@ -116,7 +129,8 @@ export function bucketAdmin(client: S3Client, bucket: string): BucketAdmin {
         if (rules.length === 0) await client.send(new DeleteBucketLifecycleCommand({ Bucket: bucket }));
         else await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
       } catch (error) {
-        if (isUnsupported(error)) throw new LifecycleUnsupported((error as Error).message);
+        const unavailable = lifecycleUnavailable(error);
+        if (unavailable !== undefined) throw new LifecycleUnsupported(unavailable);
         throw error;
       }
     },
@@ -191,6 +205,8 @@ export interface S3RetentionTarget {
 export class S3Retention {
   /** undefined until the first attempt; false once the server answered that it has no lifecycle API. */
   private lifecycleSupported: boolean | undefined;
+  private unsupportedReason = '';
+  private unsupportedLogged = false;
 
   constructor(
     private readonly admin: BucketAdmin,
@@ -209,7 +225,7 @@ export class S3Retention {
    * Called every pass, so a rule another writer dropped from the bucket comes back.
    */
   async reconcileLifecycle(signal: Signal, coldMs: number): Promise<void> {
-    if (this.lifecycleSupported === false) return;
+    if (this.lifecycleSupported === false) return this.noteUnsupported(coldMs);
     const loc = this.location(signal);
     const id = lifecycleRuleId(loc);
     try {
@@ -225,10 +241,8 @@ export class S3Retention {
     } catch (error) {
       if (error instanceof LifecycleUnsupported) {
         this.lifecycleSupported = false;
-        this.log.warn(
-          { tier: 'cold', reason: error.message },
-          'retention: the S3 server does not support bucket lifecycle rules; the sweeper alone enforces cold retention',
-        );
+        this.unsupportedReason = error.message;
+        this.noteUnsupported(coldMs);
         return;
       }
       this.metrics.error('cold', signal, 'lifecycle');
@@ -237,6 +251,16 @@ export class S3Retention {
         'retention: cannot configure the bucket lifecycle rule; retrying at the next pass',
       );
     }
+  }
+
+  /** Logs once — when a policy actually wants a rule — that the sweeper works alone. */
+  private noteUnsupported(coldMs: number): void {
+    if (coldMs <= 0 || this.unsupportedLogged) return;
+    this.unsupportedLogged = true;
+    this.log.warn(
+      { tier: 'cold', reason: this.unsupportedReason },
+      'retention: cannot use bucket lifecycle rules; the sweeper alone enforces cold retention',
+    );
   }
 
   /** Deletes the signal's hour partitions that ended at or before now − coldMs. coldMs 0 keeps forever. */
