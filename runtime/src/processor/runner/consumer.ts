@@ -207,16 +207,15 @@ export class SinkRunner {
       const messages = batch.messages;
       const first = BigInt(messages[0]!.offset);
       const last = BigInt(messages[messages.length - 1]!.offset);
-      let pin: bigint | undefined;
+      let pins: bigint[] = [];
       const begun = await this.withBackoff(sink.name, heartbeat, running, async () => {
-        pin = await sink.begin({ topic: batch.topic, partition: batch.partition, signal, firstOffset: first });
+        pins = await sink.begin({ topic: batch.topic, partition: batch.partition, signal, firstOffset: first });
       });
       if (!begun) return; // nothing taken: Kafka delivers the batch again
-      const cut = pin;
-      const slices =
-        cut !== undefined && cut >= first && cut < last
-          ? [messages.filter((m) => BigInt(m.offset) <= cut), messages.filter((m) => BigInt(m.offset) > cut)]
-          : [messages];
+      const slices = cutAfter(
+        messages,
+        pins.filter((p) => p >= first && p < last),
+      );
       for (const slice of slices) {
         const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, pipeline);
         if (prepared.processed) this.logDrops(prepared);
@@ -430,4 +429,18 @@ export class SinkRunner {
       );
     }
   }
+}
+
+/** Splits a batch after each of the given offsets (ascending). */
+export function cutAfter<M extends { offset: string }>(messages: M[], offsets: bigint[]): M[][] {
+  if (offsets.length === 0) return [messages];
+  const slices: M[][] = [[]];
+  let k = 0;
+  for (const m of messages) {
+    slices[slices.length - 1]!.push(m);
+    const offset = BigInt(m.offset);
+    while (k < offsets.length && offsets[k]! <= offset) k++;
+    if (k > 0 && offsets[k - 1] === offset) slices.push([]);
+  }
+  return slices.filter((s) => s.length > 0);
 }

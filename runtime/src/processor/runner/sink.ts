@@ -63,12 +63,11 @@ export interface BufferingSink {
   readonly tickMs: number;
   start(): Promise<void>;
   /**
-   * Called before each batch. When the batch starts a new run of its partition, the sink may
-   * have to end its next flush at a given offset (a predecessor's uncommitted flush): it
-   * returns that offset and the runner cuts the batch there. Throws SinkUnavailableError
-   * while the backend is down.
+   * Called before each batch. The sink may have to end coming flushes at given offsets (a
+   * predecessor's uncommitted flushes): it returns them, ascending, and the runner cuts the
+   * batch after each. Throws SinkUnavailableError while the backend is down.
    */
-  begin(source: Omit<SegmentSource, 'lastOffset'>): Promise<bigint | undefined>;
+  begin(source: Omit<SegmentSource, 'lastOffset'>): Promise<bigint[]>;
   append(source: SegmentSource, records: SinkRecord[]): void;
   /** Writes every due buffer (every non-empty one on shutdown). */
   flush(options: { shutdown: boolean; heartbeat?: () => Promise<void> }): Promise<FlushOutcome>;

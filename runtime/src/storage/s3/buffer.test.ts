@@ -42,13 +42,13 @@ test('segments must follow each other; a pin is never straddled', (t) => {
   const b = new PartitionBuffer('t', 0, 'logs');
   b.append(segment(0, 9), 0);
   t.throws(() => b.append(segment(5, 12), 0), { message: /does not follow offset 9/ });
-  b.pin = 14n;
+  b.pins = [14n];
   t.throws(() => b.append(segment(10, 20), 0), { message: /straddles the pinned flush end 14/ });
 });
 
 test('a pin overrides the limits: due exactly when reached, and only up to it', (t) => {
   const b = new PartitionBuffer('t', 0, 'logs');
-  b.pin = 14n;
+  b.pins = [14n, 20n];
   b.append(segment(0, 9, [1n, 2n, 3n, 4n, 5n, 6n]), 0);
   t.is(b.due(limits, 10_000), undefined, 'over every limit, but the pin is not reached');
   t.is(b.due(limits, 10_000, true), undefined, 'not even on shutdown');
@@ -61,11 +61,12 @@ test('a pin overrides the limits: due exactly when reached, and only up to it', 
     [9n, 14n],
   );
   b.release(flushable, 50);
-  t.true(b.pin === undefined, 'the pin is cleared once reached');
+  t.deepEqual(b.pins, [20n], 'a reached pin is dropped');
   t.is(b.firstOffset, 15n);
   t.is(b.records, 1);
   t.is(b.openedAtMs, 50);
   t.is(b.lastSeen, 20n);
+  t.is(b.due(limits, 0), 'recovery', 'the next pin is reached too');
 });
 
 test('records are grouped by the hour of their own timestamps, in offset order', (t) => {

@@ -36,11 +36,11 @@ export class PartitionBuffer {
   /** When the oldest buffered segment arrived (ms); undefined while empty. */
   openedAtMs: number | undefined;
   /**
-   * Set when the flush journal shows that a predecessor wrote objects for a range starting
-   * where this buffer starts but did not commit: the next flush must end exactly here so it
-   * rewrites the same keys (sink.ts).
+   * Ends the next flushes must have, ascending: the ranges a predecessor wrote but did not
+   * commit (from the flush journal), or the range of our own failed attempt — so a rewrite
+   * produces the same keys (sink.ts). The runner cuts batches at these offsets.
    */
-  pin: bigint | undefined;
+  pins: bigint[] = [];
   pinReason: 'recovery' | 'retry' = 'recovery';
   /** Last offset taken in (buffered or flushed) while this process owns the partition. */
   lastSeen: bigint | undefined;
@@ -63,8 +63,9 @@ export class PartitionBuffer {
     if (this.lastSeen !== undefined && segment.firstOffset <= this.lastSeen) {
       throw new Error(`segment ${segment.firstOffset}-${segment.lastOffset} does not follow offset ${this.lastSeen}`);
     }
-    if (this.pin !== undefined && segment.firstOffset <= this.pin && segment.lastOffset > this.pin) {
-      throw new Error(`segment ${segment.firstOffset}-${segment.lastOffset} straddles the pinned flush end ${this.pin}`);
+    const straddled = this.pins.find((p) => segment.firstOffset <= p && segment.lastOffset > p);
+    if (straddled !== undefined) {
+      throw new Error(`segment ${segment.firstOffset}-${segment.lastOffset} straddles the pinned flush end ${straddled}`);
     }
     if (this.segments.length === 0) this.openedAtMs = nowMs;
     this.segments.push(segment);
@@ -76,17 +77,19 @@ export class PartitionBuffer {
   /** Why the buffer should be written now, or undefined. A pin overrides the limits: only reaching it counts. */
   due(limits: FlushLimits, nowMs: number, shutdown = false): FlushReason | undefined {
     if (this.segments.length === 0) return undefined;
-    if (this.pin !== undefined) return this.lastOffset! >= this.pin ? this.pinReason : undefined;
+    const pin = this.pins[0];
+    if (pin !== undefined) return this.lastOffset! >= pin ? this.pinReason : undefined;
     if (this.records >= limits.maxRecords) return 'records';
     if (this.bytes >= limits.maxBytes) return 'bytes';
     if (nowMs - this.openedAtMs! >= limits.maxAgeMs) return 'age';
     return shutdown ? 'shutdown' : undefined;
   }
 
-  /** The segments the next flush writes: all, or up to the pin. */
+  /** The segments the next flush writes: all, or up to the first pin. */
   flushable(): Segment[] {
-    if (this.pin === undefined) return [...this.segments];
-    return this.segments.filter((s) => s.lastOffset <= this.pin!);
+    const pin = this.pins[0];
+    if (pin === undefined) return [...this.segments];
+    return this.segments.filter((s) => s.lastOffset <= pin);
   }
 
   /** Drops the segments a successful flush wrote. */
@@ -103,8 +106,8 @@ export class PartitionBuffer {
     }
     this.openedAtMs = kept.length > 0 ? nowMs : undefined;
     const last = flushed[flushed.length - 1]?.lastOffset;
-    if (this.pin !== undefined && last !== undefined && last >= this.pin) {
-      this.pin = undefined;
+    if (last !== undefined && this.pins[0] !== undefined && last >= this.pins[0]) {
+      this.pins.shift();
       this.pinReason = 'recovery';
     }
   }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import prom from 'prom-client';
 import { silentLogger } from '../../common/log.js';
+import { cutAfter } from '../../processor/runner/consumer.js';
 import { SinkUnavailableError, type SinkRecord } from '../../processor/runner/sink.js';
 import { indexKey, parseObjectKey, rangesOverlap } from './layout.js';
 import { createS3SinkMetrics } from './metrics.js';
@@ -73,17 +74,16 @@ const logs = (from: number, to: number, hourOf: (i: number) => bigint = () => 0n
 
 /** What the runner does for one batch: begin, cut at the pin, append, flush. */
 async function batch(s: S3Sink, first: number, last: number, hourOf?: (i: number) => bigint) {
-  const pin = await s.begin({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: BigInt(first) });
-  const cut = pin !== undefined && pin >= BigInt(first) && pin < BigInt(last) ? Number(pin) : undefined;
-  for (const [a, b] of cut === undefined
-    ? [[first, last]]
-    : [
-        [first, cut],
-        [cut + 1, last],
-      ]) {
-    s.append({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: BigInt(a!), lastOffset: BigInt(b!) }, logs(a!, b!, hourOf));
+  const pins = await s.begin({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: BigInt(first) });
+  const offsets = Array.from({ length: last - first + 1 }, (_, k) => ({ offset: String(first + k) }));
+  for (const slice of cutAfter(
+    offsets,
+    pins.filter((p) => p >= BigInt(first) && p < BigInt(last)),
+  )) {
+    const [a, b] = [Number(slice[0]!.offset), Number(slice[slice.length - 1]!.offset)];
+    s.append({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: BigInt(a), lastOffset: BigInt(b) }, logs(a, b, hourOf));
   }
-  return { pin, outcome: await s.flush({ shutdown: false }) };
+  return { pins, outcome: await s.flush({ shutdown: false }) };
 }
 
 async function allRecords(store: MemoryStore) {
@@ -146,8 +146,8 @@ test('a crash after writing, before the commit: the successor rewrites the same 
   const before = new Map(store.objects);
   // the successor starts at the committed offset 0 and sees larger batches
   const { sink: second, registry } = sink(store);
-  const { pin, outcome } = await batch(second, 0, 14);
-  t.is(pin, 9n, 'the journal pins the next flush to the predecessor range');
+  const { pins, outcome } = await batch(second, 0, 14);
+  t.deepEqual(pins, [9n], 'the journal pins the next flush to the predecessor range');
   t.is(outcome.durable[0]?.offset, '10');
   for (const [key, body] of before) if (key.endsWith('.ndjson.gz')) t.deepEqual(store.objects.get(key), body, 'byte-identical rewrite');
   // the rest [10, 14] goes out later as its own range
@@ -175,7 +175,7 @@ test('a failed flush keeps its range: more batches arrive, the retry writes exac
   t.deepEqual(failed.durable, []);
   t.is(store.dataKeys().length, 1, 'one object of the range landed');
   // the next batch arrives before the retry
-  t.is(await s.begin({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: 10n }), 9n);
+  t.deepEqual(await s.begin({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: 10n }), [9n]);
   s.append({ topic: TOPIC, partition: 0, signal: 'logs', firstOffset: 10n, lastOffset: 12n }, logs(10, 12));
   const retried = await s.flush({ shutdown: true });
   t.is(retried.error, undefined);
@@ -243,4 +243,46 @@ test('a rewind without a reset releases the buffer and starts over', async (t) =
   const out = await s.flush({ shutdown: true });
   t.is(out.durable[0]?.offset, '6');
   t.is((await allRecords(store)).length, 6);
+});
+
+test('several uncommitted flushes of a partition: the successor follows the journal chain range by range', async (t) => {
+  const store = new MemoryStore();
+  // the predecessor wrote [0,9] and [10,19] in one flush() (e.g. a recovery flush and the rest), then died
+  const first = sink(store, { now: 0 }, { maxBytes: 1_000_000, maxAge: 60_000, maxRecords: 10 }).sink;
+  await batch(first, 0, 9);
+  await batch(first, 10, 19);
+  const before = store.dataKeys();
+  // the successor cuts bigger batches and has bigger limits
+  const { sink: second } = sink(store, { now: 0 }, { maxBytes: 1_000_000, maxAge: 60_000, maxRecords: 1_000 });
+  const { pins, outcome } = await batch(second, 0, 24);
+  t.deepEqual(pins, [9n, 19n]);
+  t.deepEqual(
+    outcome.durable.map((d) => d.offset),
+    ['10', '20'],
+  );
+  await second.flush({ shutdown: true });
+  t.deepEqual(store.dataKeys().slice(0, before.length), before, 'the same keys, rewritten');
+  const locs = store.dataKeys().map((k) => parseObjectKey(k)!);
+  t.false(locs.some((a) => locs.some((b) => rangesOverlap(a, b))));
+  const records = await allRecords(store);
+  t.is(records.length, 25);
+  t.is(new Set(records.map((r) => r.id)).size, 25);
+});
+
+test('cutAfter splits a batch after each pinned offset', (t) => {
+  const m = (o: number) => ({ offset: String(o) });
+  const batch = [m(5), m(6), m(7), m(8), m(9)];
+  const cut = (pins: bigint[]) => cutAfter(batch, pins).map((s) => s.map((x) => Number(x.offset)));
+  t.deepEqual(cut([]), [[5, 6, 7, 8, 9]]);
+  t.deepEqual(cut([6n]), [
+    [5, 6],
+    [7, 8, 9],
+  ]);
+  t.deepEqual(cut([5n, 7n]), [[5], [6, 7], [8, 9]]);
+  t.deepEqual(cut([9n]), [[5, 6, 7, 8, 9]]);
+  // an offset missing from the batch (a gap) cuts nothing
+  t.deepEqual(
+    cutAfter([m(1), m(4)], [2n]).map((s) => s.map((x) => Number(x.offset))),
+    [[1, 4]],
+  );
 });

@@ -16,11 +16,13 @@
  * So each flush first records its range in the partition's journal
  * (`_journal/p<partition>.json`, the last 32 flushes) and only then writes objects. When a
  * process starts a new run of a partition (start, rebalance, rewind) it reads the journal;
- * if an entry starts at its first offset, the predecessor's flush [C, X] may be partly
- * written and uncommitted, and the next flush is *pinned* to end exactly at X: the runner
- * cuts the batch that contains X there, and the flush writes the same records under the
- * same keys with byte-identical bodies — an overwrite. A failed flush attempt pins its own
- * range the same way, so a retry never grows the range while new batches arrive.
+ * if an entry starts at its first offset C, the predecessor's flush [C, X] may be partly
+ * written and uncommitted, and the next flush is *pinned* to end exactly at X — and if an
+ * entry starts at X+1, the one after it to that entry's end, and so on (one flush() may
+ * write several ranges of a partition before their common commit). The runner cuts batches
+ * at the pins, and each flush writes the same records under the same keys with
+ * byte-identical bodies — an overwrite. A failed flush attempt pins its own range the same
+ * way, so a retry never grows the range while new batches arrive.
  *
  * Not covered: a zombie (a member that lost the partition without noticing) flushing while
  * the new owner reads the journal; and stage config changes between the crash and the
@@ -94,11 +96,11 @@ export class S3Sink implements BufferingSink {
     log.info({ bucket: store.bucket, prefix: this.options.settings.prefix, flush: this.limits }, 'S3 sink: bucket reachable');
   }
 
-  async begin(source: Omit<SegmentSource, 'lastOffset'>): Promise<bigint | undefined> {
+  async begin(source: Omit<SegmentSource, 'lastOffset'>): Promise<bigint[]> {
     const id = bufferId(source.topic, source.partition);
     const current = this.buffers.get(id);
     if (current?.lastSeen !== undefined) {
-      if (source.firstOffset > current.lastSeen) return current.pin;
+      if (source.firstOffset > current.lastSeen) return [...current.pins];
       // Kafka went back (a new generation without our reset, or a seek): what we hold
       // will be delivered again.
       this.release(current, 'rewind');
@@ -107,16 +109,21 @@ export class S3Sink implements BufferingSink {
     this.journals.set(id, entries);
     const buffer = new PartitionBuffer(source.topic, source.partition, source.signal);
     const first = source.firstOffset;
-    const same = entries.find((e) => BigInt(e.first) === first);
     const overlapping = entries.find((e) => BigInt(e.first) < first && first <= BigInt(e.last));
-    if (same) {
-      buffer.pin = BigInt(same.last);
+    // The chain of journal ranges from the committed offset on: [C, X], [X+1, Y], …
+    for (let next = first; ;) {
+      const entry = entries.find((e) => BigInt(e.first) === next);
+      if (!entry || BigInt(entry.last) < next) break;
+      buffer.pins.push(BigInt(entry.last));
+      next = BigInt(entry.last) + 1n;
+    }
+    if (buffer.pins.length > 0) {
       this.options.log.info(
-        { topic: source.topic, partition: source.partition, first: same.first, last: same.last },
-        'S3 sink: resuming after an uncommitted flush; the next flush rewrites the same range and keys',
+        { topic: source.topic, partition: source.partition, from: first.toString(), ends: buffer.pins.map(String) },
+        'S3 sink: resuming after uncommitted flushes; the next flushes rewrite the same ranges and keys',
       );
     } else if (overlapping) {
-      buffer.pin = BigInt(overlapping.last);
+      buffer.pins.push(BigInt(overlapping.last));
       this.options.metrics.overlaps.inc();
       this.options.log.warn(
         { topic: source.topic, partition: source.partition, committed: first.toString(), journal: overlapping },
@@ -124,7 +131,7 @@ export class S3Sink implements BufferingSink {
       );
     }
     this.buffers.set(id, buffer);
-    return buffer.pin;
+    return [...buffer.pins];
   }
 
   append(source: SegmentSource, records: SinkRecord[]): void {
@@ -200,8 +207,8 @@ export class S3Sink implements BufferingSink {
     );
     const timer = metrics.flushDuration.startTimer({ signal: buffer.signal });
     // From here on this range is fixed: a retry must write exactly it again.
-    if (buffer.pin === undefined) {
-      buffer.pin = last;
+    if (buffer.pins.length === 0) {
+      buffer.pins.push(last);
       buffer.pinReason = 'retry';
     }
     try {
