@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { parseApiKeys } from '../../../runtime/src/platform/runtime-config.js';
 import type { LabelSelector, Pipeline } from '../api/v1alpha1.js';
-import { HTTP_PORT, serviceName, sortKeys, type OperatorSettings } from './common.js';
+import { HTTP_PORT, serviceName, sha256, sortKeys, type OperatorSettings } from './common.js';
 
 export const AGENT_ROUTES_CONFIGMAP = 'sextant-agent-routes';
 export const AGENT_ROUTES_KEY = 'routes.yaml';
@@ -19,7 +19,7 @@ export const AGENT_ROUTE_KEYS_DIR = '/etc/sextant/agent-route-keys';
 
 /** What a Pipeline asks of the agent; the controller adds the API key it reads from the Secret. */
 export interface AgentRouteSpec {
-  /** `<namespace>.<pipeline>`: unique in the cluster, valid as a Secret key. */
+  /** routeName(): `<namespace>.<pipeline>`, unique in the cluster, valid as a Secret key and agent route name. */
   name: string;
   pipeline: { namespace: string; name: string };
   /** Base URL of the Pipeline's ingestion Service. */
@@ -45,7 +45,7 @@ export function agentRouteFor(pipeline: Pipeline): AgentRouteSpec | undefined {
   const { namespace, name } = pipeline.metadata;
   const keys = pipeline.spec.sources.http.apiKeysSecretRef;
   return {
-    name: `${namespace}.${name}`,
+    name: routeName(namespace, name),
     pipeline: { namespace, name },
     endpoint: `http://${serviceName(name, 'ingestion')}.${namespace}.svc:${HTTP_PORT}`,
     namespaces: k.namespaces ?? [namespace],
@@ -55,6 +55,17 @@ export function agentRouteFor(pipeline: Pipeline): AgentRouteSpec | undefined {
     nodeMetrics: k.nodeMetrics === true && pipeline.spec.signals.includes('metrics'),
     apiKeySecretRef: { namespace, name: keys.name, key: keys.key },
   };
+}
+
+/**
+ * `<namespace>.<pipeline>`: unique in the cluster (namespaces and names hold no "."), and a
+ * valid agent route name and Secret key. The agent allows 63 characters (the name is its
+ * spool folder), so a longer one keeps a prefix and a hash of the whole.
+ */
+export function routeName(namespace: string, pipeline: string): string {
+  const full = `${namespace}.${pipeline}`;
+  if (full.length <= 63) return full;
+  return `${full.slice(0, 54).replace(/[-.]+$/, '')}-${sha256(full).slice(0, 8)}`;
 }
 
 const agentLabels = () => ({
