@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as prettier from 'prettier';
 import YAML from 'yaml';
 import type { V1ConfigMap, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import { resolveAgentConfig, resolveRoutesFile } from '../../../agent-daemonset/src/config.js';
@@ -30,10 +31,13 @@ const cases = fs
   .filter((f) => f.endsWith('.yaml') && !f.endsWith('.golden.yaml'))
   .sort();
 
-function goldenText(file: string, rendered: RenderedPipeline): string {
+/** The golden text, in the repository's prettier style (make lint checks the goldens too). */
+async function goldenText(file: string, rendered: RenderedPipeline): Promise<string> {
   const head = `# Rendered from ${file} by operator/src/render (UPDATE_GOLDEN=1 npx ava operator/src/render/pipeline.test.ts)\n`;
   const docs = [{ configHash: rendered.configHash, agentRoute: rendered.agentRoute ?? null }, ...rendered.objects];
-  return head + docs.map((d) => YAML.stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  const text = head + docs.map((d) => YAML.stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  const options = (await prettier.resolveConfig(path.join(testdata, file))) ?? {};
+  return prettier.format(text, { ...options, parser: 'yaml' });
 }
 
 test('there are golden cases', (t) => {
@@ -41,16 +45,16 @@ test('there are golden cases', (t) => {
 });
 
 for (const file of cases) {
-  test(`golden: ${file}`, (t) => {
+  test(`golden: ${file}`, async (t) => {
     const c = readCase(file);
     const rendered = renderPipeline(c, c.settings);
-    const text = goldenText(file, rendered);
+    const text = await goldenText(file, rendered);
     const golden = path.join(testdata, file.replace(/\.yaml$/, '.golden.yaml'));
     if (UPDATE) fs.writeFileSync(golden, text);
     t.true(fs.existsSync(golden), `${golden} missing: run with UPDATE_GOLDEN=1`);
     t.is(text, fs.readFileSync(golden, 'utf8'));
     // Deterministic: a second render is byte-identical.
-    t.is(goldenText(file, renderPipeline(c, c.settings)), text);
+    t.is(await goldenText(file, renderPipeline(c, c.settings)), text);
   });
 
   test(`the runtime accepts the config rendered from ${file}, for every component`, (t) => {
