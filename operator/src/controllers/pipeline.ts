@@ -212,7 +212,11 @@ export class PipelineController<Settings> {
     if (blocker?.retry) return { retry: { reason: blocker.reason, message: blocker.message } };
     if (blocker) {
       this.deps.metrics.reconcileErrors.inc({ kind: 'Pipeline', reason: blocker.reason });
-      log.info({ pipeline: key, reason: blocker.reason }, `Pipeline ${key} is not ready: ${blocker.message}`);
+      // Said once at info when it starts (the transition), then only at debug on every retry.
+      log[status.transitions.length > 0 ? 'info' : 'debug'](
+        { pipeline: key, reason: blocker.reason },
+        `Pipeline ${key} is not ready: ${blocker.message}`,
+      );
     }
     return;
   };
@@ -342,7 +346,12 @@ export class PipelineController<Settings> {
     for (const d of deployments) {
       const component = COMPONENTS.find((c) => d.metadata?.name === `${name}-${c}`);
       const live = this.deps.caches.deployments.get(d.metadata!.name!, ns);
-      const desired = live?.spec?.replicas ?? (d as k8s.V1Deployment).spec?.replicas ?? 1;
+      // With an HPA, the autoscaler owns spec.replicas, which starts at 1: the runtime is not
+      // ready before it reaches the HPA's minimum.
+      const hpa = rendered!.objects.find(
+        (o) => o.kind === 'HorizontalPodAutoscaler' && (o as k8s.V2HorizontalPodAutoscaler).spec?.scaleTargetRef.name === d.metadata?.name,
+      ) as k8s.V2HorizontalPodAutoscaler | undefined;
+      const desired = Math.max(live?.spec?.replicas ?? (d as k8s.V1Deployment).spec?.replicas ?? 1, hpa?.spec?.minReplicas ?? 0);
       const ready = live?.status?.readyReplicas ?? 0;
       if (component) runtimes[component] = { ready, desired };
       if (ready < desired) notReady.push(`${component ?? d.metadata?.name} ${ready}/${desired}`);

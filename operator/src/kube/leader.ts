@@ -37,6 +37,7 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
   private lease: k8s.V1Lease | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly clients: KubeClients,
@@ -49,13 +50,19 @@ export class LeaderElector {
 
   start(): void {
     this.stopped = false;
-    void this.tick();
+    this.runTick();
+  }
+
+  private runTick(): void {
+    this.inFlight = this.tick();
   }
 
   /** Stops campaigning; when leading, releases the Lease so another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A renewal in flight would make our release a 409: let it land first.
+    await this.inFlight;
     if (this.leading) {
       this.leading = false;
       await this.release();
@@ -64,7 +71,7 @@ export class LeaderElector {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
+    this.timer = setTimeout(() => this.runTick(), this.options.retryPeriodMs);
     this.timer.unref();
   }
 
@@ -154,14 +161,19 @@ export class LeaderElector {
 
   private async release(): Promise<void> {
     const { namespace, name } = this.options;
-    try {
-      const lease = await this.clients.coordination.readNamespacedLease({ name, namespace });
-      if (lease.spec?.holderIdentity !== this.options.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) as unknown as Date };
-      await this.clients.coordination.replaceNamespacedLease({ name, namespace, body: lease });
-      this.options.log.info({ lease: `${namespace}/${name}` }, 'released the leader lease');
-    } catch (error) {
-      this.options.log.warn({ error: describeApiError(error) }, 'cannot release the leader lease; it expires on its own');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.clients.coordination.readNamespacedLease({ name, namespace });
+        if (lease.spec?.holderIdentity !== this.options.identity) return;
+        lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) as unknown as Date };
+        await this.clients.coordination.replaceNamespacedLease({ name, namespace, body: lease });
+        this.options.log.info({ lease: `${namespace}/${name}` }, 'released the leader lease');
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < 3) continue;
+        this.options.log.warn({ error: describeApiError(error) }, 'cannot release the leader lease; it expires on its own');
+        return;
+      }
     }
   }
 }
