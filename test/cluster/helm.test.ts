@@ -11,8 +11,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import YAML from 'yaml';
 import { resolveAgentConfig } from '../../agent-daemonset/src/config.js';
 import {
@@ -23,6 +25,7 @@ import {
 } from '../../operator/src/render/agent.js';
 import { parsePromQL } from '../../runtime/src/query/promql/parse.js';
 import { infraVar } from '../integration/helpers/infra-env.js';
+import { applyDocs, exampleDocs, startOperator, until, untilReady } from '../support/operator-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -481,6 +484,8 @@ test('helm install creates every object of the chart in the API server; RBAC is 
     t.is(can(sa, verb, resource, where), allowed, `${sa} ${verb} ${resource} ${JSON.stringify(where)}`);
   }
 
+  await operatorWithChartRbac(t, ns, release);
+
   helm(['uninstall', release, '--namespace', ns, '--wait']);
   installed = false;
   t.is(kubectl(['get', '-f', '-', '--ignore-not-found', '-o', 'name'], manifest).trim(), '', 'objects left after helm uninstall');
@@ -488,4 +493,83 @@ test('helm install creates every object of the chart in the API server; RBAC is 
 
 function isClusterScoped(kind: string): boolean {
   return kind === 'ClusterRole' || kind === 'ClusterRoleBinding' || kind === 'CustomResourceDefinition';
+}
+
+/**
+ * The real operator, as a local process authenticated with a token of the chart's
+ * ServiceAccount (so with exactly the chart's RBAC), reconciles the examples to Ready, holds
+ * its Lease and writes the agent routes, and never meets a 403. The SubjectAccessReviews
+ * above say what the chart grants; this says it is enough for the code.
+ */
+async function operatorWithChartRbac(t: ExecutionContext, ns: string, release: string): Promise<void> {
+  const sa = `${release}-operator`;
+  const token = kubectl(['create', 'token', sa, '--namespace', ns, '--duration', '3600s']).trim();
+  const admin = JSON.parse(kubectl(['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
+    clusters: Array<{ cluster: Record<string, string> }>;
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-helm-'));
+  const kubeconfig = path.join(dir, 'operator.kubeconfig');
+  fs.writeFileSync(
+    kubeconfig,
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: admin.clusters[0]!.cluster }],
+      users: [{ name: sa, user: { token } }],
+      contexts: [{ name: sa, context: { cluster: 'test', user: sa } }],
+      'current-context': sa,
+    }),
+    { mode: 0o600 },
+  );
+  const pipelineNs = `${ns}-p`;
+  kubectl(['create', 'namespace', pipelineNs]);
+  applyDocs(
+    pipelineNs,
+    ['secrets.yaml', 'sinks.yaml', 'retention-policy.yaml', 'pipeline.yaml'].flatMap((f) => exampleDocs(f)),
+  );
+  const operator = await startOperator(['--kubeconfig', kubeconfig, '--namespace', ns, '--lease-name', sa]);
+  try {
+    const p = await untilReady(pipelineNs, 'api', 'True', undefined, 180_000);
+    t.is(p.status!.observedGeneration, p.metadata.generation);
+    t.deepEqual(kubectl(['get', 'deployments', '-n', pipelineNs, '-o', 'name']).trim().split('\n').sort(), [
+      'deployment.apps/api-ingestion',
+      'deployment.apps/api-processor',
+      'deployment.apps/api-query',
+    ]);
+    const lease = JSON.parse(kubectl(['get', 'lease', sa, '-n', ns, '-o', 'json'])) as { spec: { holderIdentity?: string } };
+    t.is(lease.spec.holderIdentity, operator.identity);
+    // The agent routes have their own controller: they follow the Pipeline shortly after.
+    const routes = await until(
+      `ConfigMap ${ns}/${AGENT_ROUTES_CONFIGMAP} with the route of ${pipelineNs}/api`,
+      () => {
+        const r = run(infraVar('KUBECTL'), ['get', 'configmap', AGENT_ROUTES_CONFIGMAP, '-n', ns, '-o', 'json']);
+        const text = r.status === 0 ? (JSON.parse(r.stdout) as { data?: Record<string, string> }).data?.[AGENT_ROUTES_KEY] : undefined;
+        return text?.includes(`name: ${pipelineNs}.api`) ? text : undefined;
+      },
+      60_000,
+    );
+    t.regex(routes, new RegExp(`endpoint: http://api-ingestion\\.${pipelineNs}(\\.svc)?:8080`));
+    t.regex(routes, new RegExp(`file: ${AGENT_ROUTE_KEYS_DIR}/${pipelineNs}\\.api`));
+    t.notThrows(() => kubectl(['get', 'secret', AGENT_ROUTE_KEYS_SECRET, '-n', ns]));
+    t.notRegex(operator.output(), /forbidden|\b403\b/i, 'the operator was refused something');
+  } finally {
+    t.is(await operator.stop(), 0, `the operator exits 0 on SIGTERM:\n${operator.output().slice(-2000)}`);
+    kubectl(['delete', 'namespace', pipelineNs, '--wait=false']);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await deleteTopics(`sextant.${pipelineNs}.`);
+  }
+}
+
+/** The operator never deletes Kafka topics (they hold data): the test removes those it caused. */
+async function deleteTopics(prefix: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'helm-test', brokers: infraVar('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+  } catch {
+    // best effort: leftover topics do not change the outcome of other tests
+  } finally {
+    await admin.disconnect();
+  }
 }
