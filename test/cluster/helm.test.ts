@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import client from 'prom-client';
 import YAML from 'yaml';
 import { resolveAgentConfig } from '../../agent-daemonset/src/config.js';
 import {
@@ -324,10 +325,11 @@ test("the chart's crds/ are identical copies of the top-level crds/", (t) => {
   );
 });
 
-test("the dashboard's queries parse in Sextant's PromQL subset and name metrics the code exports", (t) => {
+test("the dashboard's queries parse in Sextant's PromQL subset and name metrics the code exports", async (t) => {
   const dashboard = JSON.parse(fs.readFileSync(path.join(chart, 'dashboards/sextant-overview.json'), 'utf8')) as {
     uid: string;
     panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }>;
+    templating: { list: Array<{ name: string; type: string; definition?: string }> };
   };
   t.is(dashboard.uid, 'sextant-overview');
   const sources = [
@@ -338,6 +340,10 @@ test("the dashboard's queries parse in Sextant's PromQL subset and name metrics 
     .map((f) => fs.readFileSync(f, 'utf8'))
     .join('\n');
   const exported = new Set(sources.match(/sextant_[a-z_]+/g) ?? []);
+  // prom-client's process metrics, under the prefix every component registers them with.
+  const defaults = new client.Registry();
+  client.collectDefaultMetrics({ register: defaults, prefix: 'sextant_process_' });
+  for (const metric of await defaults.getMetricsAsJSON()) exported.add(metric.name);
   let queries = 0;
   for (const panel of dashboard.panels) {
     for (const target of panel.targets ?? []) {
@@ -352,6 +358,11 @@ test("the dashboard's queries parse in Sextant's PromQL subset and name metrics 
     }
   }
   t.true(queries >= 20, `${queries} queries`);
+  for (const variable of dashboard.templating.list) {
+    const metric = /^label_values\((\w+),/.exec(variable.definition ?? '')?.[1];
+    if (variable.type === 'query')
+      t.true(metric !== undefined && exported.has(metric), `variable ${variable.name}: ${variable.definition}`);
+  }
   for (const title of ['Ingestion rate', 'Rejects by reason', 'Processor lag', 'Sink errors and DLQ', 'Agent lines/s']) {
     t.true(
       dashboard.panels.some((p) => p.title === title),
