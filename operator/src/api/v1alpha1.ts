@@ -141,9 +141,9 @@ const S3Backend = object(
       'us-east-1',
     ),
     prefix: defaulted(
-      string('Key prefix of every object, e.g. team-a/ (no leading slash).', {
-        pattern: '^([^/].*)?$',
-        patternHint: 'no leading slash',
+      string('Key prefix of every object, e.g. team-a/: printable ASCII, no leading slash, no "//" or ".." segment.', {
+        pattern: '^([!-.0-~][ -~]*)?$',
+        patternHint: 'printable ASCII without a leading slash',
         maxLength: 512,
       }),
       '',
@@ -164,8 +164,38 @@ const S3Backend = object(
         },
       ),
     ),
+    flush: opt(
+      object(
+        'When a buffered object is written: as soon as one limit is reached (per partition).',
+        {
+          maxBytes: defaulted(integer('Uncompressed NDJSON bytes.', { minimum: 1024, maximum: 1024 * 1024 * 1024 }), 16 * 1024 * 1024),
+          maxAge: defaulted(duration('Time since the oldest buffered record arrived.'), '5m'),
+          maxRecords: defaulted(integer('Records.', { minimum: 1, maximum: 100_000_000 }), 500_000),
+        },
+        { name: 'flush settings' },
+      ),
+    ),
+    requestChecksumCalculation: defaulted(
+      string(
+        'WHEN_SUPPORTED sends CRC32 checksums with every upload; WHEN_REQUIRED only where S3 demands one (for stores that refuse them).',
+        {
+          enum: ['WHEN_SUPPORTED', 'WHEN_REQUIRED'],
+        },
+      ),
+      'WHEN_SUPPORTED',
+    ),
   },
-  { name: 's3 backend' },
+  {
+    name: 's3 backend',
+    rules: [
+      {
+        cel: "!self.prefix.contains('//') && !('/' + self.prefix + '/').contains('/../')",
+        message: 'prefix must not contain "//" or a ".." segment',
+        field: 'prefix',
+        holds: (v) => !v.prefix.includes('//') && !`/${v.prefix}/`.includes('/../'),
+      },
+    ],
+  },
 );
 
 export const SinkSpecNode = object(

@@ -101,7 +101,7 @@ for (const file of cases) {
       t.true(container.volumeMounts!.some((m) => m.mountPath === '/tmp'));
       // Every {env: X} the component reads is a secretKeyRef in its Deployment; no other env.
       const needed = envRefs(component, config).sort();
-      t.deepEqual(container.env!.map((e) => e.name).sort(), envNamesFor(component, rendered, c), component);
+      t.deepEqual(container.env!.map((e) => e.name).sort(), envNamesFor(component, rendered), component);
       for (const envName of needed)
         t.truthy(
           container.env!.find((e) => e.name === envName && e.valueFrom?.secretKeyRef),
@@ -139,11 +139,8 @@ function envRefs(component: string, config: Record<string, Record<string, unknow
   return out;
 }
 
-function envNamesFor(component: string, rendered: RenderedPipeline, c: Case): string[] {
-  const names = envRefs(component, rendered.runtimeConfig as Record<string, Record<string, unknown>>);
-  // The cold sink's credentials are wired before the runtime config has an s3 section (see README "Gaps").
-  if (component !== 'ingestion' && c.coldSink?.spec.s3?.credentialsSecretRef) names.push('S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY');
-  return names.sort();
+function envNamesFor(component: string, rendered: RenderedPipeline): string[] {
+  return envRefs(component, rendered.runtimeConfig as Record<string, Record<string, unknown>>).sort();
 }
 
 function fileRefs(component: string, config: Record<string, Record<string, unknown>>): string[] {

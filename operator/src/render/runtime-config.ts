@@ -131,14 +131,21 @@ export function renderRuntimeConfig(
         `sink "${coldRef}" (spec.sinks.cold) has an opensearch backend; the cold tier needs an s3 backend`,
       );
     }
-    // The runtime config has no sinks.s3 yet (the S3 writer is being added): the S3 wiring is
-    // rendered (credentials as env) so pods roll when it lands, but not the config section.
-    // See operator/README.md "Gaps".
+    const s3Section: Record<string, unknown> = {
+      bucket: s3.bucket,
+      region: s3.region,
+      prefix: s3.prefix,
+      ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
+      forcePathStyle: s3.forcePathStyle,
+      requestChecksumCalculation: s3.requestChecksumCalculation,
+    };
     if (s3.credentialsSecretRef) {
       const ref = s3.credentialsSecretRef;
-      fromSecret('S3_ACCESS_KEY_ID', ref.name, ref.accessKeyIdKey, SINK_USERS);
-      fromSecret('S3_SECRET_ACCESS_KEY', ref.name, ref.secretAccessKeyKey, SINK_USERS);
+      s3Section.accessKeyId = fromSecret('S3_ACCESS_KEY_ID', ref.name, ref.accessKeyIdKey, SINK_USERS);
+      s3Section.secretAccessKey = fromSecret('S3_SECRET_ACCESS_KEY', ref.name, ref.secretAccessKeyKey, SINK_USERS);
     }
+    if (s3.flush) s3Section.flush = { maxBytes: s3.flush.maxBytes, maxAge: s3.flush.maxAge, maxRecords: s3.flush.maxRecords };
+    sinks.s3 = s3Section;
   }
 
   let retentionSection: Record<string, unknown> | undefined;
