@@ -21,7 +21,7 @@ import { s3ClientForS3Proxy } from '../helpers/s3.js';
 import { writeColdObjects } from './cold-objects.js';
 import type { LabelMatcher, LogSelection, StorageReader, StoredLogEntry } from '../../../runtime/src/storage/reader.js';
 import { SqliteStore } from '../../../runtime/src/storage/sqlite/store.js';
-import { SecretReader } from '../../../runtime/src/platform/runtime-config.js';
+import { SecretReader, type OpenSearchSinkSettings } from '../../../runtime/src/platform/runtime-config.js';
 import { infraVar } from '../helpers/infra-env.js';
 import { HOUR_MS, LOG_COUNT, makeDataset, SAMPLE_POINTS } from './dataset.js';
 
@@ -41,12 +41,10 @@ async function writeOpenSearch(indexPrefix: string, logs: typeof data.logs, samp
   const settings = {
     endpoints: [infraVar('OPENSEARCH_URL')],
     indexPrefix,
+    indexPartition: 'daily',
     insecureSkipVerify: false,
     bulk: { maxDocs: 1000, maxBytes: 5_000_000 },
-    username: undefined,
-    password: undefined,
-    caFile: undefined,
-  };
+  } as OpenSearchSinkSettings;
   const sink = new OpenSearchSink(client, settings, createLogger('test', 'warn'));
   await sink.start();
   const rejected = await sink.write([

@@ -127,7 +127,8 @@ function parseQueryParam(params: Params) {
 }
 
 function matchParams(params: Params): LabelMatcher[][] {
-  const values = params.get('match[]') ?? [];
+  // A query parser that reads brackets (express' "extended", as the runtimes use) names it `match`.
+  const values = matchValues(params);
   return values.map((text) => {
     try {
       return parseSeriesSelector(text);
@@ -145,6 +146,10 @@ function metadataRange(params: Params): { startMs?: number; endMs?: number } {
   if (start !== undefined) range.startMs = parsePromTime(start, 'start');
   if (end !== undefined) range.endMs = parsePromTime(end, 'end');
   return range;
+}
+
+function matchValues(params: Params): string[] {
+  return [...(params.get('match[]') ?? []), ...(params.get('match') ?? [])];
 }
 
 /** One metadata query per match[] selector (or one unrestricted query), results merged. */
@@ -222,7 +227,7 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
   });
 
   route('/series', async (params, _req, res) => {
-    if ((params.get('match[]') ?? []).length === 0) throw new QueryError('bad_data', 'no match[] parameter provided');
+    if (matchValues(params).length === 0) throw new QueryError('bad_data', 'no match[] parameter provided');
     const seen = new Map<string, Labels>();
     for (const q of metadataQueries(params)) {
       for (const labels of await reader.series(q)) seen.set(canonicalLabels(labels), labels);

@@ -1,0 +1,255 @@
+/**
+ * The shared query suite (test/integration/query-suite) against both modes, on the real
+ * servers: (a) `sextant up`; (b) `sextant ingestion` + `sextant processor` (OpenSearch and
+ * S3 sinks) + two `sextant query` runtimes — one reading everything from OpenSearch
+ * (hotWindow 7d), one with a 90-minute hot window, so the older half of the dataset comes
+ * from S3. All three must answer every case identically, and a few answers are checked
+ * against values computed here from the dataset, so equal-but-wrong cannot pass.
+ *
+ * Proof that the tiered runtime really reads S3: after the comparison the old documents are
+ * deleted from OpenSearch; the OpenSearch-only runtime then loses them, the tiered one does not.
+ */
+import test from 'ava';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { startSextant, tempDataDir, type SextantProcess } from '../support/sextant-process.js';
+import { infraVar } from './helpers/infra-env.js';
+import { s3ClientForS3Proxy } from './helpers/s3.js';
+import { runSuite, suiteCases, type SuiteResults } from './query-suite/cases.js';
+import { HOUR_MS, LOG_COUNT, logBodies, makeDataset, SAMPLE_POINTS, sampleBodies, type Dataset } from './query-suite/dataset.js';
+
+const KEY = 'it-query-suite-key';
+const HOT_WINDOW_MS = 90 * 60_000;
+
+const processes: Array<RuntimeProcess | SextantProcess> = [];
+let osPrefix: string | undefined;
+
+test.after.always(async () => {
+  for (const p of processes.splice(0)) await p.kill();
+  if (osPrefix) await fetch(`${infraVar('OPENSEARCH_URL')}/${osPrefix}-*`, { method: 'DELETE' }).catch(() => undefined);
+});
+
+async function post(url: string, route: string, body: unknown): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status === 200) return;
+    // 503 + Retry-After is the contract while a dependency is getting ready: retry like a client.
+    if (res.status !== 503 || attempt >= 30) throw new Error(`POST ${route} → ${res.status}: ${await res.text()}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function ingest(url: string, data: Dataset): Promise<void> {
+  for (const body of logBodies(data)) await post(url, '/api/v1/logs', body);
+  for (const body of sampleBodies(data)) await post(url, '/api/v1/metrics', body);
+}
+
+async function getJson<T>(url: string, route: string, params: Record<string, string>): Promise<T> {
+  const res = await fetch(`${url}${route}?${new URLSearchParams(params)}`, { headers: { authorization: `Bearer ${KEY}` } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${route} → ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Entries and samples a query runtime sees over the whole dataset (Loki and Prometheus counts). */
+async function visibleCounts(url: string, data: Dataset): Promise<{ logs: number; samples: number }> {
+  const time = String(data.baseMs / 1000);
+  const logs = await getJson<{ data: { result: Array<{ value: [number, string] }> } }>(url, '/loki/api/v1/query', {
+    query: 'sum(count_over_time({service=~".+"}[3h]))',
+    time,
+  });
+  const samples = await getJson<{ data: { result: Array<{ value: [number, string] }> } }>(url, '/api/v1/query', {
+    query: 'sum(count_over_time({__name__=~".+"}[3h]))',
+    time,
+  });
+  return { logs: Number(logs.data.result[0]?.value[1] ?? 0), samples: Number(samples.data.result[0]?.value[1] ?? 0) };
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let error: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (done(last)) return last;
+    } catch (e) {
+      error = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last ${JSON.stringify(last)} ${String(error ?? '')}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function runtimeConfig(id: string, hotWindow: string): Record<string, unknown> {
+  return {
+    pipeline: { namespace: 'qs', name: id },
+    http: { port: 0 },
+    kafka: {
+      brokers: infraVar('KAFKA_BROKERS').split(','),
+      clientId: id,
+      topics: { partitions: 3, replicationFactor: 1 },
+      consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
+    },
+    sinks: {
+      opensearch: { endpoints: [infraVar('OPENSEARCH_URL')], indexPrefix: id },
+      s3: {
+        bucket: id,
+        prefix: 'cold',
+        endpoint: infraVar('S3_ENDPOINT'),
+        region: infraVar('S3_REGION'),
+        forcePathStyle: true,
+        accessKeyId: { env: 'IT_S3_ACCESS_KEY_ID' },
+        secretAccessKey: { env: 'IT_S3_SECRET_ACCESS_KEY' },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        flush: { maxAge: '2s' },
+      },
+    },
+    query: { hotWindow },
+  };
+}
+
+async function startComponent(
+  dir: string,
+  component: 'ingestion' | 'processor' | 'query',
+  config: Record<string, unknown>,
+  name: string = component,
+) {
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  // runtime-process.ts names ingestion|processor in its type; its start logic (wait for
+  // "sextant <component> is up on <url>") is the same for query.
+  const p = await startRuntime(component as 'processor', file, {
+    SEXTANT_API_KEYS: KEY,
+    IT_S3_ACCESS_KEY_ID: infraVar('S3_ACCESS_KEY_ID'),
+    IT_S3_SECRET_ACCESS_KEY: infraVar('S3_SECRET_ACCESS_KEY'),
+  });
+  processes.push(p);
+  return p;
+}
+
+/** Values computed from the dataset alone, to check the answers are right, not just equal. */
+function checkIndependently(t: import('ava').ExecutionContext, data: Dataset, results: SuiteResults): void {
+  // native search: api entries with status=500, newest first
+  const expected = data.logs
+    .filter((e) => e.labels.service === 'api' && !e.labels.job && e.message.includes('status=500'))
+    .map((e) => e.timestampNs.toString())
+    .reverse();
+  const native = results['native search: stream + line filter, backward'] as { entries: Array<{ timestamp: string; labels: object }> };
+  t.true(expected.length > 10);
+  t.deepEqual(
+    native.entries.map((e) => String(BigInt(Date.parse(e.timestamp.slice(0, 19) + 'Z')) * 1_000_000n + BigInt(e.timestamp.slice(20, 29)))),
+    expected,
+  );
+  // Loki: every entry counted once
+  const count = results['loki query: instant count over the whole dataset'] as { data: { result: Array<{ value: [number, string] }> } };
+  t.is(count.data.result[0]?.value[1], String(LOG_COUNT));
+  // Loki series for {service="api"}
+  const series = results['loki series'] as { data: object[] };
+  t.deepEqual(series.data, [
+    { level: 'error', service: 'api' },
+    { level: 'info', service: 'api' },
+  ]);
+  // Prometheus: counters rise 2/s, 5/s, 1/s (code 200) and 0.1/s (code 500) per service
+  const rate = results['prometheus query_range: sum by (service) (rate)'] as {
+    data: { result: Array<{ metric: { service: string }; values: Array<[number, string]> }> };
+  };
+  const want: Record<string, number> = { api: 2.1, db: 1.1, web: 5.1 };
+  t.deepEqual(
+    rate.data.result.map((r) => r.metric.service),
+    ['api', 'db', 'web'],
+  );
+  for (const r of rate.data.result) {
+    t.is(r.values.length, 34);
+    for (const [, v] of r.values) t.true(Math.abs(Number(v) - want[r.metric.service]!) < 1e-9, `${r.metric.service}: ${v}`);
+  }
+  const labels = results['prometheus label values'] as { data: string[] };
+  t.deepEqual(labels.data, ['http_requests_total', 'queue_depth']);
+  t.is(SAMPLE_POINTS * 7, data.samples.length);
+}
+
+test.serial(
+  'the query suite answers identically in sextant up and in ingestion + processor + query (OpenSearch, and OpenSearch + S3)',
+  async (t) => {
+    const data = makeDataset(Date.now());
+    const cases = suiteCases(data);
+
+    // (a) embedded
+    const up = await startSextant({ dataDir: tempDataDir('sextant-qs-'), apiKey: KEY });
+    processes.push(up);
+    await ingest(up.url, data);
+    const embedded = await runSuite(up.url, KEY, cases);
+    checkIndependently(t, data, embedded);
+
+    // (b) distributed
+    const id = `qs-${randomBytes(4).toString('hex')}`;
+    osPrefix = id;
+    const s3 = s3ClientForS3Proxy({
+      endpoint: infraVar('S3_ENDPOINT'),
+      region: infraVar('S3_REGION'),
+      forcePathStyle: true,
+      credentials: { accessKeyId: infraVar('S3_ACCESS_KEY_ID'), secretAccessKey: infraVar('S3_SECRET_ACCESS_KEY') },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: id }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-qs-'));
+    const ingestion = await startComponent(dir, 'ingestion', runtimeConfig(id, '7d'));
+    await startComponent(dir, 'processor', runtimeConfig(id, '7d'));
+    const hotOnly = await startComponent(dir, 'query', runtimeConfig(id, '7d'), 'query-hot');
+    const tiered = await startComponent(dir, 'query', runtimeConfig(id, '90m'), 'query-tiered');
+    await waitFor(
+      'ingestion ready',
+      30_000,
+      async () => (await fetch(`${ingestion.url}/readyz`)).status,
+      (s) => s === 200,
+    );
+    await ingest(ingestion.url, data);
+
+    const all = { logs: LOG_COUNT, samples: data.samples.length };
+    await waitFor(
+      'everything in OpenSearch',
+      120_000,
+      () => visibleCounts(hotOnly.url, data),
+      (c) => c.logs === all.logs && c.samples === all.samples,
+    );
+    // The tiered runtime sees the older half only once the S3 sink has flushed it.
+    await waitFor(
+      'everything through OpenSearch + S3',
+      120_000,
+      () => visibleCounts(tiered.url, data),
+      (c) => c.logs === all.logs && c.samples === all.samples,
+    );
+
+    const fromOpenSearch = await runSuite(hotOnly.url, KEY, cases);
+    const fromBothTiers = await runSuite(tiered.url, KEY, cases);
+    for (const c of cases) {
+      t.deepEqual(fromOpenSearch[c.name], embedded[c.name], `OpenSearch-only: ${c.name}`);
+      t.deepEqual(fromBothTiers[c.name], embedded[c.name], `OpenSearch + S3: ${c.name}`);
+    }
+
+    // Remove the old half from OpenSearch: only S3 still has it.
+    const boundaryMs = Date.now() - HOT_WINDOW_MS - 60_000;
+    for (const signal of ['logs', 'metrics']) {
+      const res = await fetch(`${infraVar('OPENSEARCH_URL')}/${id}-${signal}-*/_delete_by_query?refresh=true&conflicts=proceed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { range: { '@timestamp': { lt: new Date(boundaryMs).toISOString() } } } }),
+      });
+      t.is(res.status, 200, await res.text());
+    }
+    const oldLogs = data.logs.filter((e) => e.timestampNs < BigInt(boundaryMs) * 1_000_000n).length;
+    t.true(oldLogs > LOG_COUNT / 3, `${oldLogs} entries older than the hot window`);
+    t.deepEqual((await visibleCounts(hotOnly.url, data)).logs, LOG_COUNT - oldLogs, 'OpenSearch-only runtime lost the old half');
+    t.deepEqual(await visibleCounts(tiered.url, data), all, 'the tiered runtime still has everything: the old half came from S3');
+    const again = await runSuite(tiered.url, KEY, cases);
+    for (const c of cases) t.deepEqual(again[c.name], embedded[c.name], `S3 for the old half: ${c.name}`);
+    t.log(`${cases.length} cases; ${oldLogs} of ${LOG_COUNT} entries older than the ${(HOUR_MS / 60_000) * 1.5}-minute hot window`);
+  },
+);
