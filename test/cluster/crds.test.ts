@@ -18,6 +18,7 @@ import { decode } from '../../runtime/src/common/decode.js';
 import { ProcessorsCodec } from '../../runtime/src/processor/pipeline.js';
 import { readCorpus } from '../../operator/src/api/corpus.js';
 import { decodeResource, KINDS, type KindName } from '../../operator/src/api/v1alpha1.js';
+import { renderAgentConfig, renderPipeline } from '../../operator/src/render/index.js';
 import { infraVar } from '../integration/helpers/infra-env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -126,6 +127,28 @@ test.serial('the examples apply as-is, and what the API server stores decodes to
     }
   }
   t.is(compared, 4);
+});
+
+test.serial('the objects render makes of the stored examples pass the API server (server-side apply, dry run)', (t) => {
+  const get = (resource: string, name: string) => JSON.parse(kubectl(['-n', ns, 'get', resource, name, '-o', 'json'])) as never;
+  const settings = { image: 'ghcr.io/sextant/sextant:0.1.0', operatorNamespace: ns };
+  const rendered = renderPipeline(
+    {
+      pipeline: get('pipelines.sextant.dev', 'api'),
+      hotSink: get('sinks.sextant.dev', 'hot'),
+      coldSink: get('sinks.sextant.dev', 'archive'),
+      retention: get('retentionpolicies.sextant.dev', 'standard'),
+      secretVersions: {},
+    },
+    settings,
+  );
+  const agent = renderAgentConfig([{ ...rendered.agentRoute!, apiKey: 'k' }], settings);
+  const objects = [...rendered.objects, ...agent];
+  t.is(objects.length, 11);
+  for (const o of objects) {
+    const out = kubectl(['apply', '--server-side', '--dry-run=server', '--field-manager=sextant-operator', '-f', '-'], JSON.stringify(o));
+    t.regex(out, /serverside-applied \(server dry run\)/, `${o.kind}/${o.metadata?.name}`);
+  }
 });
 
 test.serial('kubectl get sextant lists the three kinds with their printer columns', (t) => {
