@@ -391,7 +391,7 @@ test('helm install creates every object of the chart in the API server; RBAC is 
   });
   // kwok's fake nodes carry a NoSchedule taint; the agent tolerates every taint already.
   const kwok = '[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}]';
-  helm([
+  const installOutput = helm([
     'install',
     release,
     chart,
@@ -405,6 +405,11 @@ test('helm install creates every object of the chart in the API server; RBAC is 
     '4m',
   ]);
   installed = true;
+  // NOTES.txt: what was installed and what to do next, with this release's names.
+  t.regex(installOutput, new RegExp(`Deployment ${release}-operator \\(1 replica\\(s\\), leader election on Lease ${release}-operator\\)`));
+  t.regex(installOutput, new RegExp(`DaemonSet ${release}-agent`));
+  t.regex(installOutput, /kubectl -n team-a apply -f examples\/secrets\.yaml/);
+  t.regex(installOutput, /Bearer \$__env\{SEXTANT_API_KEY\}/);
 
   const manifest = helm(['get', 'manifest', release, '--namespace', ns]);
   const expected = parseManifest(manifest);
