@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { startSextant, tempDataDir, type SextantProcess } from '../support/sextant-process.js';
+import { TcpGate } from '../support/tcp-gate.js';
 import { infraVar } from './helpers/infra-env.js';
 import { s3ClientForS3Proxy } from './helpers/s3.js';
 import { runSuite, suiteCases, type SuiteResults } from './query-suite/cases.js';
@@ -251,5 +252,73 @@ test.serial(
     const again = await runSuite(tiered.url, KEY, cases);
     for (const c of cases) t.deepEqual(again[c.name], embedded[c.name], `S3 for the old half: ${c.name}`);
     t.log(`${cases.length} cases; ${oldLogs} of ${LOG_COUNT} entries older than the ${(HOUR_MS / 60_000) * 1.5}-minute hot window`);
+  },
+);
+
+test.serial(
+  'sextant query: API keys required, /healthz, /metrics; OpenSearch unreachable → /readyz 503 and queries 503, then recovery',
+  async (t) => {
+    const target = new URL(infraVar('OPENSEARCH_URL'));
+    const gate = new TcpGate(target.hostname, Number(target.port));
+    await gate.open();
+    t.teardown(() => gate.close());
+    const id = `qs-${randomBytes(4).toString('hex')}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-qs-'));
+    const config = runtimeConfig(id, '7d');
+    const sinks = config.sinks as { opensearch: { endpoints: string[] }; s3?: unknown };
+    sinks.opensearch.endpoints = [`http://127.0.0.1:${gate.port}`];
+    delete sinks.s3;
+    const query = await startComponent(dir, 'query', config);
+    await waitFor(
+      'query ready',
+      30_000,
+      async () => (await fetch(`${query.url}/readyz`)).status,
+      (s) => s === 200,
+    );
+    t.is((await fetch(`${query.url}/healthz`)).status, 200);
+
+    const labels = `${query.url}/loki/api/v1/labels`;
+    t.is((await fetch(labels)).status, 401, 'no key');
+    t.is((await fetch(labels, { headers: { authorization: 'Bearer wrong' } })).status, 401, 'wrong key');
+    const ok = await fetch(labels, { headers: { 'x-api-key': KEY } });
+    t.is(ok.status, 200);
+    t.deepEqual(await ok.json(), { status: 'success', data: [] }, 'no indices yet: no labels, not an error');
+
+    await gate.close();
+    await waitFor(
+      'readyz 503',
+      30_000,
+      async () => (await fetch(`${query.url}/readyz`)).status,
+      (s) => s === 503,
+    );
+    t.regex(await (await fetch(`${query.url}/readyz`)).text(), /opensearch/);
+    const native = await fetch(`${query.url}/api/v1/logs/search?${new URLSearchParams({ query: '{service="api"}' })}`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    t.is(native.status, 503);
+    t.truthy(native.headers.get('retry-after'));
+    t.regex(((await native.json()) as { error: string }).error, /OpenSearch is unreachable/);
+    const prom = await fetch(`${query.url}/api/v1/query?${new URLSearchParams({ query: 'up' })}`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    t.is(prom.status, 503);
+    t.like(await prom.json(), { status: 'error', errorType: 'unavailable' });
+    const loki = await fetch(`${query.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{a="b"}' })}`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    t.is(loki.status, 503);
+    const metrics = await (await fetch(`${query.url}/metrics`)).text();
+    t.regex(metrics, /sextant_query_backend_up\{backend="opensearch"\} 0/);
+
+    await gate.open();
+    await waitFor(
+      'readyz 200 again',
+      30_000,
+      async () => (await fetch(`${query.url}/readyz`)).status,
+      (s) => s === 200,
+    );
+    t.is((await fetch(labels, { headers: { authorization: `Bearer ${KEY}` } })).status, 200);
+    t.regex(await (await fetch(`${query.url}/metrics`)).text(), /sextant_query_backend_up\{backend="opensearch"\} 1/);
+    t.is(await query.stop(), 0, 'SIGTERM: exit 0');
   },
 );
