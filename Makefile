@@ -43,7 +43,7 @@ test-integration: build infra-up
 # The control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok, helm) is
 # built from the Go module proxy on first use (~20 min on 2 cores), then cached.
 test-cluster: build
-	$(MAKE) --no-print-directory infra-up SERVICES=kube
+	$(MAKE) --no-print-directory infra-up SERVICES="kube kafka"
 	npx ava --config test/cluster/ava.config.js
 
 test: lint typecheck test-unit test-integration test-cluster

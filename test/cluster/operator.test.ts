@@ -20,6 +20,7 @@ import {
   getJson,
   kubectl,
   pipeline,
+  sinkEndpoint,
   startOperator,
   uniqueName,
   until,
@@ -120,7 +121,7 @@ test('the examples become a ConfigMap, Deployments, Services, PDBs, an HPA, Kafk
   const config = JSON.parse(cm.data!['runtime.json']!) as Record<string, any>;
   t.deepEqual(config.pipeline, { namespace: ns, name: 'api' });
   t.deepEqual(config.kafka.brokers, infraVar('KAFKA_BROKERS').split(','));
-  t.deepEqual(config.sinks.opensearch.endpoints, [infraVar('OPENSEARCH_URL')]);
+  t.deepEqual(config.sinks.opensearch.endpoints, [sinkEndpoint('OPENSEARCH_URL')]);
   t.deepEqual(
     config.processors.map((s: object) => Object.keys(s)[0]),
     ['parse', 'redact', 'drop'],

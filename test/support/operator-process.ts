@@ -133,6 +133,19 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * The OpenSearch and S3 URLs the examples are pointed at. The operator never connects to
+ * them (only the runtimes would), so the cluster tier needs only kube and kafka running;
+ * when the other servers run, their real URLs are used.
+ */
+export function sinkEndpoint(name: 'OPENSEARCH_URL' | 'S3_ENDPOINT'): string {
+  try {
+    return infraVar(name);
+  } catch {
+    return name === 'OPENSEARCH_URL' ? 'http://127.0.0.1:19200' : 'http://127.0.0.1:19000';
+  }
+}
+
 /** The documents of examples/<file>, with the endpoints pointed at the test servers. */
 export function exampleDocs(file: string): Record<string, unknown>[] {
   const text = fs.readFileSync(path.join(REPO, 'examples', file), 'utf8');
@@ -143,11 +156,11 @@ export function exampleDocs(file: string): Record<string, unknown>[] {
     const spec = doc.spec as Record<string, Record<string, unknown>> | undefined;
     if (doc.kind === 'Pipeline' && spec?.kafka) spec.kafka.brokers = infraVar('KAFKA_BROKERS').split(',');
     if (doc.kind === 'Sink' && spec?.opensearch) {
-      spec.opensearch.endpoints = [infraVar('OPENSEARCH_URL')];
+      spec.opensearch.endpoints = [sinkEndpoint('OPENSEARCH_URL')];
       // The test OpenSearch is plain http: no CA to trust.
       delete spec.opensearch.tls;
     }
-    if (doc.kind === 'Sink' && spec?.s3) spec.s3.endpoint = infraVar('S3_ENDPOINT');
+    if (doc.kind === 'Sink' && spec?.s3) spec.s3.endpoint = sinkEndpoint('S3_ENDPOINT');
   }
   return docs;
 }
