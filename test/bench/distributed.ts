@@ -157,6 +157,17 @@ export async function deleteTopics(prefixes: string[]): Promise<void> {
   }
 }
 
+/** Records in a topic: the sum of its partitions' high watermarks (the bench's topics start at offset 0). */
+export async function topicRecords(topic: string): Promise<number> {
+  const admin = kafkaAdminClient().admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function osRequest<T>(method: string, urlPath: string, body?: unknown): Promise<T> {
   const res = await fetch(`${opensearchUrl()}${urlPath}`, {
     method,

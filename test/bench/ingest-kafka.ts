@@ -27,6 +27,7 @@ import {
   pushAll,
   scrapeMetric,
   start,
+  topicRecords,
   writeRuntimeConfig,
 } from './distributed.js';
 import { cpuSeconds, machine, median, peakRssMb, progress, writeResults } from './report.js';
@@ -89,6 +90,9 @@ async function runSextant(o: Options, bodies: string[], warmBodies: string[]): P
     const cpu = cpuSeconds(pid) - cpuBefore;
     const brokerCpu = broker ? cpuSeconds(broker) - brokerBefore : undefined;
     const batches = (await scrapeMetric(p.url, 'sextant_bus_batches_sent_total')) - batchesBefore;
+    // Every 200 was an acknowledged publish: the topic must hold exactly what was sent.
+    const stored = await topicRecords(topicName({ pipeline: { namespace: NAMESPACE, name: id } }, 'logs'));
+    if (stored !== o.warmup + o.events) throw new Error(`topic holds ${stored} records, ${o.warmup + o.events} were acknowledged`);
     return {
       eventsPerSecond: o.events / seconds,
       seconds,
@@ -158,6 +162,8 @@ async function runPerf(o: Options, recordSize: number): Promise<PerfRun> {
     const brokerBefore = broker ? cpuSeconds(broker) : 0;
     const r = await producerPerformance(topic, o.events, recordSize);
     const brokerCpu = broker ? cpuSeconds(broker) - brokerBefore : undefined;
+    const stored = await topicRecords(topic);
+    if (stored !== o.events) throw new Error(`ProducerPerformance: topic holds ${stored} records, expected ${o.events}`);
     return {
       eventsPerSecond: r.rate,
       mbPerSecond: r.mb,
