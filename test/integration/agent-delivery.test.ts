@@ -306,6 +306,29 @@ test.serial('spool limit reached: tailing pauses, nothing is dropped, all arrive
       },
       60_000,
     );
+    // Spills planned before the pause may still be writing; when one lands it frees memory and
+    // the route reads on until memory is full again (that burst made this check fail). Settled:
+    // no spill being written and the line count held still over a few batch maxWaits.
+    const spoolDir = path.join(state, 'spool', 'full');
+    const writing = () => fs.readdirSync(spoolDir).some((f) => f.endsWith('.tmp'));
+    const seen: number[] = [];
+    await waitFor(
+      'the pause settled (spills written, no reading)',
+      async () => {
+        const before = await agent.metrics();
+        await new Promise((r) => setTimeout(r, 300));
+        const after = await agent.metrics();
+        const lines = metricSum(after, 'sextant_agent_lines_read_total');
+        seen.push(lines);
+        return (
+          metricSum(after, 'sextant_agent_route_paused', 'route="full"') === 1 &&
+          !writing() &&
+          lines === metricSum(before, 'sextant_agent_lines_read_total')
+        );
+      },
+      60_000,
+    );
+    t.log(`lines read while the pause settled: ${seen.join(', ')}`);
     // Stays paused: give the tailer time to (wrongly) read on, then check it did not.
     const m1 = await agent.metrics();
     await new Promise((r) => setTimeout(r, 1000));
