@@ -44,6 +44,13 @@ for (const kind of kinds) {
     t.true(nodes.length > 10);
   });
 
+  test(`${kind}: every default is stated in the description (kubectl explain does not print defaults)`, (t) => {
+    const silent = walk(rootSchema(kind), kind)
+      .filter((v) => v.schema.default !== undefined && !/default/i.test(v.schema.description ?? ''))
+      .map((v) => v.path);
+    t.deepEqual(silent, []);
+  });
+
   test(`${kind}: the schema is structural (a type on every node unless int-or-string or preserve-unknown-fields)`, (t) => {
     const untyped = walk(rootSchema(kind), kind)
       .filter((v) => !v.schema.type && !v.schema['x-kubernetes-int-or-string'] && !v.schema['x-kubernetes-preserve-unknown-fields'])

@@ -128,7 +128,7 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
       source: str('Field holding the text to parse; the message when unset.', { minLength: 1 }),
       target: {
         type: 'string',
-        description: 'Where extracted values go; labels keeps only scalar values, as text.',
+        description: 'Where extracted values go; labels keeps only scalar values, as text. Default: fields.',
         enum: ['fields', 'labels'],
         default: 'fields',
       },
@@ -167,7 +167,7 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
         items: str('A regular expression.', { minLength: 1 }),
       },
       replacement: str('Replaces every match when set; otherwise [REDACTED:<detector>] or [REDACTED].'),
-      fields: { type: 'boolean', description: 'Also redact string values inside fields.', default: true },
+      fields: { type: 'boolean', description: 'Also redact string values inside fields. Default: true.', default: true },
     },
     'x-kubernetes-validations': [
       {
@@ -196,7 +196,7 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
       rate: { type: 'number', description: 'Fraction kept, greater than 0 and at most 1.', minimum: 0, exclusiveMinimum: true, maximum: 1 },
       by: {
         type: 'string',
-        description: 'entry: decide per entry; stream: keep or drop whole streams (hash of the labels).',
+        description: 'entry: decide per entry; stream: keep or drop whole streams (hash of the labels). Default: entry.',
         enum: ['entry', 'stream'],
         default: 'entry',
       },

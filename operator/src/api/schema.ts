@@ -277,7 +277,20 @@ export function optionalField<A>(node: Node<A>): Prop<A, false> {
 
 /** A field the decoded value always has: a missing one takes `value`. */
 export function defaulted<A>(node: Node<A>, value: A): Prop<A, true> & { readonly hasDefault: true } {
-  return { node, required: true, hasDefault: true, codec: withDefault(node.codec, value), schema: { ...node.schema, default: value } };
+  return {
+    node,
+    required: true,
+    hasDefault: true,
+    codec: withDefault(node.codec, value),
+    schema: { ...node.schema, description: withDefaultNote(node.schema.description ?? '', value), default: value },
+  };
+}
+
+/** kubectl explain does not print `default`, so the description says it. */
+export function withDefaultNote(description: string, value: unknown): string {
+  if (/\bdefault\b/i.test(description)) return description;
+  const text = Array.isArray(value) ? value.join(', ') : value === '' ? '"" (empty)' : String(value);
+  return `${description} Default: ${text}.`;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
