@@ -16,8 +16,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import client from 'prom-client';
+import * as iots from 'io-ts';
 import YAML from 'yaml';
-import { resolveAgentConfig } from '../../agent-daemonset/src/config.js';
+import { AgentFileConfig, resolveAgentConfig } from '../../agent-daemonset/src/config.js';
 import {
   AGENT_ROUTE_KEYS_DIR,
   AGENT_ROUTES_CONFIGMAP,
@@ -247,6 +248,48 @@ test("the operator Deployment's arguments are accepted by `sextant operator` for
     t.is(r.status, 1, `${set}: ${r.stderr}`);
     t.regex(r.stderr, /cannot start: ENOENT/, set);
   }
+});
+
+interface SchemaNode {
+  type?: string | string[];
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: unknown;
+  items?: SchemaNode;
+}
+
+/** The props of an object codec (exact, partial, type, intersections of those), else undefined. */
+function codecProps(codec: iots.Mixed): Record<string, iots.Mixed> | undefined {
+  if (codec instanceof iots.ExactType) return codecProps(codec.type as iots.Mixed);
+  if (codec instanceof iots.InterfaceType || codec instanceof iots.PartialType) return codec.props as Record<string, iots.Mixed>;
+  if (codec instanceof iots.IntersectionType) {
+    const parts = (codec.types as iots.Mixed[]).map(codecProps);
+    return parts.every((p) => p !== undefined) ? Object.assign({}, ...parts) : undefined;
+  }
+  return undefined;
+}
+
+/** Every object level the schema spells out has exactly the codec's keys; returns the paths compared. */
+function compareWithCodec(t: ExecutionContext, codec: iots.Mixed, node: SchemaNode, at: string): string[] {
+  if (codec instanceof iots.ArrayType) return node.items ? compareWithCodec(t, codec.type as iots.Mixed, node.items, `${at}[]`) : [];
+  const props = codecProps(codec);
+  if (!props || !node.properties) return [];
+  t.deepEqual(Object.keys(node.properties).sort(), Object.keys(props).sort(), `${at}: schema keys vs the agent's codec`);
+  t.is(node.additionalProperties, false, `${at}: additionalProperties`);
+  return [
+    at,
+    ...Object.keys(props).flatMap((k) => (node.properties![k] ? compareWithCodec(t, props[k]!, node.properties![k]!, `${at}.${k}`) : [])),
+  ];
+}
+
+test("the schema of agent.config has the agent codec's keys at every level (typos fail at helm time)", (t) => {
+  const schema = JSON.parse(fs.readFileSync(path.join(chart, 'values.schema.json'), 'utf8')) as SchemaNode;
+  const agent = schema.properties!['agent']!.properties!;
+  for (const key of ['config', 'defaultConfig']) {
+    const compared = compareWithCodec(t, AgentFileConfig, agent[key]!, `agent.${key}`);
+    t.true(compared.length >= 10, `${compared.length} levels compared: ${compared.join(', ')}`);
+  }
+  const r = run(infraVar('HELM_BIN'), ['template', 'x', chart, '--set', 'agent.config.tail.pollIntervall=1s']);
+  t.regex(r.stderr, /at '\/agent\/config\/tail': additional properties 'pollIntervall' not allowed/);
 });
 
 test('bad values are refused by the schema with the path of the value', (t) => {
