@@ -21,6 +21,7 @@ import { Client } from '@opensearch-project/opensearch';
 import client from 'prom-client';
 import { silentLogger } from '../../runtime/src/common/log.js';
 import { createRetentionMetrics } from '../../runtime/src/platform/retention.js';
+import { partitionIndex, type IndexPartition } from '../../runtime/src/storage/opensearch/documents.js';
 import { indexAdmin, OpenSearchRetention } from '../../runtime/src/storage/opensearch/retention.js';
 import { hourStart, indexKey, journalKey, objectKey, pipelinePrefix, type PipelineLocation } from '../../runtime/src/storage/s3/layout.js';
 import { bucketAdmin, S3Retention } from '../../runtime/src/storage/s3/retention.js';
@@ -219,7 +220,7 @@ interface Runtime {
   processes: RuntimeProcess[];
 }
 
-function runtimeConfig(id: string, retention?: unknown): Record<string, unknown> {
+function runtimeConfig(id: string, partition: IndexPartition, retention?: unknown): Record<string, unknown> {
   return {
     pipeline: { namespace: 'it', name: id },
     http: { port: 0 },
@@ -230,7 +231,7 @@ function runtimeConfig(id: string, retention?: unknown): Record<string, unknown>
       consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
     },
     sinks: {
-      opensearch: { endpoints: [opensearchUrl()], indexPrefix: id },
+      opensearch: { endpoints: [opensearchUrl()], indexPrefix: id, indexPartition: partition },
       s3: {
         bucket: BUCKET,
         prefix: `${id}/cold`,
@@ -269,18 +270,18 @@ async function post(url: string, route: string, body: unknown): Promise<void> {
   if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
 }
 
-const dayIndex = (prefix: string, signal: string, ms: number) =>
-  `${prefix}-${signal}-${new Date(ms).toISOString().slice(0, 10).replaceAll('-', '.')}`;
-
 /** End of the hour partition a cold-tier key lives in; undefined for the journal. */
 function partitionEnd(key: string): number | undefined {
   const m = /\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
   return m ? Date.parse(`${m[1]}T${m[2]}:00:00Z`) + HOUR : undefined;
 }
 
-test.serial(
-  'sextant processor enforces hot 5m / cold 10m: old indices and partitions gone, newer data intact, exact counts on /metrics',
-  async (t) => {
+/**
+ * Both index partitions: with hourly indices, logs 2 h old are expired too (with daily ones
+ * they share today's index, which must stay).
+ */
+const processorRetention = test.macro({
+  exec: async (t, partition: IndexPartition) => {
     const id = `ret-${randomBytes(4).toString('hex')}`;
     const r: Runtime = { id, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-retention-')), config: {}, processes: [] };
     cleanups.push(
@@ -296,8 +297,9 @@ test.serial(
     const policy = { logs: { hot: '5m', cold: '10m' }, metrics: { hot: '5m', cold: '10m' }, interval: '2s' };
 
     // Phase 1, no retention: data days old and current through ingestion → Kafka → both sinks.
-    const ingestion = await startWith(r, 'ingestion', runtimeConfig(id));
-    let processor = await startWith(r, 'processor', runtimeConfig(id));
+    const ingestion = await startWith(r, 'ingestion', runtimeConfig(id, partition));
+    let processor = await startWith(r, 'processor', runtimeConfig(id, partition));
+    const twoHoursOld = partition === 'hourly' ? 15 : 0;
     const now = Date.now();
     const logAt = (ms: number, n: number, tag: string) =>
       Array.from({ length: n }, (_, i) => ({
@@ -306,16 +308,21 @@ test.serial(
         message: `${tag} ${i}`,
       }));
     await post(ingestion.url, '/api/v1/logs', {
-      entries: [...logAt(now - 3 * DAY, 30, '3d'), ...logAt(now - 2 * DAY, 20, '2d'), ...logAt(now, 25, 'now')],
+      entries: [
+        ...logAt(now - 3 * DAY, 30, '3d'),
+        ...logAt(now - 2 * DAY, 20, '2d'),
+        ...logAt(now - 2 * HOUR, twoHoursOld, '2h'),
+        ...logAt(now, 25, 'now'),
+      ],
     });
     const sampleAt = (ms: number, n: number, tag: string) =>
       Array.from({ length: n }, (_, i) => ({ name: 'it_up', labels: { age: tag, i: String(i) }, timestamp: ms, value: i }));
     await post(ingestion.url, '/api/v1/metrics', { samples: [...sampleAt(now - 4 * DAY, 10, '4d'), ...sampleAt(now, 15, 'now')] });
     await waitFor(
-      '75 logs and 25 samples in OpenSearch',
+      'logs and samples in OpenSearch',
       120_000,
       async () => [await countDocs(id, 'logs'), await countDocs(id, 'metrics')],
-      (c) => c[0] === 75 && c[1] === 25,
+      (c) => c[0] === 75 + twoHoursOld && c[1] === 25,
     );
     // The S3 sink flushes within 1 s of age; wait for every record in the sidecars.
     const recordsInS3 = async () => {
@@ -327,7 +334,7 @@ test.serial(
       }
       return n;
     };
-    await waitFor('100 records in S3', 120_000, recordsInS3, (n) => n === 100);
+    await waitFor('every record in S3', 120_000, recordsInS3, (n) => n === 100 + twoHoursOld);
     t.is(await processor.stop(), 0);
 
     // Objects in the cold layout beside the sink's: 26 h and 3 h old, the current hour, the journal, another pipeline.
@@ -364,19 +371,17 @@ test.serial(
       keep.some((k) => k.includes('/_journal/')),
       "the sink's journals are there and must stay",
     );
-    const keptIndices = [...new Set([dayIndex(id, 'logs', now), dayIndex(id, 'metrics', now)])].sort();
-    t.deepEqual(
-      await indicesOf(id),
-      [
-        ...keptIndices,
-        dayIndex(id, 'logs', now - 3 * DAY),
-        dayIndex(id, 'logs', now - 2 * DAY),
-        dayIndex(id, 'metrics', now - 4 * DAY),
-      ].sort(),
-    );
+    const index = (signal: 'logs' | 'metrics', ms: number) => partitionIndex(id, signal, ms, partition);
+    const keptIndices = [index('logs', now), index('metrics', now)].sort();
+    const expiredLogIndices = [
+      index('logs', now - 3 * DAY),
+      index('logs', now - 2 * DAY),
+      ...(twoHoursOld > 0 ? [index('logs', now - 2 * HOUR)] : []),
+    ];
+    t.deepEqual(await indicesOf(id), [...keptIndices, ...expiredLogIndices, index('metrics', now - 4 * DAY)].sort());
 
     // Phase 2: the same pipeline with the policy; its loop runs every 2 s.
-    processor = await startWith(r, 'processor', runtimeConfig(id, policy));
+    processor = await startWith(r, 'processor', runtimeConfig(id, partition, policy));
     await waitFor(
       'expired indices deleted',
       60_000,
@@ -394,8 +399,8 @@ test.serial(
       return { deleted: scrape(text, 'sextant_retention_deleted_total'), errors: scrape(text, 'sextant_retention_errors_total') };
     };
     const want = {
-      'tier="hot",signal="logs",kind="indices"': 2,
-      'tier="hot",signal="logs",kind="documents"': 50,
+      'tier="hot",signal="logs",kind="indices"': expiredLogIndices.length,
+      'tier="hot",signal="logs",kind="documents"': 50 + twoHoursOld,
       'tier="hot",signal="metrics",kind="indices"': 1,
       'tier="hot",signal="metrics",kind="documents"': 10,
       'tier="cold",signal="logs",kind="objects"': expected.logs.objects,
@@ -416,7 +421,7 @@ test.serial(
     t.true(final.deleted['tier="hot",signal="logs",kind="bytes"']! > 0);
     t.deepEqual(final.errors, {});
 
-    t.deepEqual(await indicesOf(id), keptIndices, "today's indices stay");
+    t.deepEqual(await indicesOf(id), keptIndices, 'the current indices stay');
     t.is(await countDocs(id, 'logs'), 25);
     t.is(await countDocs(id, 'metrics'), 15);
     t.deepEqual([...(await listKeys(`${id}/cold/`)).keys()].sort(), keep.sort(), 'newer partitions, journals and the other pipeline stay');
@@ -425,7 +430,7 @@ test.serial(
     const output = processor.output();
     t.is(
       output.split('\n').filter((l) => l.includes('retention: deleted expired OpenSearch index')).length,
-      3,
+      expiredLogIndices.length + 1,
       'one log line per deleted index',
     );
     t.true(output.split('\n').some((l) => l.includes('retention: deleted expired S3 partition')));
@@ -433,7 +438,12 @@ test.serial(
     t.is(await processor.stop(), 0);
     t.is(await ingestion.stop(), 0);
   },
-);
+  title: (_, partition: IndexPartition) =>
+    `sextant processor, ${partition} indices, hot 5m / cold 10m: expired indices and partitions gone, newer data intact, exact counts on /metrics`,
+});
+
+test.serial(processorRetention, 'daily');
+test.serial(processorRetention, 'hourly');
 
 const canonical = (o: Record<string, number>) => JSON.stringify(Object.entries(o).sort());
 

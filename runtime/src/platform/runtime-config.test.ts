@@ -49,7 +49,7 @@ test('every error of a broken config is reported at once, each with its path', (
     'processors[0].parse.format: expected json | logfmt | regex | cri | docker, got "xml"',
     'signals[1]: expected "logs" or "metrics", got "traces"',
     'sinks.opensearch.endpoints: not an http(s) URL: "opensearch:9200"',
-    'sinks.opensearch.user: unknown field (valid: endpoints, indexPrefix, username, password, caFile, insecureSkipVerify, bulk)',
+    'sinks.opensearch.user: unknown field (valid: endpoints, indexPrefix, indexPartition, username, password, caFile, insecureSkipVerify, bulk)',
   ]);
 });
 

@@ -119,6 +119,8 @@ const OpenSearchSinkConfig = closed(
   {
     endpoints: t.array(NonEmptyString, 'list of URLs'),
     indexPrefix: Dns1123,
+    /** One index per UTC day (default) or hour: retention deletes whole indices (storage/opensearch/retention.ts). */
+    indexPartition: withDefault(t.keyof({ daily: null, hourly: null }, '"daily" or "hourly"'), 'daily'),
     username: optional(SecretRef),
     password: optional(SecretRef),
     caFile: optional(NonEmptyString),

@@ -1,11 +1,21 @@
 import test from 'ava';
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import { bulkChunks } from './bulk.js';
-import { dailyIndex, indexTemplates, logDocument, nsToIso, sampleDocument } from './documents.js';
+import { dailyIndex, indexTemplates, logDocument, nsToIso, partitionIndex, sampleDocument } from './documents.js';
 
 test('daily indices per signal, by the UTC day of the record', (t) => {
   t.is(dailyIndex('team-a', 'logs', Date.UTC(2026, 10, 26, 23, 59, 59)), 'team-a-logs-2026.11.26');
   t.is(dailyIndex('team-a', 'metrics', Date.UTC(2026, 0, 2)), 'team-a-metrics-2026.01.02');
+});
+
+test('hourly indices add the UTC hour; both name forms are what retention parses', (t) => {
+  t.is(partitionIndex('team-a', 'logs', Date.UTC(2026, 10, 26, 23, 59, 59), 'hourly'), 'team-a-logs-2026.11.26.23');
+  t.is(partitionIndex('team-a', 'metrics', Date.UTC(2026, 0, 2, 7), 'hourly'), 'team-a-metrics-2026.01.02.07');
+  t.is(partitionIndex('team-a', 'logs', Date.UTC(2026, 10, 26, 23), 'daily'), 'team-a-logs-2026.11.26');
+  t.is(
+    logDocument('p', { timestampNs: 1764151200123456789n, labels: {}, message: 'm', fields: {} }, 'hourly').index,
+    'p-logs-2025.11.26.10',
+  );
 });
 
 test('nanosecond timestamps keep all nine digits', (t) => {

@@ -12,11 +12,24 @@ export interface IndexedDoc {
   doc: Record<string, unknown>;
 }
 
+/**
+ * How much time one index covers. Retention deletes whole indices (opensearch/retention.ts),
+ * so data stays up to one partition longer than the hot retention: `hourly` suits hot
+ * retentions of hours (at the price of 24× the indices), `daily` everything longer.
+ */
+export type IndexPartition = 'daily' | 'hourly';
+
 /** `<prefix>-<signal>-YYYY.MM.DD` (UTC day of the record's timestamp). */
 export function dailyIndex(prefix: string, signal: Signal, timestampMs: number): string {
   const d = new Date(timestampMs);
   const day = `${d.getUTCFullYear()}.${String(d.getUTCMonth() + 1).padStart(2, '0')}.${String(d.getUTCDate()).padStart(2, '0')}`;
   return `${prefix}-${signal}-${day}`;
+}
+
+/** dailyIndex, or `<prefix>-<signal>-YYYY.MM.DD.HH` (UTC hour) for hourly partitions. */
+export function partitionIndex(prefix: string, signal: Signal, timestampMs: number, partition: IndexPartition): string {
+  const daily = dailyIndex(prefix, signal, timestampMs);
+  return partition === 'daily' ? daily : `${daily}.${String(new Date(timestampMs).getUTCHours()).padStart(2, '0')}`;
 }
 
 /** RFC 3339 with all nine fraction digits: what a date_nanos field keeps exactly. */
@@ -26,10 +39,10 @@ export function nsToIso(ns: bigint): string {
   return `${new Date(ms).toISOString().slice(0, 19)}.${fraction}Z`;
 }
 
-export function logDocument(prefix: string, entry: LogEntry): IndexedDoc {
+export function logDocument(prefix: string, entry: LogEntry, partition: IndexPartition = 'daily'): IndexedDoc {
   const stream = streamFingerprint(entry.labels);
   return {
-    index: dailyIndex(prefix, 'logs', Number(entry.timestampNs / 1_000_000n)),
+    index: partitionIndex(prefix, 'logs', Number(entry.timestampNs / 1_000_000n), partition),
     id: logRecordId(stream, entry),
     doc: {
       '@timestamp': nsToIso(entry.timestampNs),
@@ -42,11 +55,11 @@ export function logDocument(prefix: string, entry: LogEntry): IndexedDoc {
   };
 }
 
-export function sampleDocument(prefix: string, sample: Sample): IndexedDoc {
+export function sampleDocument(prefix: string, sample: Sample, partition: IndexPartition = 'daily'): IndexedDoc {
   const series = seriesFingerprint(sample.name, sample.labels);
   const finite = Number.isFinite(sample.value);
   return {
-    index: dailyIndex(prefix, 'metrics', sample.timestampMs),
+    index: partitionIndex(prefix, 'metrics', sample.timestampMs, partition),
     id: sampleRecordId(series, sample),
     doc: {
       '@timestamp': sample.timestampMs,
@@ -66,7 +79,7 @@ export function sampleDocument(prefix: string, sample: Sample): IndexedDoc {
   };
 }
 
-/** Composable index templates: one per signal, matching that signal's daily indices. */
+/** Composable index templates: one per signal, matching that signal's daily or hourly indices. */
 export function indexTemplates(prefix: string): { name: string; body: Record<string, unknown> }[] {
   const labels = { type: 'object', dynamic: true };
   const labelsAsKeywords = [{ labels_as_keywords: { path_match: 'labels.*', mapping: { type: 'keyword', ignore_above: 2048 } } }];

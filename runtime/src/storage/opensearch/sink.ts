@@ -1,5 +1,5 @@
 /**
- * The OpenSearch hot sink: index templates at start, daily indices per signal, _bulk
+ * The OpenSearch hot sink: index templates at start, daily (or hourly) indices per signal, _bulk
  * requests bounded by count and bytes, and per-item results handled — 429/5xx items are
  * retried (then the whole write fails as SinkUnavailableError, so the runner backs off
  * without committing), other 4xx items (mapping rejected) are returned for the DLQ.
@@ -52,7 +52,10 @@ export class OpenSearchSink implements Sink {
 
   async write(records: SinkRecord[]): Promise<RejectedRecord[]> {
     const prefix = this.settings.indexPrefix;
-    const docs: IndexedDoc[] = records.map((r) => (r.kind === 'log' ? logDocument(prefix, r.entry) : sampleDocument(prefix, r.sample)));
+    const partition = this.settings.indexPartition;
+    const docs: IndexedDoc[] = records.map((r) =>
+      r.kind === 'log' ? logDocument(prefix, r.entry, partition) : sampleDocument(prefix, r.sample, partition),
+    );
     const rejected: RejectedRecord[] = [];
     let pending: number[] | undefined;
     for (let attempt = 0; ; attempt++) {
