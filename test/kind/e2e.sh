@@ -10,7 +10,9 @@
 #   6. push $ENTRIES log entries through the Pipeline's ingestion Service (port-forward + curl)
 #      and start a pod labelled app=api that writes 50 lines for the node agent to ship
 #   7. query both back through the query Service's Loki API until the exact counts are there
-#   8. delete the cluster (unless KEEP_CLUSTER=1 or it existed before)
+#   8. start Grafana with the chart's datasource ConfigMap as its provisioning and the API key
+#      from a Secret; Grafana's health check of both datasources must say OK (GRAFANA=0 skips)
+#   9. delete the cluster (unless KEEP_CLUSTER=1 or it existed before)
 #
 # Needs on PATH: docker (running), kind, kubectl, helm (v3), curl, node (to read JSON).
 # Docker should have ≥ 4 CPUs and ≥ 6 GB of memory (OpenSearch, Kafka, MinIO and Sextant).
@@ -22,6 +24,7 @@
 #   KEEP_CLUSTER=1             leave the cluster running at the end (also on failure)
 #   TIMEOUT=600                seconds for each wait  ENTRIES=100        entries pushed over HTTP
 #   KAFKA_IMAGE, OPENSEARCH_IMAGE, MINIO_IMAGE      replace the images pinned in deps.yaml
+#   GRAFANA=1, GRAFANA_IMAGE=grafana/grafana:11.6.0  the Grafana step and its image
 #
 # Usage: make kind-e2e   (or bash test/kind/e2e.sh)
 set -euo pipefail
@@ -41,6 +44,8 @@ SYSTEM_NS=sextant-system
 NS=team-a # the Pipeline's namespace (examples/sinks.yaml uses index prefix team-a)
 PIPELINE=api
 BUCKET=sextant-archive
+GRAFANA=${GRAFANA:-1}
+GRAFANA_IMAGE=${GRAFANA_IMAGE:-grafana/grafana:11.6.0}
 RUN_ID=e2e$(date +%s)
 WORK=$(mktemp -d)
 PF_PIDS=()
@@ -270,3 +275,48 @@ while :; do
   fi
   sleep 5
 done
+
+if [ "$GRAFANA" = 1 ]; then
+  step "Grafana provisioned from the chart's datasource ConfigMap"
+  # The API key reaches Grafana as the environment variable the datasources reference
+  # ($__env{SEXTANT_API_KEY}); the ConfigMap itself holds no secret.
+  kctl -n "$SYSTEM_NS" create secret generic grafana-sextant-key --from-literal=key="$API_KEY" \
+    --dry-run=client -o yaml | kctl apply -f -
+  kctl -n "$SYSTEM_NS" apply -f - <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: grafana-e2e }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: grafana-e2e } }
+  template:
+    metadata: { labels: { app: grafana-e2e } }
+    spec:
+      containers:
+        - name: grafana
+          image: $GRAFANA_IMAGE
+          env:
+            - { name: GF_AUTH_ANONYMOUS_ENABLED, value: 'true' }
+            - { name: GF_AUTH_ANONYMOUS_ORG_ROLE, value: Admin }
+            - name: SEXTANT_API_KEY
+              valueFrom: { secretKeyRef: { name: grafana-sextant-key, key: key } }
+          ports: [{ containerPort: 3000 }]
+          readinessProbe:
+            httpGet: { path: /api/health, port: 3000 }
+          volumeMounts:
+            - { name: datasources, mountPath: /etc/grafana/provisioning/datasources }
+      volumes:
+        - name: datasources
+          configMap: { name: sextant-grafana-datasources }
+EOF
+  kctl -n "$SYSTEM_NS" rollout status deployment/grafana-e2e --timeout="${TIMEOUT}s"
+  port_forward "$SYSTEM_NS" deployment/grafana-e2e 3000 GRAFANA_PORT
+  for uid in "sextant-prom-$NS-$PIPELINE" "sextant-loki-$NS-$PIPELINE"; do
+    health=$(curl -sS "http://127.0.0.1:$GRAFANA_PORT/api/datasources/uid/$uid/health") || die "Grafana did not answer"
+    info "$uid: $health"
+    case $health in
+      *'"status":"OK"'*) ;;
+      *) die "Grafana's health check of datasource $uid failed: $health" ;;
+    esac
+  done
+fi
