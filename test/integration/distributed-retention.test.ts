@@ -168,6 +168,7 @@ test.serial('enforcers on the real servers: deletion exactly when the newest pos
   t.like(await retention.enforce('logs', hotMs, H + hotMs - 1), { indices: 0 });
   t.like(await retention.enforce('logs', hotMs, H + hotMs), { indices: 1, documents: 2 });
   t.deepEqual(await indicesOf(id), [foreign, hot[4]].sort(), 'the current hour and the other signal stay');
+  t.is(await indexAdmin(osClient).delete(hot[0]!), 'missing', 'an index another replica deleted first is told apart');
   t.is(await countDocs(id, 'logs'), 2);
   const deleted = await metricValues(registry, 'sextant_retention_deleted_total');
   t.is(deleted['hot,logs,indices'], 4);
