@@ -70,7 +70,8 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
     close: () =>
       (closing ??= (async () => {
         await retention.stop(); // before the sinks close the clients it uses
-        for (const runner of runners) await runner.close();
+        // In parallel: each waits for its in-flight fetch and batch, and the S3 runner flushes.
+        await Promise.all(runners.map((runner) => runner.close()));
         await listener.close();
         log.info('sextant processor: stopped (batches finished, offsets committed, group left)');
       })()),
