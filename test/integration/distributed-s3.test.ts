@@ -554,7 +554,9 @@ test.serial('SIGTERM writes what is buffered and commits before leaving the grou
     (await listKeys(s.bucket, 'cold/logs/')).filter((k) => k.endsWith('.ndjson.gz')),
     [],
   );
+  const stopping = Date.now();
   t.is(await processor.stop(), 0);
+  t.log(`stopped in ${Date.now() - stopping} ms`);
   const cold = await readColdTier(t, s.bucket);
   t.is(cold.logs.length, 300);
   t.is((await groupLag(kafka, `sextant.it.${s.id}.s3`, [topic])).lag, 0, 'committed before leaving');

@@ -1,6 +1,9 @@
 import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../platform/embedded-config.js';
-import { requireFor, resolveRuntimeConfig } from '../../platform/runtime-config.js';
+import { loadRuntimeConfig, requireFor, resolveRuntimeConfig } from '../../platform/runtime-config.js';
 import { S3_DEFAULTS } from './config.js';
 
 const base = { pipeline: { namespace: 'a', name: 'b' }, kafka: { brokers: ['k:1'] } };
@@ -95,4 +98,11 @@ test('the processor needs at least one sink', (t) => {
   const config = resolveRuntimeConfig({ ...base, sinks: {} }, 'cfg.json');
   const error = t.throws(() => requireFor(config, 'processor'), { instanceOf: ConfigError });
   t.deepEqual(error?.errors, ['sinks: the processor needs at least one sink (opensearch, s3)']);
+});
+
+test('the annotated example in examples/ documents every s3 field', (t) => {
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../examples/runtime-config.yaml');
+  const s3 = loadRuntimeConfig(file).sinks.s3;
+  t.like(s3, { bucket: 'sextant-archive', prefix: 'team-a/', forcePathStyle: true, flush: { maxAge: 300_000 } });
+  for (const key of Object.keys(s3!)) t.regex(fs.readFileSync(file, 'utf8'), new RegExp(`\\b${key}:`), `${key} is in the example`);
 });
