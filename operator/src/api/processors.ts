@@ -107,6 +107,10 @@ function conditionSchema(description: string, depth: number): OpenApiSchema {
         message: 'a label or field condition needs exactly one of: equals, matches, in, exists',
       },
       {
+        rule: '!has(self.label) || ((!has(self.equals) || type(self.equals) == string) && (!has(self.__in__) || self.__in__.all(v, type(v) == string)))',
+        message: 'a label condition compares with strings: quote numbers',
+      },
+      {
         rule: '(has(self.label) || has(self.field)) || !(has(self.equals) || has(self.matches) || has(self.__in__) || has(self.exists))',
         message: 'equals, matches, in and exists need label or field',
       },
