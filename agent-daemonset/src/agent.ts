@@ -20,6 +20,7 @@ import { PodCache, type PodInformer } from './kube/pods.js';
 import { AgentMetrics } from './metrics.js';
 import type { HostPaths } from './nodemetrics/collect.js';
 import { NodeMetricsReporter } from './nodemetrics/reporter.js';
+import { PodScraper } from './podmetrics/scrape.js';
 import { RoutesFileWatcher } from './routes-file.js';
 import { RouteShipper } from './shipper/route.js';
 import { Tailer, type PodMetadata } from './tail/tailer.js';
@@ -116,6 +117,22 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   });
   reporter.start();
 
+  // Pod scraping needs the pod watch (IPs and annotations); it runs while a route asks for it.
+  let podMetricRoutes = initialRoutes.filter((r) => r.podMetrics);
+  if (!pods && podMetricRoutes.length > 0)
+    log.warn('a route has podMetrics: true but there is no Kubernetes connection: no pod is scraped');
+  const scraper = pods
+    ? new PodScraper({
+        pods: () => pods.list(),
+        routes: () => podMetricRoutes,
+        nodeName: o.nodeName,
+        config: o.config,
+        metrics,
+        log,
+      })
+    : undefined;
+  scraper?.start();
+
   const countRoutes = (fileRoutes: RouteConfig[]) => {
     metrics.routes.set({ source: 'config' }, configRoutes.length);
     metrics.routes.set({ source: 'routes_file' }, fileRoutes.length);
@@ -169,6 +186,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     active = next;
     tailer.setShippers([...active.values()]);
     reporter.setRoutes(all.filter((r) => r.nodeMetrics));
+    podMetricRoutes = all.filter((r) => r.podMetrics);
     countRoutes(fileRoutes);
   };
 
@@ -218,6 +236,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       await started;
       await Promise.all([...active.values()].map((s) => s.close()));
       await reporter.stop();
+      await scraper?.stop();
       await tailer.close();
       await pods?.stop().catch(() => {});
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -39,6 +39,8 @@ test('every error is reported at once with its path; key values never appear', (
             { name: 'dup', endpoint: 'http://x', pods: ['('], podSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } },
           ],
           tail: { pollInterval: 'soon', maxLineBytes: 1 },
+          podMetrics: { interval: '30s', timeout: '1m' },
+          routesFile: { pollInterval: '1ms' },
           surprise: true,
         },
         'agent.yaml',
@@ -58,6 +60,8 @@ test('every error is reported at once with its path; key values never appear', (
     'routes[2].podSelector.matchExpressions[0].values: must be non-empty for In',
     'tail.pollInterval: invalid duration',
     'tail.maxLineBytes: must be an integer >= 64',
+    'podMetrics.timeout: must not be longer than podMetrics.interval',
+    'routesFile.pollInterval: must be at least 100ms, got 1ms',
   ]) {
     t.true(text.includes(expected), `missing: ${expected}\n${text}`);
   }

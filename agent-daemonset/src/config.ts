@@ -25,7 +25,14 @@ const ApiKeyConfig = t.exact(t.partial({ env: t.string, file: t.string, value: t
 const RouteFileConfig = t.exact(
   t.intersection([
     t.type({ name: t.string, endpoint: t.string }),
-    t.partial({ ...PodMatchConfig, apiKey: ApiKeyConfig, logs: t.boolean, nodeMetrics: t.boolean, batch: BatchFileConfig }),
+    t.partial({
+      ...PodMatchConfig,
+      apiKey: ApiKeyConfig,
+      logs: t.boolean,
+      nodeMetrics: t.boolean,
+      podMetrics: t.boolean,
+      batch: BatchFileConfig,
+    }),
   ]),
   'Route',
 );
@@ -55,6 +62,7 @@ export const AgentFileConfig = t.exact(
     ),
     labelsFromPod: t.array(t.string),
     nodeMetrics: t.exact(t.partial({ interval: Duration })),
+    podMetrics: t.exact(t.partial({ interval: Duration, timeout: Duration, maxSamples: t.number })),
     routesFile: t.exact(t.partial({ pollInterval: Duration, drainTimeout: Duration })),
   }),
   'AgentConfig',
@@ -83,6 +91,8 @@ export interface RouteConfig {
   match: PodMatcher;
   logs: boolean;
   nodeMetrics: boolean;
+  /** Metrics scraped from this route's pods annotated prometheus.io/scrape: "true". */
+  podMetrics: boolean;
   batch: BatchConfig;
   /** Everything the route was made from (API key value included; never logged): equal signatures, same route. */
   signature: string;
@@ -121,6 +131,12 @@ export interface AgentConfig {
   /** Pod labels copied into stream labels (names sanitised: app.kubernetes.io/name → app_kubernetes_io_name). */
   labelsFromPod: string[];
   nodeMetrics: { intervalMs: number };
+  podMetrics: {
+    intervalMs: number;
+    timeoutMs: number;
+    /** Samples kept per scrape; a target that exposes more is cut off there (counted). */
+    maxSamples: number;
+  };
   /** The file's `batch`, the default of routes that come from the routes file. */
   batch: BatchConfig;
   routesFile: {
@@ -147,6 +163,7 @@ export const DEFAULTS: Omit<AgentConfig, 'routes' | 'multiline' | 'batch'> = {
   },
   labelsFromPod: ['app'],
   nodeMetrics: { intervalMs: 15_000 },
+  podMetrics: { intervalMs: 30_000, timeoutMs: 10_000, maxSamples: 50_000 },
   routesFile: { pollIntervalMs: 5000, drainTimeoutMs: 30_000 },
 };
 
@@ -263,6 +280,7 @@ function resolveRoutes(
       match: compilePodMatch(r, path, errors),
       logs: r.logs ?? true,
       nodeMetrics: r.nodeMetrics ?? false,
+      podMetrics: r.podMetrics ?? false,
       batch: batchOf(r.batch, batch, `${path}.batch`, errors),
       // The key's value, not where it came from, so a rotated key in the Secret is a change.
       signature: JSON.stringify({ ...r, apiKey: apiKey ?? null }),
@@ -320,12 +338,18 @@ export function resolveAgentConfig(doc: unknown, source: string, env: NodeJS.Pro
     if (!LABEL_NAME.test(sanitiseLabelName(name))) errors.push(`labelsFromPod[${i}]: "${name}" cannot become a label name`);
   });
   const nodeMetrics = { intervalMs: duration(v.nodeMetrics?.interval, d.nodeMetrics.intervalMs, 'nodeMetrics.interval', 100) };
+  const podMetrics = {
+    intervalMs: duration(v.podMetrics?.interval, d.podMetrics.intervalMs, 'podMetrics.interval', 1000),
+    timeoutMs: duration(v.podMetrics?.timeout, d.podMetrics.timeoutMs, 'podMetrics.timeout', 100),
+    maxSamples: count(v.podMetrics?.maxSamples, d.podMetrics.maxSamples, 'podMetrics.maxSamples', 1),
+  };
+  if (podMetrics.timeoutMs > podMetrics.intervalMs) errors.push('podMetrics.timeout: must not be longer than podMetrics.interval');
   const routesFile = {
     pollIntervalMs: duration(v.routesFile?.pollInterval, d.routesFile.pollIntervalMs, 'routesFile.pollInterval', 100),
     drainTimeoutMs: duration(v.routesFile?.drainTimeout, d.routesFile.drainTimeoutMs, 'routesFile.drainTimeout', 0),
   };
   if (errors.length > 0) throw new ConfigError(source, errors);
-  return { routes, multiline, queue, retry, tail, labelsFromPod, nodeMetrics, batch, routesFile };
+  return { routes, multiline, queue, retry, tail, labelsFromPod, nodeMetrics, podMetrics, batch, routesFile };
 }
 
 function resolveApiKey(

@@ -126,6 +126,27 @@ export class AgentMetrics extends RuntimeMetrics {
     registers: [this.registry],
   });
 
+  readonly scrapes = new client.Counter({
+    name: 'sextant_agent_pod_scrapes_total',
+    help: 'Scrapes of pods annotated prometheus.io/scrape, by result (ok, error, truncated, skipped: annotated but not scrapable).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly podSamplesShipped = new client.Counter({
+    name: 'sextant_agent_pod_samples_shipped_total',
+    help: 'Scraped pod metric samples the ingestion acknowledged, by route.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly podSamplesDropped = new client.Counter({
+    name: 'sextant_agent_pod_samples_dropped_total',
+    help: 'Scraped pod metric samples not delivered within their interval (not spooled), by route and reason.',
+    labelNames: ['route', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly configReloads = new client.Counter({
     name: 'sextant_agent_config_reloads_total',
     help: 'Routes file reloads that changed the routes (ok) or were rejected, keeping the routes in force (error).',

@@ -35,7 +35,8 @@ export const PodMatchConfig = {
 export interface PodRef {
   namespace: string;
   pod: string;
-  container: string;
+  /** Undefined for what belongs to the whole pod (its scraped metrics): a container list then does not restrict. */
+  container: string | undefined;
   labels: Record<string, string>;
 }
 
@@ -75,7 +76,7 @@ export function compilePodMatch(
     usesLabels,
     matches(ref) {
       if (namespaces && !namespaces.has(ref.namespace)) return false;
-      if (containers && !containers.has(ref.container)) return false;
+      if (containers && ref.container !== undefined && !containers.has(ref.container)) return false;
       if (pods.length > 0 && !pods.some((re) => re.test(ref.pod))) return false;
       return selector ? matchesSelector(selector, ref.labels) : true;
     },

@@ -11,7 +11,15 @@ import type { PodMetadata } from '../tail/tailer.js';
 
 /** The parts of a V1Pod the agent uses. */
 export interface PodObject {
-  metadata?: { uid?: string; name?: string; namespace?: string; labels?: Record<string, string> };
+  metadata?: {
+    uid?: string;
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: { containers?: Array<{ name?: string; ports?: Array<{ containerPort?: number; protocol?: string }> }> };
+  status?: { podIP?: string; phase?: string };
 }
 
 type Verb = 'add' | 'update' | 'delete';
@@ -24,10 +32,16 @@ export interface PodInformer {
   stop(): Promise<void>;
 }
 
-interface PodInfo {
+export interface PodInfo {
+  uid: string;
   namespace: string;
   name: string;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ip: string | undefined;
+  phase: string | undefined;
+  /** Declared TCP container ports, in order (the scrape port when no annotation names one). */
+  ports: number[];
 }
 
 export class PodCache implements PodMetadata {
@@ -78,6 +92,11 @@ export class PodCache implements PodMetadata {
     return this.pods.size;
   }
 
+  /** Every pod of this node as last seen in the watch. */
+  list(): PodInfo[] {
+    return [...this.pods.values()];
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -90,7 +109,19 @@ export class PodCache implements PodMetadata {
     if (!m?.uid || !m.name || !m.namespace) return;
     const before = this.pods.get(m.uid);
     const labels = { ...(m.labels ?? {}) };
-    this.pods.set(m.uid, { namespace: m.namespace, name: m.name, labels });
+    const ports = (pod.spec?.containers ?? []).flatMap((c) =>
+      (c.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP' && p.containerPort).map((p) => p.containerPort!),
+    );
+    this.pods.set(m.uid, {
+      uid: m.uid,
+      namespace: m.namespace,
+      name: m.name,
+      labels,
+      annotations: { ...(m.annotations ?? {}) },
+      ip: pod.status?.podIP || undefined,
+      phase: pod.status?.phase,
+      ports,
+    });
     if (added || !before || !sameLabels(before.labels, labels)) this.onChange(m.uid);
   }
 
