@@ -16,7 +16,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import client from 'prom-client';
 import { silentLogger } from '../../runtime/src/common/log.js';
@@ -188,6 +195,13 @@ test.serial('enforcers on the real servers: deletion exactly when the newest pos
   const h0 = await putHour(loc, H, 2);
   const other = await putHour({ ...loc, pipeline: `${id}-other` }, H - 3 * HOUR, 1);
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: journalKey(loc, 0), Body: '{"partition":0}' }));
+  // A multipart upload left in an expired hour (a crashed writer); it is young until the last pass.
+  const upload = await s3.send(
+    new CreateMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: objectKey({ ...loc, hourStartMs: hourStart(H - 3 * HOUR), partition: 99, firstOffset: 0n, lastOffset: 1n }),
+    }),
+  );
   const cold = new S3Retention(bucketAdmin(s3, BUCKET), { prefix: loc.prefix, namespace: 'it', pipeline: id }, metrics, silentLogger());
   const coldMs = 90_000;
 
@@ -195,12 +209,13 @@ test.serial('enforcers on the real servers: deletion exactly when the newest pos
     objects: 602,
     indexObjects: 602,
     bytes: h3.bytes + h2.bytes,
+    uploads: 0,
     errors: 0,
   });
   let left = await listKeys(base);
   t.deepEqual([...left.keys()].sort(), [...h1.keys, ...h0.keys, journalKey(loc, 0)].sort());
-  t.deepEqual(await cold.sweep('logs', coldMs, H + coldMs - 1), { objects: 0, indexObjects: 0, bytes: 0, errors: 0 });
-  t.deepEqual(await cold.sweep('logs', coldMs, H + coldMs), { objects: 2, indexObjects: 2, bytes: h1.bytes, errors: 0 });
+  t.deepEqual(await cold.sweep('logs', coldMs, H + coldMs - 1), { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 });
+  t.deepEqual(await cold.sweep('logs', coldMs, H + coldMs), { objects: 2, indexObjects: 2, bytes: h1.bytes, uploads: 0, errors: 0 });
   left = await listKeys(base);
   t.deepEqual([...left.keys()].sort(), [...h0.keys, journalKey(loc, 0)].sort(), 'the current hour and the journal stay');
   t.is((await listKeys(pipelinePrefix({ ...loc, pipeline: `${id}-other` }))).size, other.keys.length, "another pipeline's objects stay");
@@ -209,6 +224,16 @@ test.serial('enforcers on the real servers: deletion exactly when the newest pos
   t.is(after['cold,logs,index_objects'], 604);
   t.is(after['cold,logs,bytes'], h3.bytes + h2.bytes + h1.bytes);
   t.deepEqual(await metricValues(registry, 'sextant_retention_errors_total'), {});
+
+  t.is((await bucketAdmin(s3, BUCKET).listUploads(base)).length, 1, 'a young upload is left alone');
+
+  // Two hours later everything has expired; the upload is an hour old and abandoned.
+  const later = Date.now() + 2 * HOUR;
+  t.deepEqual(await cold.sweep('logs', coldMs, later), { objects: 2, indexObjects: 2, bytes: h0.bytes, uploads: 1, errors: 0 });
+  t.deepEqual([...(await listKeys(base)).keys()], [journalKey(loc, 0)], 'only the journal is left');
+  t.deepEqual(await bucketAdmin(s3, BUCKET).listUploads(base), []);
+  t.truthy(upload.UploadId);
+  t.is((await metricValues(registry, 'sextant_retention_deleted_total'))['cold,logs,uploads'], 1);
 
   await cold.reconcileLifecycle('logs', coldMs);
   t.false(cold.lifecycle, 's3proxy has no lifecycle API: detected, the sweeper alone enforces');

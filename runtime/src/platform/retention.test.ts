@@ -39,6 +39,8 @@ function fakeBucket(keys: string[]): BucketAdmin & { keys: Set<string> } {
       for (const k of ks) bucket.keys.delete(k);
       return [];
     },
+    listUploads: async () => [],
+    abortUpload: async () => undefined,
     getLifecycle: async (): Promise<LifecycleRule[]> => [],
     putLifecycle: async () => undefined,
   };
@@ -67,7 +69,7 @@ test('a pass runs both tiers for each signal the policy names; metrics by tier, 
   const summary = await loop.runOnce(NOW);
   t.deepEqual(summary, {
     hot: { indices: 2, documents: 2, bytes: 10, errors: 0 },
-    cold: { objects: 1, indexObjects: 1, bytes: 14, errors: 0 },
+    cold: { objects: 1, indexObjects: 1, bytes: 14, uploads: 0, errors: 0 },
   });
   t.deepEqual(indices.names, ['p-logs-2026.11.27', 'p-metrics-2026.11.26']);
   t.deepEqual([...bucket.keys].sort(), [

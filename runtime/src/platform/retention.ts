@@ -20,8 +20,8 @@ import { bucketAdmin, S3Retention } from '../storage/s3/retention.js';
 import type { RetentionSettings, RuntimeConfig } from './runtime-config.js';
 
 export type RetentionTier = 'hot' | 'cold';
-/** indices/documents: hot tier; objects (data) and index_objects (sidecars): cold tier; bytes: both. */
-export type DeletedKind = 'indices' | 'documents' | 'objects' | 'index_objects' | 'bytes';
+/** indices/documents: hot tier; objects (data), index_objects (sidecars), uploads (aborted multipart): cold tier; bytes: both. */
+export type DeletedKind = 'indices' | 'documents' | 'objects' | 'index_objects' | 'uploads' | 'bytes';
 
 export interface RetentionMetrics {
   deleted(tier: RetentionTier, signal: Signal, kind: DeletedKind, n: number): void;
@@ -38,7 +38,7 @@ export function createRetentionMetrics(registry: client.Registry): RetentionMetr
   if (registry.getSingleMetric(DELETED)) registry.removeSingleMetric(DELETED);
   const deleted = new client.Counter({
     name: DELETED,
-    help: 'What retention deleted because it was older than the policy: by tier (hot = OpenSearch, cold = S3), signal and kind (indices, documents, objects, index_objects, bytes).',
+    help: 'What retention deleted because it was older than the policy: by tier (hot = OpenSearch, cold = S3), signal and kind (indices, documents, objects, index_objects, uploads, bytes).',
     labelNames: ['tier', 'signal', 'kind'] as const,
     registers: [registry],
   });
@@ -79,7 +79,7 @@ export interface RetentionLoopOptions {
 
 export interface PassSummary {
   hot: { indices: number; documents: number; bytes: number; errors: number };
-  cold: { objects: number; indexObjects: number; bytes: number; errors: number };
+  cold: { objects: number; indexObjects: number; bytes: number; uploads: number; errors: number };
 }
 
 export class RetentionLoop {
@@ -142,7 +142,7 @@ export class RetentionLoop {
     const { retention, hot, cold, metrics, log } = this.options;
     const summary: PassSummary = {
       hot: { indices: 0, documents: 0, bytes: 0, errors: 0 },
-      cold: { objects: 0, indexObjects: 0, bytes: 0, errors: 0 },
+      cold: { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 },
     };
     try {
       if (hot) {
@@ -157,7 +157,7 @@ export class RetentionLoop {
           const coldMs = retention[signal]?.cold ?? 0;
           await cold.reconcileLifecycle(signal, coldMs);
           const r = await cold.sweep(signal, coldMs, now);
-          for (const k of ['objects', 'indexObjects', 'bytes', 'errors'] as const) summary.cold[k] += r[k];
+          for (const k of ['objects', 'indexObjects', 'bytes', 'uploads', 'errors'] as const) summary.cold[k] += r[k];
         }
         if (summary.cold.errors === 0) metrics.passCompleted('cold', Date.now());
       }

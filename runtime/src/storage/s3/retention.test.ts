@@ -12,13 +12,16 @@ import {
   LifecycleUnsupported,
   lifecycleRule,
   mergeLifecycle,
+  partitionEnd,
   S3Retention,
   type BucketAdmin,
   type ListedObject,
+  type ListedUpload,
 } from './retention.js';
 
 const NOW = Date.parse('2026-11-27T03:20:00Z');
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const loc: PipelineLocation = { prefix: 'archive/', signal: 'logs', namespace: 'team-a', pipeline: 'api' };
 
 /** An in-memory bucket with S3's listing semantics (sorted keys, delimiter, pages of `pageSize`). */
@@ -29,6 +32,7 @@ class FakeBucket implements BucketAdmin {
   lifecycle: LifecycleRule[] | 'unsupported' = [];
   lifecycleGets = 0;
   lifecyclePuts: LifecycleRule[][] = [];
+  uploads: ListedUpload[] = [];
 
   async listPrefixes(prefix: string): Promise<string[]> {
     const out = new Set<string>();
@@ -51,6 +55,12 @@ class FakeBucket implements BucketAdmin {
     const refused = keys.filter((k) => this.refuse.has(k));
     for (const k of keys) if (!this.refuse.has(k)) this.objects.delete(k);
     return refused.map((key) => ({ key, reason: 'AccessDenied: Access Denied' }));
+  }
+  async listUploads(prefix: string): Promise<ListedUpload[]> {
+    return this.uploads.filter((u) => u.key.startsWith(prefix));
+  }
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    this.uploads = this.uploads.filter((u) => u.key !== key || u.uploadId !== uploadId);
   }
   async getLifecycle(): Promise<LifecycleRule[]> {
     this.lifecycleGets++;
@@ -119,7 +129,7 @@ test('sweep: whole days before the cutoff, hour by hour on the cutoff day, exact
 
   // cold = 2h10m → cutoff 01:10 on the 27th: hours 00:00-01:00 of the 27th ended at 01:00.
   const r = await retention.sweep('logs', 2 * HOUR + 10 * 60_000, NOW);
-  t.deepEqual(r, { objects: 9, indexObjects: 9, bytes: 9 * 110, errors: 0 });
+  t.deepEqual(r, { objects: 9, indexObjects: 9, bytes: 9 * 110, uploads: 0, errors: 0 });
   const left = [...bucket.objects.keys()];
   for (const k of [...today.slice(1), ...metrics, ...otherPipeline, journalKey(loc, 0)]) t.true(left.includes(k), k);
   for (const k of [...day26, today[0]!]) t.false(left.includes(k), k);
@@ -130,7 +140,7 @@ test('sweep: whole days before the cutoff, hour by hour on the cutoff day, exact
     'cold,logs,bytes': 990,
   });
   // A second pass finds nothing more: idempotent.
-  t.deepEqual(await retention.sweep('logs', 2 * HOUR + 10 * 60_000, NOW), { objects: 0, indexObjects: 0, bytes: 0, errors: 0 });
+  t.deepEqual(await retention.sweep('logs', 2 * HOUR + 10 * 60_000, NOW), { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 });
 });
 
 test('sweep: sidecars go before their objects, in DeleteObjects batches of at most 1000', async (t) => {
@@ -152,13 +162,13 @@ test('sweep: sidecars go before their objects, in DeleteObjects batches of at mo
 test('sweep: keys S3 refuses are errors, not counted, and retried by the next pass; cold 0 keeps forever', async (t) => {
   const { registry, bucket, retention } = setup();
   const [key] = fill(bucket, loc, [Date.parse('2026-11-01T00:00:00Z')]);
-  t.deepEqual(await retention.sweep('logs', 0, NOW), { objects: 0, indexObjects: 0, bytes: 0, errors: 0 });
+  t.deepEqual(await retention.sweep('logs', 0, NOW), { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 });
   t.is(bucket.objects.size, 2);
   bucket.refuse.add(key!);
-  t.deepEqual(await retention.sweep('logs', HOUR, NOW), { objects: 0, indexObjects: 1, bytes: 10, errors: 1 });
+  t.deepEqual(await retention.sweep('logs', HOUR, NOW), { objects: 0, indexObjects: 1, bytes: 10, uploads: 0, errors: 1 });
   t.deepEqual(await metricValues(registry, 'sextant_retention_errors_total'), { 'cold,logs,delete': 1 });
   bucket.refuse.clear();
-  t.deepEqual(await retention.sweep('logs', HOUR, NOW), { objects: 1, indexObjects: 0, bytes: 100, errors: 0 });
+  t.deepEqual(await retention.sweep('logs', HOUR, NOW), { objects: 1, indexObjects: 0, bytes: 100, uploads: 0, errors: 0 });
   t.is(bucket.objects.size, 0);
 });
 
@@ -216,4 +226,28 @@ test('reconcileLifecycle puts, updates and removes our rule; an unsupported serv
   t.false(other.retention.lifecycle);
   t.deepEqual(await metricValues(other.registry, 'sextant_retention_errors_total'), {}, 'unsupported is not an error');
   t.deepEqual(await metricValues(registry, 'sextant_retention_errors_total'), {});
+});
+
+test('sweep: abandoned multipart uploads in expired partitions are aborted; young ones and newer partitions are left', async (t) => {
+  const { registry, bucket, retention } = setup();
+  const old = objectKey({ ...loc, hourStartMs: Date.parse('2026-11-20T05:00:00Z'), partition: 0, firstOffset: 0n, lastOffset: 9n });
+  const current = objectKey({ ...loc, hourStartMs: Date.parse('2026-11-27T03:00:00Z'), partition: 0, firstOffset: 0n, lastOffset: 9n });
+  bucket.uploads = [
+    { key: old, uploadId: 'abandoned', initiatedMs: NOW - 2 * HOUR },
+    { key: old, uploadId: 'live', initiatedMs: NOW - 60_000 }, // late data being written right now
+    { key: current, uploadId: 'current', initiatedMs: NOW - 5 * HOUR },
+  ];
+  const r = await retention.sweep('logs', DAY, NOW);
+  t.is(r.uploads, 1);
+  t.deepEqual(
+    bucket.uploads.map((u) => u.uploadId),
+    ['live', 'current'],
+  );
+  t.deepEqual(await metricValues(registry, 'sextant_retention_deleted_total'), { 'cold,logs,uploads': 1 });
+});
+
+test('partitionEnd: the end of the hour partition of a key below the pipeline prefix', (t) => {
+  t.is(partitionEnd('a/logs/ns/p/', 'a/logs/ns/p/dt=2026-11-26/hour=23/p0-1-2.ndjson.gz'), Date.parse('2026-11-27T00:00:00Z'));
+  t.is(partitionEnd('a/logs/ns/p/', 'a/logs/ns/p/_journal/p0.json'), undefined);
+  t.is(partitionEnd('a/logs/ns/p/', 'b/logs/ns/p/dt=2026-11-26/hour=23/x'), undefined);
 });

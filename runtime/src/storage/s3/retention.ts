@@ -21,9 +21,11 @@
  * concurrent pass may count the same keys twice; each replica's counters are its own).
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   DeleteObjectsCommand,
   GetBucketLifecycleConfigurationCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   type LifecycleRule,
@@ -38,10 +40,22 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** S3's limit of keys per DeleteObjects request. */
 export const DELETE_BATCH = 1000;
+/**
+ * A multipart upload in an expired partition is aborted once it is this old: by then its
+ * writer has certainly given up (the sink aborts its own failures; a crashed one cannot),
+ * while a young one may be a live write of late data that aborting would only make retry.
+ */
+export const ABANDONED_UPLOAD_MS = HOUR_MS;
 
 export interface ListedObject {
   key: string;
   size: number;
+}
+
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
 }
 
 /** The S3 calls retention makes; an interface so unit tests can fake them. */
@@ -52,6 +66,10 @@ export interface BucketAdmin {
   listObjects(prefix: string): Promise<ListedObject[]>;
   /** One DeleteObjects request (at most DELETE_BATCH keys); the keys S3 refused, with why. */
   deleteObjects(keys: string[]): Promise<{ key: string; reason: string }[]>;
+  /** Multipart uploads in progress below `prefix`, every page. */
+  listUploads(prefix: string): Promise<ListedUpload[]>;
+  /** Aborts one upload; one that is already gone is not an error. */
+  abortUpload(key: string, uploadId: string): Promise<void>;
   /** The bucket's lifecycle rules ([] when it has none); throws LifecycleUnsupported when the API cannot be used. */
   getLifecycle(): Promise<LifecycleRule[]>;
   /** Replaces the bucket's lifecycle rules ([] deletes the configuration). */
@@ -113,6 +131,29 @@ export function bucketAdmin(client: S3Client, bucket: string): BucketAdmin {
       );
       return (response.Errors ?? []).map((e) => ({ key: e.Key ?? '?', reason: `${e.Code ?? 'Error'}: ${e.Message ?? 'refused'}` }));
     },
+    async listUploads(prefix) {
+      const out: ListedUpload[] = [];
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      for (;;) {
+        const page = await client.send(
+          new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        );
+        for (const u of page.Uploads ?? []) {
+          if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId, initiatedMs: u.Initiated?.getTime() ?? 0 });
+        }
+        if (!page.IsTruncated) return out;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+      }
+    },
+    async abortUpload(key, uploadId) {
+      try {
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      } catch (error) {
+        if ((error as S3ErrorLike).name !== 'NoSuchUpload') throw error;
+      }
+    },
     async getLifecycle() {
       try {
         const response = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
@@ -150,6 +191,15 @@ export function hourOf(segment: string): number | undefined {
   const m = /^hour=(\d{2})\/$/.exec(segment);
   const h = m ? Number(m[1]) : NaN;
   return h >= 0 && h <= 23 ? h : undefined;
+}
+
+/** End of the hour partition of a key below `base` (`dt=…/hour=…/…`); undefined for any other key. */
+export function partitionEnd(base: string, key: string): number | undefined {
+  if (!key.startsWith(base)) return undefined;
+  const [day, hour] = key.slice(base.length).split('/');
+  const dayStart = day === undefined ? undefined : dayOf(`${day}/`);
+  const h = hour === undefined ? undefined : hourOf(`${hour}/`);
+  return dayStart === undefined || h === undefined ? undefined : dayStart + (h + 1) * HOUR_MS;
 }
 
 /** The ID of the lifecycle rule of one pipeline and signal (stable, so it can be found and replaced). */
@@ -192,6 +242,8 @@ export interface ColdPassResult {
   objects: number;
   indexObjects: number;
   bytes: number;
+  /** Abandoned multipart uploads aborted. */
+  uploads: number;
   errors: number;
 }
 
@@ -265,7 +317,7 @@ export class S3Retention {
 
   /** Deletes the signal's hour partitions that ended at or before now − coldMs. coldMs 0 keeps forever. */
   async sweep(signal: Signal, coldMs: number, now = Date.now()): Promise<ColdPassResult> {
-    const result: ColdPassResult = { objects: 0, indexObjects: 0, bytes: 0, errors: 0 };
+    const result: ColdPassResult = { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 };
     if (coldMs <= 0) return result;
     const cutoff = now - coldMs;
     const base = pipelinePrefix(this.location(signal));
@@ -287,7 +339,31 @@ export class S3Retention {
         if (end <= cutoff) await this.deletePartition(result, signal, hourPrefix, end, cutoff);
       }
     }
+    await this.abortAbandonedUploads(result, signal, base, cutoff, now);
     return result;
+  }
+
+  /**
+   * Uploads never show in object listings, so they are listed for the whole pipeline prefix
+   * (usually none): the ones in an expired partition and older than ABANDONED_UPLOAD_MS go.
+   */
+  private async abortAbandonedUploads(result: ColdPassResult, signal: Signal, base: string, cutoff: number, now: number): Promise<void> {
+    const uploads = await this.attempt(result, signal, 'list_uploads', { prefix: base }, () => this.admin.listUploads(base));
+    for (const upload of uploads ?? []) {
+      const end = partitionEnd(base, upload.key);
+      if (end === undefined || end > cutoff || upload.initiatedMs > now - ABANDONED_UPLOAD_MS) continue;
+      const done = await this.attempt(result, signal, 'abort_upload', { key: upload.key }, async () => {
+        await this.admin.abortUpload(upload.key, upload.uploadId);
+        return true;
+      });
+      if (!done) continue;
+      result.uploads++;
+      this.metrics.deleted('cold', signal, 'uploads', 1);
+      this.log.info(
+        { tier: 'cold', signal, key: upload.key, initiated: new Date(upload.initiatedMs).toISOString() },
+        'retention: aborted abandoned multipart upload in an expired partition',
+      );
+    }
   }
 
   private location(signal: Signal): PipelineLocation {
