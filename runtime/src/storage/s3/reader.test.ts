@@ -185,3 +185,38 @@ test('an unreachable store is a 503-style StorageUnavailableError; ping says fal
   t.is((error as unknown as { status: number }).status, 503);
   t.false(await reader.ping());
 });
+
+test('a full page stops the read: later hours are not fetched; hours before the cursor are skipped', async (t) => {
+  const { store, reader, keys } = await fixture();
+  const newest = await reader.selectLogs({ matchers: [], ...range, direction: 'backward', limit: 1 });
+  t.deepEqual(
+    newest.entries.map((e) => e.message),
+    ['a3 ✓'],
+  );
+  const read = () => store.gets.filter((k) => !k.endsWith('.index.json'));
+  t.deepEqual(read().sort(), [keys.h12, keys.copy].sort(), 'only hour 12 was read');
+  store.gets.length = 0;
+  const next = await reader.selectLogs({ matchers: [], ...range, direction: 'backward', limit: 2, cursor: newest.nextCursor! });
+  t.deepEqual(
+    next.entries.map((e) => e.message),
+    ['a2', 'w2'],
+  );
+  t.false(read().includes(keys.h10), 'hour 10 is past the full page');
+});
+
+test('ranges longer than two days are listed per day', async (t) => {
+  const { store, reader } = await fixture();
+  await reader.selectLogs({
+    matchers: [],
+    startNs: BigInt(T0 - 3 * 24 * H) * 1_000_000n,
+    endNs: range.endNs,
+    direction: 'forward',
+    limit: 10,
+  });
+  t.deepEqual(store.lists, [
+    'cold/logs/ns/p/dt=2026-11-23/',
+    'cold/logs/ns/p/dt=2026-11-24/',
+    'cold/logs/ns/p/dt=2026-11-25/',
+    'cold/logs/ns/p/dt=2026-11-26/',
+  ]);
+});

@@ -26,6 +26,7 @@ import type {
 import { CursorError } from '../sqlite/cursor.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
 import {
+  dayPrefix,
   hourPrefixesForRange,
   hourStart,
   indexKey,
@@ -53,6 +54,9 @@ export interface S3ReaderOptions {
 
 const NS_PER_MS = 1_000_000n;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Beyond this many days a range lists the pipeline prefix once (metadata without bounds). */
+const MAX_DAY_LISTINGS = 400;
 /** Sidecars kept in memory (they are small and never change for a key). */
 const INDEX_CACHE_SIZE = 20_000;
 
@@ -95,12 +99,35 @@ export class S3ColdReader implements StorageReader {
     const after = selection.cursor ? decodeCursor(selection.cursor, selection.direction) : undefined;
     const keep = compileLineFilters(selection.lineFilters ?? []);
     const terms = selection.text ? textTerms(selection.text) : [];
-    const records = await this.logRecords(selection.matchers, selection.startNs, selection.endNs - 1n);
-    const selected = records.filter((r) => keep(r.message) && (terms.length === 0 || containsTerms(r.message, terms)));
-    selected.sort((a, b) => compare(a, b) * (forward ? 1 : -1));
-    const start = after ? selected.findIndex((r) => compare(r, after) * (forward ? 1 : -1) > 0) : 0;
-    const from = start < 0 ? selected.length : start;
-    const page = selected.slice(from, from + limit);
+    const fromNs = selection.startNs;
+    const toNs = selection.endNs - 1n;
+    const sign = forward ? 1 : -1;
+    // Hour by hour in the direction of the query: an object holds only records of its hour,
+    // so once a page is full no later hour can hold an entry that belongs on it, and hours
+    // wholly before the cursor need not be read at all.
+    const byHour = new Map<number, Located[]>();
+    for (const o of await this.objects('logs', fromNs, toNs)) {
+      if (o.index && !indexMayMatch(o.index, selection.matchers, fromNs, toNs)) continue;
+      const hour = parseObjectKey(o.key)!.hourStartMs;
+      byHour.set(hour, [...(byHour.get(hour) ?? []), o]);
+    }
+    const hours = [...byHour.keys()].sort((a, b) => (a - b) * sign);
+    const page: StoredLogRecord[] = [];
+    for (const hour of hours) {
+      if (after) {
+        const hourStartNs = BigInt(hour) * NS_PER_MS;
+        const hourEndNs = BigInt(hour + HOUR_MS) * NS_PER_MS;
+        if (forward ? hourEndNs <= after.timestampNs : hourStartNs > after.timestampNs) continue;
+      }
+      const records = await this.readLogs(byHour.get(hour)!, selection.matchers, fromNs, toNs);
+      const selected = records.filter(
+        (r) => keep(r.message) && (terms.length === 0 || containsTerms(r.message, terms)) && (!after || compare(r, after) * sign > 0),
+      );
+      selected.sort((a, b) => compare(a, b) * sign);
+      page.push(...selected);
+      if (page.length >= limit) break;
+    }
+    page.splice(limit);
     const entries: StoredLogEntry[] = page.map((r) => ({
       id: r.id,
       timestampNs: r.timestampNs,
@@ -175,8 +202,12 @@ export class S3ColdReader implements StorageReader {
 
   /** Log records in [fromNs, toNs] (inclusive) matching every matcher, deduplicated by id. */
   private async logRecords(matchers: readonly LabelMatcher[], fromNs: bigint, toNs: bigint): Promise<StoredLogRecord[]> {
-    const match = compileMatchers(matchers);
     const objects = (await this.objects('logs', fromNs, toNs)).filter((o) => !o.index || indexMayMatch(o.index, matchers, fromNs, toNs));
+    return this.readLogs(objects, matchers, fromNs, toNs);
+  }
+
+  private async readLogs(objects: Located[], matchers: readonly LabelMatcher[], fromNs: bigint, toNs: bigint): Promise<StoredLogRecord[]> {
+    const match = compileMatchers(matchers);
     const seen = new Set<string>();
     const out: StoredLogRecord[] = [];
     await this.forEachBody(objects, async (body) => {
@@ -248,7 +279,14 @@ export class S3ColdReader implements StorageReader {
     const fromMs = Number(fromNs / NS_PER_MS);
     const toMs = Number(toNs / NS_PER_MS);
     const hours = (hourStart(toMs) - hourStart(fromMs)) / HOUR_MS + 1;
-    const listings = hours <= this.maxHourListings ? hourPrefixesForRange(loc, fromMs, toMs) : [pipelinePrefix(loc)];
+    const days = Math.floor(toMs / DAY_MS) - Math.floor(fromMs / DAY_MS) + 1;
+    // Few hours: one listing per hour; a longer range: per day; unbounded: the whole prefix.
+    const listings =
+      hours <= this.maxHourListings
+        ? hourPrefixesForRange(loc, fromMs, toMs)
+        : days <= MAX_DAY_LISTINGS
+          ? Array.from({ length: days }, (_, i) => dayPrefix(loc, (Math.floor(fromMs / DAY_MS) + i) * DAY_MS))
+          : [pipelinePrefix(loc)];
     const keys = (await Promise.all(listings.map((p) => this.wrap(() => this.store.list(p))))).flat();
     const sidecars = new Set(keys.filter((k) => k.endsWith(INDEX_SUFFIX)));
     const located: Located[] = [];
