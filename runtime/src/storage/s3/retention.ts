@@ -6,7 +6,9 @@
  *   with a delimiter; a day that ended before the cutoff goes whole, the day containing the
  *   cutoff goes hour by hour. Keys are removed with DeleteObjects in batches of 1000,
  *   sidecars before data objects so a reader never finds a sidecar whose object is gone.
- *   `_journal/` is never touched (layout.ts: it is not data and never grows).
+ *   `_journal/` is never touched (layout.ts: it is not data and never grows). Multipart
+ *   uploads left in an expired hour by a crashed writer (older than ABANDONED_UPLOAD_MS)
+ *   are aborted: they never show in object listings, yet their parts are stored and billed.
  * - **Bucket lifecycle rule** (backstop, where the server supports it): expires everything
  *   under `<pipeline prefix>dt=` — a literal key prefix, so `_journal/` stays out — after
  *   ceil(cold) + 1 days. Lifecycle counts from an object's *creation*, which can precede the
