@@ -1,7 +1,7 @@
 /**
- * latency: ingest-acknowledged → queryable, through a real `sextant ingestion` and
- * `sextant processor` on the test/infra Kafka and OpenSearch, at half the maximum rate of
- * that pipeline (DESIGN §9; target p99 ≤ 2 s).
+ * latency: ingest-acknowledged → queryable, through real `sextant ingestion`, `sextant
+ * processor` and `sextant query` processes on the test/infra Kafka and OpenSearch, at half
+ * the maximum rate of that pipeline (DESIGN §9; target p99 ≤ 2 s).
  *
  * Method. Requests of `batch` entries are sent open-loop on a fixed schedule (the rate does
  * not slow down when the pipeline does). One entry of each request is a probe: its message
@@ -120,8 +120,9 @@ function viaQuery(query: RuntimeProcess, t0Ns: bigint): Visibility {
     });
     const res = await fetch(`${query.url}/api/v1/logs/search?${params}`, { headers: { authorization: `Bearer ${API_KEY}` } });
     const text = await res.text();
-    // While the first daily index is being created its shards are not started yet, and the
-    // search answers 503: nothing is queryable yet. Counted, and fatal only if it persists.
+    // Seen at the very start (before the processor's first daily index is in place): the
+    // search answers 503 "all shards failed" — nothing is queryable yet. Counted in the
+    // result, and fatal only if it persists.
     if (res.status === 503 && ++unavailable.count < 200) return [];
     if (res.status !== 200) throw new Error(`sextant query answered ${res.status}: ${text}`);
     const body = JSON.parse(text) as { entries: { message: string }[] };
