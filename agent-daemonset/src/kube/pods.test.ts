@@ -64,3 +64,19 @@ test('a failed start is retried with backoff and the cache keeps what it knew on
   t.is(informer.starts, 3, 'restarted after the error');
   await cache.stop();
 });
+
+test('one failure reported twice (error event and rejected start) schedules one restart', async (t) => {
+  const informer = new FakeInformer();
+  informer.failNextStart = true;
+  const warnings: unknown[] = [];
+  const log = Object.assign(silentLogger(), { warn: (...args: unknown[]) => warnings.push(args) });
+  const cache = new PodCache(informer, log, { initialMs: 20, maxMs: 20 });
+  const started = cache.start();
+  informer.emit('error', new Error('list failed')); // the real ListWatch reports a failed list this way too
+  await t.throwsAsync(started);
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(informer.starts, 2);
+  t.is(warnings.length, 1, 'counted and logged once (the backoff does not double for it)');
+  t.true(cache.ready);
+  await cache.stop();
+});
