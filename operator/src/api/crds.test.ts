@@ -11,10 +11,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const kinds = Object.keys(KINDS) as KindName[];
 
 for (const kind of kinds) {
-  test(`crds/${CRD_FILES[kind]} is what operator/src/api generates (run npm run gen:crds)`, (t) => {
+  test(`crds/${CRD_FILES[kind]} is what operator/src/api generates (run npm run gen:crds)`, async (t) => {
     const file = path.join(root, 'crds', CRD_FILES[kind]);
     t.true(fs.existsSync(file), `${file} is missing: run npm run gen:crds`);
-    t.is(fs.readFileSync(file, 'utf8'), crdYaml(kind), `crds/${CRD_FILES[kind]} is stale: run npm run gen:crds`);
+    t.is(fs.readFileSync(file, 'utf8'), await crdYaml(kind), `crds/${CRD_FILES[kind]} is stale: run npm run gen:crds`);
   });
 }
 

@@ -8,6 +8,6 @@ import type { KindName } from './v1alpha1.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 for (const kind of Object.keys(CRD_FILES) as KindName[]) {
   const file = path.join(root, 'crds', CRD_FILES[kind]);
-  fs.writeFileSync(file, crdYaml(kind));
+  fs.writeFileSync(file, await crdYaml(kind));
   console.log(`wrote ${path.relative(root, file)}`);
 }
