@@ -364,6 +364,7 @@ test.serial(
     );
     const metrics = await (await fetch(`${processor.url}/metrics`)).text();
     t.regex(metrics, /sextant_s3_objects_written_total\{signal="logs"\} [1-9]/);
+    t.log(`after the restart: ${metrics.match(/^sextant_s3_flushes_total\{.*$/gm)?.join(', ')}`);
     t.regex(metrics, /sextant_sink_records_written_total\{sink="s3",signal="logs"\} [1-9]/);
     t.is(await processor.stop(), 0);
     t.is(await ingestion.stop(), 0);
