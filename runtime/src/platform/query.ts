@@ -47,6 +47,7 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
       : undefined;
   const windows = hotWindows(config);
   const reader = new TieredReader({ hot, ...(cold ? { cold } : {}), hotWindowMs: windows });
+  for (const problem of windowProblems(config, windows)) log.warn({ hotWindowMs: windows }, problem);
 
   const metrics = new RuntimeMetrics();
   const backendUp = new client.Gauge({
@@ -105,4 +106,25 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
         log.info('sextant query: stopped');
       })()),
   };
+}
+
+/**
+ * Settings under which some data would be in neither tier the query reads: OpenSearch
+ * deleting inside the hot window, or S3 not yet holding what has just left it.
+ */
+export function windowProblems(config: RuntimeConfig, windows: { logs: number; metrics: number }): string[] {
+  const problems: string[] = [];
+  for (const signal of ['logs', 'metrics'] as const) {
+    const hot = config.retention[signal]?.hot ?? 0;
+    if (hot > 0 && windows[signal] > hot) {
+      problems.push(`query.hotWindow is longer than retention.${signal}.hot: ${signal} that OpenSearch has deleted is not read from S3`);
+    }
+    const s3 = config.sinks.s3;
+    if (s3 && s3.flush.maxAge >= windows[signal]) {
+      problems.push(
+        `sinks.s3.flush.maxAge is not shorter than the hot window: the newest cold ${signal} may not be in S3 yet when queried there`,
+      );
+    }
+  }
+  return problems;
 }
