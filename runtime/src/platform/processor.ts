@@ -59,9 +59,10 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
   });
   finishApp(app, log);
   const listener = await startListener(app, config, secrets);
+  // Before Kafka and the sinks: their start waits out outages, and retention needs neither Kafka nor the other tier.
+  retention.start();
   await ensureTopics(kafka, config, log);
   for (const runner of runners) await runner.start();
-  retention.start();
   log.info({ url: listener.url, pipeline: config.pipeline, sinks: runners.length }, 'sextant processor: running');
   let closing: Promise<void> | undefined;
   return {
