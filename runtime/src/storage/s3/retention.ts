@@ -257,7 +257,7 @@ export interface S3RetentionTarget {
 }
 
 export class S3Retention {
-  /** undefined until the first attempt; false once the server answered that it has no lifecycle API. */
+  /** undefined until the first attempt; false once the lifecycle API proved unusable (501, or 403); sticky until restart. */
   private lifecycleSupported: boolean | undefined;
   private unsupportedReason = '';
   private unsupportedLogged = false;
