@@ -296,6 +296,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       // a successor never runs while this replica still writes.
       await Promise.all(all.map((i) => i.stop()));
       await Promise.all(controllers.map((c) => c.stop()));
+      await events.flush();
       if (elector) await elector.stop();
       metrics.leader.set(0);
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -82,9 +82,12 @@ test(`${COUNT} Pipelines reach Ready`, async (t) => {
         p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
     ).length;
   let last = 0;
+  let childrenAt: number | undefined;
   await until(
     `${COUNT} Pipelines Ready`,
     () => {
+      if (childrenAt === undefined && getJson<{ items: unknown[] }>(['-n', ns, 'get', 'deployments']).items.length === COUNT * 3)
+        childrenAt = Date.now();
       last = readyCount();
       return last === COUNT ? true : undefined;
     },
@@ -94,6 +97,11 @@ test(`${COUNT} Pipelines reach Ready`, async (t) => {
   });
   const seconds = (Date.now() - started) / 1000;
   t.log(`${COUNT} Pipelines (${COUNT * 3} Deployments, ${COUNT * 3} pods on kwok) Ready ${seconds.toFixed(1)} s after kubectl apply`);
+  if (childrenAt !== undefined) t.log(`every Deployment existed after ${((childrenAt - started) / 1000).toFixed(1)} s`);
+  const duration = await operator.metric('sextant_operator_reconcile_duration_seconds_sum', { kind: 'Pipeline' });
+  const reconciles = await operator.metric('sextant_operator_reconcile_duration_seconds_count', { kind: 'Pipeline' });
+  if (duration !== undefined && reconciles)
+    t.log(`${reconciles} Pipeline reconciles, ${((duration / reconciles) * 1000).toFixed(0)} ms each on average`);
   const deployments = getJson<{ items: { status?: { readyReplicas?: number } }[] }>(['-n', ns, 'get', 'deployments']).items;
   t.is(deployments.length, COUNT * 3);
   t.true(deployments.every((d) => d.status?.readyReplicas === 1));

@@ -184,24 +184,31 @@ export class PipelineController<Settings> {
 
     let applied = false;
     if (rendered && runtimeConfig && pipeline) {
-      try {
-        await this.deps.topics.ensure(runtimeConfig, this.podSecrets(namespace, rendered));
-      } catch (error) {
-        if (!(error instanceof KafkaUnavailableError)) throw error;
-        blocker = { reason: 'KafkaUnavailable', message: error.message, retry: true };
-      }
-      // Children are applied even while Kafka is down: the runtimes wait for Kafka themselves
-      // (ingestion answers 503), and a config change still rolls out.
+      // Topics and children in parallel: the runtimes wait for Kafka themselves (ingestion
+      // answers 503), so children are applied even while Kafka is down and a config change
+      // still rolls out. The topics promise never rejects: its error is looked at below.
+      const topics = this.deps.topics.ensure(runtimeConfig, this.podSecrets(namespace, rendered)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       try {
         await this.applyChildren(key, rendered);
         await this.prune(raw, rendered);
         applied = true;
       } catch (error) {
-        // The API server refused a child (422 Invalid, 403 RBAC…) or is unreachable: say so in
-        // the status when we can, and retry with backoff.
+        // The API server refused a child (422 Invalid, 403 RBAC…): say so in the status and
+        // retry with backoff. Unreachable or failing (5xx): only retry.
         const e = apiError(error);
-        if (e.status === 0 || e.status >= 500) throw error;
+        if (e.status === 0 || e.status >= 500) {
+          await topics;
+          throw error;
+        }
         blocker = { reason: 'ApplyFailed', message: `cannot apply the rendered objects: ${describeApiError(error)}`, retry: true };
+      }
+      const topicError = await topics;
+      if (topicError !== undefined) {
+        if (!(topicError instanceof KafkaUnavailableError)) throw topicError;
+        blocker ??= { reason: 'KafkaUnavailable', message: topicError.message, retry: true };
       }
     }
 
@@ -294,8 +301,9 @@ export class PipelineController<Settings> {
     return new PodSecretReader(namespace, podSpec, (ns, name, key) => secretValue(this.deps.caches.secrets.get(name, ns), key));
   }
 
+  /** The ConfigMap first (the pods mount it), then every other child concurrently. */
   private async applyChildren(key: string, rendered: RenderedPipeline): Promise<void> {
-    for (const obj of rendered.objects) {
+    const applyOne = async (obj: k8s.KubernetesObject) => {
       const result = await this.deps.applier.apply(obj);
       if (result !== 'unchanged') {
         this.deps.metrics.writes.inc({ kind: obj.kind!, operation: result });
@@ -304,7 +312,12 @@ export class PipelineController<Settings> {
           `${result === 'created' ? 'Created' : 'Configured'} ${obj.kind} ${objectKey(obj)}`,
         );
       }
-    }
+    };
+    const configMaps = rendered.objects.filter((o) => o.kind === 'ConfigMap');
+    for (const obj of configMaps) await applyOne(obj);
+    const results = await Promise.allSettled(rendered.objects.filter((o) => o.kind !== 'ConfigMap').map(applyOne));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Deletes children this Pipeline controls that the render no longer produces (e.g. the HPA after autoscaling was removed). */
@@ -469,7 +482,9 @@ export class PipelineController<Settings> {
       );
       // A first Ready=False while the runtimes start is normal; only report it when it says why.
       if (tr.type === 'Degraded' && tr.from === undefined && tr.to === 'False') continue;
-      await this.deps.events.record({
+      // Not awaited: an Event is best effort and must not slow the reconcile (the recorder
+      // logs and counts failures; close() waits for the ones in flight).
+      void this.deps.events.record({
         regarding: { apiVersion: API_VERSION, kind: 'Pipeline', metadata: raw.metadata },
         type: bad && tr.reason !== 'RollingOut' && tr.reason !== 'RuntimesNotReady' ? 'Warning' : 'Normal',
         reason: tr.reason,

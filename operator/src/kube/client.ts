@@ -24,7 +24,29 @@ export function loadKubeConfig(file?: string): k8s.KubeConfig {
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error(`no cluster in the kubeconfig${file ? ` ${file}` : ''}`);
+  reuseConnections(kc);
   return kc;
+}
+
+/**
+ * client-node 2.0 builds a new undici Agent — a new TCP+TLS connection — for every request.
+ * On the shared test machine that measured 280 ms per GET against 34 ms with one Agent per
+ * TLS identity, and it made reconciles 8x slower. The Agent depends only on the CA, client
+ * certificate and key (tokens travel in headers), so it is memoised on exactly those.
+ */
+function reuseConnections(kc: k8s.KubeConfig): void {
+  const target = kc as unknown as { createDispatcher?: (cluster: unknown, options: Record<string, unknown>) => unknown };
+  const create = target.createDispatcher;
+  if (typeof create !== 'function') return;
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, options) => {
+    const key = JSON.stringify([
+      (cluster as { server?: string } | null)?.server,
+      ...['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'].map((k) => String(options[k] ?? '')),
+    ]);
+    if (!cache.has(key)) cache.set(key, create.call(kc, cluster, options));
+    return cache.get(key);
+  };
 }
 
 export function makeClients(kc: k8s.KubeConfig): KubeClients {

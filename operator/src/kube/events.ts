@@ -28,7 +28,20 @@ export class EventRecorder {
     private readonly onFailure: () => void = () => {},
   ) {}
 
-  async record(event: EventInput): Promise<void> {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  /** Records one Event; callers may fire and forget (flush() waits for them). */
+  record(event: EventInput): Promise<void> {
+    const p = this.send(event).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+    return p;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async send(event: EventInput): Promise<void> {
     const meta = event.regarding.metadata!;
     const namespace = meta.namespace ?? 'default';
     const body = {
