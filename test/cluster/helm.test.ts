@@ -423,17 +423,35 @@ function listTs(dir: string): string[] {
   });
 }
 
-test('helm install creates every object of the chart in the API server; RBAC is least privilege; uninstall removes them', async (t) => {
+// One release for the steps below (serial: they share it). A step whose predecessors failed
+// fails at once instead of testing nothing.
+interface Release {
+  ns: string;
+  release: string;
+  manifest: string;
+}
+let installed: Release | undefined;
+/** What to remove at the end, set before helm install runs (a failed install leaves objects too). */
+let toRemove: { ns: string; release: string } | undefined;
+
+function needRelease(): Release {
+  if (!installed) throw new Error('helm install did not succeed (see the first install step)');
+  return installed;
+}
+
+test.after.always(() => {
+  if (!toRemove) return;
+  run(infraVar('HELM_BIN'), ['uninstall', toRemove.release, '--namespace', toRemove.ns, '--wait']);
+  run(infraVar('KUBECTL'), ['delete', 'namespace', toRemove.ns, '--wait=false', '--ignore-not-found']);
+});
+
+test.serial('helm install: every object of the chart exists in the API server, pods ready on kwok nodes, NOTES', (t) => {
   const id = Date.now().toString(36);
   const ns = `helm-${id}`;
   const release = `sextant-${id}`;
-  let installed = false;
-  t.teardown(() => {
-    if (installed) run(infraVar('HELM_BIN'), ['uninstall', release, '--namespace', ns, '--wait']);
-    run(infraVar('KUBECTL'), ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
-  });
   // kwok's fake nodes carry a NoSchedule taint; the agent tolerates every taint already.
   const kwok = '[{"key":"kwok.x-k8s.io/node","operator":"Exists","effect":"NoSchedule"}]';
+  toRemove = { ns, release };
   const installOutput = helm([
     'install',
     release,
@@ -447,14 +465,14 @@ test('helm install creates every object of the chart in the API server; RBAC is 
     '--timeout',
     '4m',
   ]);
-  installed = true;
+  const manifest = helm(['get', 'manifest', release, '--namespace', ns]);
+  installed = { ns, release, manifest };
   // NOTES.txt: what was installed and what to do next, with this release's names.
   t.regex(installOutput, new RegExp(`Deployment ${release}-operator \\(1 replica\\(s\\), leader election on Lease ${release}-operator\\)`));
   t.regex(installOutput, new RegExp(`DaemonSet ${release}-agent`));
   t.regex(installOutput, /kubectl -n team-a apply -f examples\/secrets\.yaml/);
   t.regex(installOutput, /Bearer \$__env\{SEXTANT_API_KEY\}/);
 
-  const manifest = helm(['get', 'manifest', release, '--namespace', ns]);
   const expected = parseManifest(manifest);
   t.is(expected.length, 14);
   const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? '-'}/${o.metadata.name}`;
@@ -485,7 +503,10 @@ test('helm install creates every object of the chart in the API server; RBAC is 
   t.true(ds.status.desiredNumberScheduled >= 1);
   t.is(ds.status.numberReady, ds.status.desiredNumberScheduled);
   t.is(kubectl(['get', 'deployment', `${release}-operator`, '-n', ns, '-o', 'jsonpath={.status.readyReplicas}']), '1');
+});
 
+test.serial('RBAC of the chart, as the API server answers SubjectAccessReviews: least privilege', (t) => {
+  const { ns, release } = needRelease();
   // RBAC as the API server's authorizer answers it for the ServiceAccounts
   // (SubjectAccessReview: works whether or not the CRDs are installed).
   const can = (sa: string, verb: string, resource: string, where: { namespace?: string; name?: string } = {}) => {
@@ -511,11 +532,13 @@ test('helm install creates every object of the chart in the API server; RBAC is 
     [operatorSa, 'list', 'sinks.sextant.dev', {}, true],
     [operatorSa, 'get', 'retentionpolicies.sextant.dev', teamA, true],
     [operatorSa, 'patch', 'pipelines/status.sextant.dev', teamA, true],
+    [operatorSa, 'update', 'pipelines/status.sextant.dev', teamA, false],
     [operatorSa, 'update', 'pipelines/finalizers.sextant.dev', teamA, true],
     [operatorSa, 'patch', 'pipelines.sextant.dev', teamA, false],
     [operatorSa, 'delete', 'pipelines.sextant.dev', teamA, false],
     [operatorSa, 'patch', 'sinks/status.sextant.dev', teamA, false],
     [operatorSa, 'create', 'deployments.apps', teamA, true],
+    [operatorSa, 'update', 'deployments.apps', teamA, false],
     [operatorSa, 'patch', 'services', teamA, true],
     [operatorSa, 'create', 'configmaps', teamA, true],
     [operatorSa, 'create', 'poddisruptionbudgets.policy', teamA, true],
@@ -526,11 +549,14 @@ test('helm install creates every object of the chart in the API server; RBAC is 
     [operatorSa, 'create', 'secrets', { namespace: ns }, true],
     [operatorSa, 'patch', 'secrets', { namespace: ns, name: 'sextant-agent-route-keys' }, true],
     [operatorSa, 'patch', 'secrets', { namespace: ns, name: 'other' }, false],
+    [operatorSa, 'delete', 'secrets', { namespace: ns, name: 'sextant-agent-route-keys' }, false],
     [operatorSa, 'create', 'leases.coordination.k8s.io', { namespace: ns }, true],
     [operatorSa, 'update', 'leases.coordination.k8s.io', { namespace: ns, name: `${release}-operator` }, true],
+    [operatorSa, 'update', 'leases.coordination.k8s.io', { namespace: ns, name: 'other' }, false],
+    [operatorSa, 'list', 'leases.coordination.k8s.io', { namespace: ns }, false],
     [operatorSa, 'create', 'leases.coordination.k8s.io', teamA, false],
-    [operatorSa, 'create', 'events', teamA, true],
     [operatorSa, 'create', 'events.events.k8s.io', teamA, true],
+    [operatorSa, 'create', 'events', teamA, false],
     [operatorSa, 'list', 'pods', {}, false],
     [operatorSa, 'list', 'nodes', {}, false],
     [operatorSa, 'create', 'clusterroles.rbac.authorization.k8s.io', {}, false],
@@ -542,9 +568,15 @@ test('helm install creates every object of the chart in the API server; RBAC is 
   for (const [sa, verb, resource, where, allowed] of expectations) {
     t.is(can(sa, verb, resource, where), allowed, `${sa} ${verb} ${resource} ${JSON.stringify(where)}`);
   }
+});
 
+test.serial("the real operator runs with exactly the chart's RBAC", async (t) => {
+  const { ns, release } = needRelease();
   await operatorWithChartRbac(t, ns, release);
+});
 
+test.serial('helm upgrade of the agent config rolls the agents only', (t) => {
+  const { ns, release } = needRelease();
   // An upgrade that changes the agent config updates the ConfigMap and rolls the agents
   // (checksum/config), and leaves the operator's pod template alone.
   const template = (kind: string, name: string) =>
@@ -564,9 +596,14 @@ test('helm install creates every object of the chart in the API server; RBAC is 
   t.is(template('deployment', `${release}-operator`).metadata.generation, operatorBefore.metadata.generation);
   const agentConfig = kubectl(['get', 'configmap', `${release}-agent`, '-n', ns, '-o', 'jsonpath={.data.agent\\.yaml}']);
   t.deepEqual(YAML.parse(agentConfig).batch, { maxWait: '2s' });
+});
 
+test.serial('helm uninstall removes every object of the release', (t) => {
+  const { ns, release, manifest } = needRelease();
   helm(['uninstall', release, '--namespace', ns, '--wait']);
-  installed = false;
+  installed = undefined;
+  toRemove = undefined;
+  run(infraVar('KUBECTL'), ['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
   t.is(kubectl(['get', '-f', '-', '--ignore-not-found', '-o', 'name'], manifest).trim(), '', 'objects left after helm uninstall');
 });
 
