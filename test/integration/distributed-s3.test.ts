@@ -564,7 +564,7 @@ test.serial('SIGTERM writes what is buffered and commits before leaving the grou
   t.is(await ingestion.stop(), 0);
 });
 
-test.serial('objects at or above the multipart threshold go up in parts (real server)', async (t) => {
+test.serial('objects at or above the multipart threshold go up in parts; a missing bucket is named (real server)', async (t) => {
   const bucket = `sextant-it-mp-${randomBytes(3).toString('hex')}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const multipart = { thresholdBytes: 5 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 };
@@ -595,4 +595,6 @@ test.serial('objects at or above the multipart threshold go up in parts (real se
   t.is(await store.get('missing'), undefined);
   await store.delete('small.bin');
   t.deepEqual(await store.list(''), ['big.bin']);
+  const missing = new S3ObjectStore(client, `${bucket}-missing`, multipart);
+  await t.throwsAsync(missing.check(), { message: /head_bucket .*-missing: .*HTTP 404.*the bucket does not exist/ });
 });

@@ -34,7 +34,14 @@ export class S3UnavailableError extends Error {
   ) {
     const e = cause as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e?.$metadata?.httpStatusCode;
-    super(`S3 ${operation} ${key}: ${e?.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e?.message ?? String(cause)}`);
+    // HEAD answers carry no error body, so the SDK can only say "UnknownError".
+    const detail =
+      operation === 'head_bucket' && status === 404
+        ? 'the bucket does not exist (create it, or correct sinks.s3.bucket)'
+        : operation === 'head_bucket' && status === 403
+          ? 'access denied (check the credentials and the bucket policy)'
+          : (e?.message ?? String(cause));
+    super(`S3 ${operation} ${key}: ${e?.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${detail}`);
   }
 }
 
