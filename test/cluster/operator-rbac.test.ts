@@ -1,0 +1,167 @@
+/**
+ * The operator runs with exactly the RBAC that operator/README.md lists (a ServiceAccount
+ * token, no admin rights) and still does everything: children, status, Events, Kafka
+ * topics from Secrets, pruning, agent routes in its namespace, the leader Lease. A missing
+ * permission shows up as a 403 in its log and a Pipeline that never becomes Ready.
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import {
+  applyCrds,
+  applyDocs,
+  condition,
+  deleteNamespace,
+  exampleDocs,
+  getJson,
+  kubectl,
+  startOperator,
+  uniqueName,
+  until,
+  untilReady,
+  type OperatorProcess,
+} from '../support/operator-process.js';
+
+const operatorNs = uniqueName('sxop-rbac');
+const ns = uniqueName('sx-rbac');
+const roleName = uniqueName('sextant-operator-rbac-test');
+let operator: OperatorProcess | undefined;
+let kubeconfigFile: string | undefined;
+
+/** The tables of operator/README.md "RBAC (exactly what the operator calls)". */
+const clusterRules = [
+  { apiGroups: ['sextant.dev'], resources: ['pipelines', 'sinks', 'retentionpolicies'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['sextant.dev'], resources: ['pipelines/status'], verbs: ['patch'] },
+  { apiGroups: ['sextant.dev'], resources: ['pipelines/finalizers'], verbs: ['update'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+];
+const namespaceRules = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: ['sextant-agent-route-keys'], verbs: ['patch'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+test.before(() => {
+  applyCrds();
+  kubectl(['create', 'namespace', operatorNs]);
+  kubectl(['create', 'namespace', ns]);
+  kubectl(['-n', operatorNs, 'create', 'serviceaccount', 'sextant-operator']);
+  const subject = [{ kind: 'ServiceAccount', name: 'sextant-operator', namespace: operatorNs }];
+  const docs = [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: roleName }, rules: clusterRules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: roleName },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      subjects: subject,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: roleName, namespace: operatorNs },
+      rules: namespaceRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: roleName, namespace: operatorNs },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+      subjects: subject,
+    },
+  ];
+  kubectl(['apply', '-f', '-'], docs.map((d) => YAML.stringify(d)).join('---\n'));
+  // A kubeconfig with the ServiceAccount's token instead of the admin certificate.
+  const admin = getJson<{
+    clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
+  }>(['config', 'view', '--raw', '--minify']);
+  const cluster = admin.clusters[0]!.cluster;
+  const token = kubectl(['-n', operatorNs, 'create', 'token', 'sextant-operator', '--duration', '1h']).trim();
+  kubeconfigFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-rbac-')), 'kubeconfig');
+  fs.writeFileSync(
+    kubeconfigFile,
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster }],
+      users: [{ name: 'operator', user: { token } }],
+      contexts: [{ name: 'operator', context: { cluster: 'test', user: 'operator' } }],
+      'current-context': 'operator',
+    }),
+    { mode: 0o600 },
+  );
+});
+
+test.after.always(async () => {
+  await operator?.stop();
+  deleteNamespace(ns);
+  deleteNamespace(operatorNs);
+  try {
+    kubectl(['delete', 'clusterrole,clusterrolebinding', roleName, '--ignore-not-found']);
+  } catch {
+    // best effort
+  }
+  if (kubeconfigFile) fs.rmSync(path.dirname(kubeconfigFile), { recursive: true, force: true });
+});
+
+test('with only the documented RBAC the operator reconciles, prunes, reports, publishes agent routes and leads', async (t) => {
+  operator = await startOperator([
+    '--kubeconfig',
+    kubeconfigFile!,
+    '--namespace',
+    operatorNs,
+    '--lease-name',
+    'sextant-operator',
+    '--resync',
+    '1m',
+  ]);
+  applyDocs(ns, [
+    ...exampleDocs('secrets.yaml'),
+    ...exampleDocs('sinks.yaml'),
+    ...exampleDocs('retention-policy.yaml'),
+    ...exampleDocs('pipeline.yaml'),
+  ]);
+  const ready = await untilReady(ns, 'api').catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${operator!.output().slice(-4000)}`);
+  });
+  t.is(condition(ready, 'Degraded')!.status, 'False');
+  t.is(
+    getJson<{ spec: { holderIdentity: string } }>(['-n', operatorNs, 'get', 'lease', 'sextant-operator']).spec.holderIdentity,
+    operator.identity,
+  );
+  await until('the agent routes in the operator namespace', () =>
+    getJson<{ data?: Record<string, string> }>(['-n', operatorNs, 'get', 'secret', 'sextant-agent-route-keys']).data?.[`${ns}.api`]
+      ? true
+      : undefined,
+  );
+  // Prune (delete) and an Event (create): remove autoscaling, then break a reference.
+  kubectl([
+    '-n',
+    ns,
+    'patch',
+    'pipeline',
+    'api',
+    '--type',
+    'json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/spec/runtimes/processor', value: { replicas: 1 } }]),
+  ]);
+  await until('the HPA to be pruned', () =>
+    getJson<{ items: unknown[] }>(['-n', ns, 'get', 'horizontalpodautoscalers']).items.length === 0 ? true : undefined,
+  );
+  kubectl(['-n', ns, 'delete', 'sink', 'archive']);
+  await untilReady(ns, 'api', 'False', 'SinkNotFound');
+  await until('the SinkNotFound Event', () =>
+    getJson<{ items: { reason: string }[] }>(['-n', ns, 'get', 'events.events.k8s.io']).items.some((e) => e.reason === 'SinkNotFound')
+      ? true
+      : undefined,
+  );
+  t.notRegex(operator.output(), /\b403\b|forbidden/i, 'no request was refused');
+});
