@@ -505,6 +505,26 @@ test.serial('helm install: every object of the chart exists in the API server, p
   t.is(kubectl(['get', 'deployment', `${release}-operator`, '-n', ns, '-o', 'jsonpath={.status.readyReplicas}']), '1');
 });
 
+test.serial('every value set renders objects the API server accepts (server-side dry run, strict field validation)', (t) => {
+  const { ns } = needRelease();
+  for (const set of VALUE_SETS) {
+    // Everything into the test namespace; the PodMonitor needs the Prometheus Operator's CRDs.
+    const rendered = render(set, [
+      '--namespace',
+      ns,
+      '--set',
+      `grafana.datasources.namespace=${ns}`,
+      '--set',
+      `grafana.dashboards.namespace=${ns}`,
+      '--set',
+      'podMonitor.enabled=false',
+    ]);
+    const r = run(infraVar('KUBECTL'), ['apply', '--dry-run=server', '--validate=strict', '-f', '-'], rendered);
+    t.is(r.status, 0, `${set}: ${r.stderr}`);
+    t.is(r.stderr.trim(), '', `${set}: warnings`);
+  }
+});
+
 test.serial('RBAC of the chart, as the API server answers SubjectAccessReviews: least privilege', (t) => {
   const { ns, release } = needRelease();
   // RBAC as the API server's authorizer answers it for the ServiceAccounts
