@@ -453,6 +453,58 @@ test.serial('flushes written but not committed (a crash between write and commit
 });
 
 test.serial(
+  'two processors share the partitions; one is SIGKILLed, the other takes its partitions over: exactly N, no overlaps',
+  async (t) => {
+    const N = 4_000;
+    const s = await setup({ flush: { maxAge: '1s', maxRecords: 150 } });
+    setups.push(s);
+    const ingestion = await start(s, 'ingestion');
+    await waitReady(ingestion.url);
+    const a = await start(s, 'processor');
+    const b = await start(s, 'processor');
+    await waitReady(a.url);
+    await waitReady(b.url);
+    const kafka = kafkaAdmin(s.id);
+    const topic = `sextant.it.${s.id}.logs`;
+    const groupId = `sextant.it.${s.id}.s3`;
+    const admin = kafka.admin();
+    await admin.connect();
+    const members = await waitFor(
+      'both processors in the s3 group',
+      60_000,
+      async () => (await admin.describeGroups([groupId])).groups[0]!.members.length,
+      (n) => n === 2,
+    );
+    await admin.disconnect();
+    t.is(members, 2);
+
+    await pushLogs(ingestion.url, s.id, 0, N / 2);
+    await waitFor(
+      'objects from both processors',
+      60_000,
+      async () => (await listKeys(s.bucket, 'cold/logs/')).filter((k) => k.endsWith('.ndjson.gz')).length,
+      (n) => n >= 2,
+    );
+    await a.kill();
+    await pushLogs(ingestion.url, s.id, N / 2, N / 2);
+    await waitFor(
+      's3 group caught up on the survivor',
+      120_000,
+      async () => (await groupLag(kafka, groupId, [topic])).lag,
+      (lag) => lag === 0,
+    );
+    const cold = await readColdTier(t, s.bucket);
+    t.is(cold.logs.length, N);
+    t.is(new Set(cold.logs.map((r) => r.id)).size, N);
+    t.deepEqual(overlapping(cold.objects), []);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    t.log(`survivor: ${metrics.match(/^sextant_s3_(flushes_total|buffer_released_records_total)\{.*$/gm)?.join(', ')}`);
+    t.is(await b.stop(), 0);
+    t.is(await ingestion.stop(), 0);
+  },
+);
+
+test.serial(
   'S3 unreachable for 60 s: the s3 group backs off (not ready, nothing committed) while OpenSearch keeps up; exactly N after',
   async (t) => {
     const target = new URL(infraVar('S3_ENDPOINT'));
