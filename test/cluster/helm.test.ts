@@ -237,7 +237,8 @@ test("the operator Deployment's arguments are accepted by `sextant operator` for
     const missing = path.join(repo, '.run', 'no-such-kubeconfig');
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', path.join(repo, 'runtime/src/cli/main.ts'), ...args, '--kubeconfig', missing],
+      // The built CLI, as the cluster tier runs it (make test-cluster builds first).
+      [path.join(repo, 'dist/runtime/src/cli/main.js'), ...args, '--kubeconfig', missing],
       {
         cwd: repo,
         encoding: 'utf8',
