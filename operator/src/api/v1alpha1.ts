@@ -321,11 +321,15 @@ const KubernetesSource = object(
   "Pods whose container logs the node agent (DaemonSet) ships to this Pipeline's ingestion.",
   {
     namespaces: opt(
-      list('Namespaces to collect from; unset: the namespace of the Pipeline.', dnsLabel('A namespace.'), {
-        minItems: 1,
-        maxItems: 64,
-        listType: 'set',
-      }),
+      list(
+        'Namespaces to collect from; unset: the namespace of the Pipeline. Other namespaces expose their logs to whoever reads this Pipeline: allow Pipeline edits only to people who may read them.',
+        dnsLabel('A namespace.'),
+        {
+          minItems: 1,
+          maxItems: 64,
+          listType: 'set',
+        },
+      ),
     ),
     podSelector: opt(LabelSelector),
     containers: opt(
