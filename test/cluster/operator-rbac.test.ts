@@ -27,6 +27,9 @@ import {
 const operatorNs = uniqueName('sxop-rbac');
 const ns = uniqueName('sx-rbac');
 const roleName = uniqueName('sextant-operator-rbac-test');
+const lateRoleName = uniqueName('sextant-operator-rbac-late');
+let late: OperatorProcess | undefined;
+let lateKubeconfig: string | undefined;
 let operator: OperatorProcess | undefined;
 let kubeconfigFile: string | undefined;
 
@@ -48,45 +51,45 @@ const namespaceRules = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
-test.before(() => {
-  applyCrds();
-  kubectl(['create', 'namespace', operatorNs]);
-  kubectl(['create', 'namespace', ns]);
-  kubectl(['-n', operatorNs, 'create', 'serviceaccount', 'sextant-operator']);
-  const subject = [{ kind: 'ServiceAccount', name: 'sextant-operator', namespace: operatorNs }];
+/** A ClusterRole + Role with the documented rules, bound to the ServiceAccount. */
+function bindRoles(serviceAccount: string, name: string): void {
+  const subject = [{ kind: 'ServiceAccount', name: serviceAccount, namespace: operatorNs }];
   const docs = [
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: roleName }, rules: clusterRules },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: name }, rules: clusterRules },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
-      metadata: { name: roleName },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+      metadata: { name: name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: name },
       subjects: subject,
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: { name: roleName, namespace: operatorNs },
+      metadata: { name: name, namespace: operatorNs },
       rules: namespaceRules,
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: { name: roleName, namespace: operatorNs },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+      metadata: { name: name, namespace: operatorNs },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: name },
       subjects: subject,
     },
   ];
   kubectl(['apply', '-f', '-'], docs.map((d) => YAML.stringify(d)).join('---\n'));
-  // A kubeconfig with the ServiceAccount's token instead of the admin certificate.
+}
+
+/** A kubeconfig with the ServiceAccount's token instead of the admin certificate. */
+function tokenKubeconfig(serviceAccount: string): string {
   const admin = getJson<{
     clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
   }>(['config', 'view', '--raw', '--minify']);
   const cluster = admin.clusters[0]!.cluster;
-  const token = kubectl(['-n', operatorNs, 'create', 'token', 'sextant-operator', '--duration', '1h']).trim();
-  kubeconfigFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-rbac-')), 'kubeconfig');
+  const token = kubectl(['-n', operatorNs, 'create', 'token', serviceAccount, '--duration', '1h']).trim();
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-rbac-')), 'kubeconfig');
   fs.writeFileSync(
-    kubeconfigFile,
+    file,
     YAML.stringify({
       apiVersion: 'v1',
       kind: 'Config',
@@ -97,18 +100,29 @@ test.before(() => {
     }),
     { mode: 0o600 },
   );
+  return file;
+}
+
+test.before(() => {
+  applyCrds();
+  kubectl(['create', 'namespace', operatorNs]);
+  kubectl(['create', 'namespace', ns]);
+  kubectl(['-n', operatorNs, 'create', 'serviceaccount', 'sextant-operator']);
+  bindRoles('sextant-operator', roleName);
+  kubeconfigFile = tokenKubeconfig('sextant-operator');
 });
 
 test.after.always(async () => {
   await operator?.stop();
+  await late?.stop();
   deleteNamespace(ns);
   deleteNamespace(operatorNs);
   try {
-    kubectl(['delete', 'clusterrole,clusterrolebinding', roleName, '--ignore-not-found']);
+    kubectl(['delete', 'clusterrole,clusterrolebinding', roleName, lateRoleName, '--ignore-not-found']);
   } catch {
     // best effort
   }
-  if (kubeconfigFile) fs.rmSync(path.dirname(kubeconfigFile), { recursive: true, force: true });
+  for (const f of [kubeconfigFile, lateKubeconfig]) if (f) fs.rmSync(path.dirname(f), { recursive: true, force: true });
 });
 
 test('with only the documented RBAC the operator reconciles, prunes, reports, publishes agent routes and leads', async (t) => {
@@ -164,4 +178,34 @@ test('with only the documented RBAC the operator reconciles, prunes, reports, pu
       : undefined,
   );
   t.notRegex(operator.output(), /\b403\b|forbidden/i, 'no request was refused');
+});
+
+test('informers that fail (403) restart with backoff, /readyz says which caches are missing, and they recover once allowed', async (t) => {
+  await operator?.stop();
+  operator = undefined;
+  kubectl(['-n', operatorNs, 'create', 'serviceaccount', 'sextant-operator-late']);
+  lateKubeconfig = tokenKubeconfig('sextant-operator-late');
+  late = await startOperator(['--kubeconfig', lateKubeconfig, '--namespace', operatorNs, '--lease-name', 'sextant-operator-late']);
+  const notReady = await until('/readyz to name the caches that cannot sync', async () => {
+    const res = await fetch(`${late!.url}/readyz`);
+    const text = await res.text();
+    return res.status === 503 && text.includes('pipelines') && text.includes('secrets') ? text : undefined;
+  });
+  t.regex(notReady, /^not ready: caches not synced: /);
+  await until('informer restarts', async () =>
+    ((await late!.metric('sextant_operator_informer_restarts_total', { informer: 'pipelines' })) ?? 0) >= 1 ? true : undefined,
+  );
+  t.is((await fetch(`${late.url}/healthz`)).status, 200, 'alive while not ready');
+  t.is(await late.metric('sextant_operator_leader'), 0);
+
+  bindRoles('sextant-operator-late', lateRoleName);
+  // The watch backoff is at most 30 s.
+  await until('/readyz to turn 200', async () => ((await fetch(`${late!.url}/readyz`)).status === 200 ? true : undefined), 90_000);
+  await until('the late operator to lead', async () => ((await late!.metric('sextant_operator_leader')) === 1 ? true : undefined), 60_000);
+  // It reconciles: restore the Sink the first test deleted.
+  applyDocs(
+    ns,
+    exampleDocs('sinks.yaml').filter((d) => (d.metadata as { name: string }).name === 'archive'),
+  );
+  await untilReady(ns, 'api');
 });
