@@ -16,8 +16,11 @@ export type Component = (typeof COMPONENTS)[number];
 export const CONFIG_DIR = '/etc/sextant';
 export const CONFIG_KEY = 'runtime.json';
 export const CONFIG_PATH = `${CONFIG_DIR}/${CONFIG_KEY}`;
-/** Secret files (CA bundles, client certificates) are mounted below this. */
-export const SECRETS_DIR = '/etc/sextant/secrets';
+/**
+ * Secret files (CA bundles, client certificates) are mounted below this — beside, not inside,
+ * the config mount: a mount point inside a read-only ConfigMap volume cannot be created.
+ */
+export const SECRETS_DIR = '/etc/sextant-secrets';
 export const HTTP_PORT = 8080;
 export const CONFIG_HASH_ANNOTATION = 'sextant.dev/config-hash';
 export const FIELD_MANAGER = 'sextant-operator';

@@ -99,6 +99,9 @@ for (const file of cases) {
       t.is(container.readinessProbe!.httpGet!.path, '/readyz');
       t.deepEqual(container.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
       t.true(container.volumeMounts!.some((m) => m.mountPath === '/tmp'));
+      // No mount inside another (a mount point cannot be made inside a read-only ConfigMap or Secret volume).
+      const paths = container.volumeMounts!.map((m) => m.mountPath);
+      for (const a of paths) for (const b of paths) if (a !== b) t.false(b.startsWith(`${a}/`), `${b} inside ${a}`);
       // Every {env: X} the component reads is a secretKeyRef in its Deployment; no other env.
       const needed = envRefs(component, config).sort();
       t.deepEqual(container.env!.map((e) => e.name).sort(), envNamesFor(component, rendered), component);

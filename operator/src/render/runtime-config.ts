@@ -2,7 +2,7 @@
  * Pipeline (+ its Sinks and RetentionPolicy) → the runtime config document
  * (runtime/src/platform/runtime-config.ts) and the Secret wiring it needs. Secrets never
  * enter the document: a value becomes `{env: NAME}` fed by a secretKeyRef, a file (CA
- * bundle, client certificate) becomes a path under /etc/sextant/secrets fed by a Secret
+ * bundle, client certificate) becomes a path under /etc/sextant-secrets fed by a Secret
  * volume. Each wire records which components need it, so a Deployment only gets the
  * Secrets its runtime reads (the query never sees Kafka credentials, ingestion never sees
  * sink credentials).
