@@ -38,12 +38,16 @@ export interface AgentRoute extends AgentRouteSpec {
   apiKey: string;
 }
 
-/** The agent route of a Pipeline, or undefined when it has no sources.kubernetes. */
+/** The agent route of a Pipeline, or undefined when it has no sources.kubernetes (or nothing for the agent to ship). */
 export function agentRouteFor(pipeline: Pipeline): AgentRouteSpec | undefined {
   const k = pipeline.spec.sources.kubernetes;
   if (k === undefined) return undefined;
   const { namespace, name } = pipeline.metadata;
   const keys = pipeline.spec.sources.http.apiKeysSecretRef;
+  const logs = pipeline.spec.signals.includes('logs');
+  const nodeMetrics = k.nodeMetrics === true && pipeline.spec.signals.includes('metrics');
+  // A metrics-only Pipeline without node metrics has nothing for the agent to ship.
+  if (!logs && !nodeMetrics) return undefined;
   return {
     name: routeName(namespace, name),
     pipeline: { namespace, name },
@@ -51,8 +55,8 @@ export function agentRouteFor(pipeline: Pipeline): AgentRouteSpec | undefined {
     namespaces: k.namespaces ?? [namespace],
     ...(k.podSelector ? { podSelector: k.podSelector } : {}),
     ...(k.containers ? { containers: k.containers } : {}),
-    logs: pipeline.spec.signals.includes('logs'),
-    nodeMetrics: k.nodeMetrics === true && pipeline.spec.signals.includes('metrics'),
+    logs,
+    nodeMetrics,
     apiKeySecretRef: { namespace, name: keys.name, key: keys.key },
   };
 }

@@ -323,6 +323,17 @@ test('agent routes: sorted, keys in a Secret, and the agent accepts the routes f
   fs.rmSync(dir, { recursive: true });
 });
 
+test('a Pipeline gets an agent route only when the agent has something to ship for it', (t) => {
+  const c = full();
+  const settings = c.settings;
+  const metricsOnly = structuredClone(c);
+  metricsOnly.pipeline.spec.signals = ['metrics'];
+  t.is(renderPipeline(metricsOnly, settings).agentRoute, undefined);
+  metricsOnly.pipeline.spec.sources.kubernetes!.nodeMetrics = true;
+  const route = renderPipeline(metricsOnly, settings).agentRoute!;
+  t.deepEqual([route.logs, route.nodeMetrics], [false, true]);
+});
+
 test('a route whose Secret holds no key is left out', (t) => {
   const a = renderPipeline(full(), full().settings).agentRoute!;
   const [configMap, secret] = renderAgentConfig([{ ...a, apiKey: ' \n' }], { image: 'i', operatorNamespace: 'o' }) as [
