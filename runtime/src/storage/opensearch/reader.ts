@@ -163,14 +163,23 @@ export class OpenSearchReader implements StorageReader {
   }
 
   async logStats(query: MetadataQuery): Promise<LogStats> {
-    const streams = await this.streams('logs', query, true);
+    const { streams, entries, bytes } = await this.logStatsNs(query.matchers ?? [], nsStatsBounds(query));
+    return { streams: streams.length, entries, bytes };
+  }
+
+  /** Stats of [fromNs, toNs) with the streams' label sets (the tiered reader splits at any ns). */
+  async logStatsNs(
+    matchers: LabelMatcher[],
+    [fromNs, toNs]: [bigint, bigint],
+  ): Promise<{ streams: Labels[]; entries: number; bytes: number }> {
+    const sets = await this.streams('logs', { matchers }, true, [fromNs, toNs]);
     let entries = 0;
     let bytes = 0;
-    for (const s of streams) {
+    for (const s of sets) {
       entries += s.docs;
       bytes += s.bytes;
     }
-    return { streams: streams.length, entries, bytes };
+    return { streams: sets.map((s) => s.labels), entries, bytes };
   }
 
   // ---------------------------------------------------------------- metric reads
@@ -246,20 +255,19 @@ export class OpenSearchReader implements StorageReader {
     signal: Signal,
     query: MetadataQuery,
     withBytes: boolean,
+    nsRange?: [bigint, bigint],
   ): Promise<Array<{ labels: Labels; docs: number; bytes: number }>> {
     const matchers = query.matchers ?? [];
     const match = compileMatchers(matchers);
     const pushed = pushDown(matchers, signal);
     const range: Record<string, unknown> = {};
-    if (signal === 'logs') {
+    if (nsRange) {
+      range.gte = nsToIso(clampNs(nsRange[0]));
+      range.lt = nsToIso(clampNs(nsRange[1]));
+    } else if (signal === 'logs') {
+      // Label sets take whole milliseconds, like the embedded store's stream spans.
       if (query.startMs !== undefined) range.gte = nsToIso(clampNs(BigInt(Math.floor(query.startMs)) * NS_PER_MS));
-      // Stats count entries up to the end instant itself, as the embedded store does;
-      // label sets take whole milliseconds like its stream spans.
-      if (query.endMs !== undefined) {
-        const endMs = BigInt(Math.floor(query.endMs));
-        if (withBytes) range.lte = nsToIso(clampNs(endMs * NS_PER_MS));
-        else range.lt = nsToIso(clampNs((endMs + 1n) * NS_PER_MS));
-      }
+      if (query.endMs !== undefined) range.lt = nsToIso(clampNs((BigInt(Math.floor(query.endMs)) + 1n) * NS_PER_MS));
     } else {
       if (query.startMs !== undefined) range.gte = Math.max(0, Math.floor(query.startMs));
       if (query.endMs !== undefined) range.lte = Math.floor(query.endMs);
@@ -419,6 +427,16 @@ function sampleValue(s: SampleSource): number {
     default:
       return NaN;
   }
+}
+
+/**
+ * The [from, to) ns range /index/stats counts: from the start instant up to and including
+ * the end instant, as the embedded store does (it takes whole milliseconds, end rounded up).
+ */
+export function nsStatsBounds(query: MetadataQuery): [bigint, bigint] {
+  const from = query.startMs === undefined ? 0n : BigInt(Math.floor(query.startMs)) * NS_PER_MS;
+  const to = query.endMs === undefined ? MAX_NS : BigInt(Math.ceil(query.endMs)) * NS_PER_MS + 1n;
+  return [from, to];
 }
 
 function clampNs(ns: bigint): bigint {

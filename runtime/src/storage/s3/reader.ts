@@ -23,6 +23,7 @@ import type {
   StorageReader,
   StoredLogEntry,
 } from '../reader.js';
+import { nsStatsBounds } from '../opensearch/reader.js';
 import { CursorError } from '../sqlite/cursor.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
 import {
@@ -152,17 +153,23 @@ export class S3ColdReader implements StorageReader {
   }
 
   async logStats(query: MetadataQuery): Promise<LogStats> {
-    const [fromNs, spanEnd] = nsBounds(query);
-    // Stats count entries up to the end instant itself, as the embedded store does.
-    const toNs = query.endMs === undefined ? spanEnd : BigInt(Math.floor(query.endMs)) * NS_PER_MS;
-    const records = await this.logRecords(query.matchers ?? [], fromNs, toNs);
-    const streams = new Set<string>();
+    const { streams, entries, bytes } = await this.logStatsNs(query.matchers ?? [], nsStatsBounds(query));
+    return { streams: streams.length, entries, bytes };
+  }
+
+  /** Stats of [fromNs, toNs) with the streams' label sets (the tiered reader splits at any ns). */
+  async logStatsNs(
+    matchers: LabelMatcher[],
+    [fromNs, toNs]: [bigint, bigint],
+  ): Promise<{ streams: Labels[]; entries: number; bytes: number }> {
+    const records = toNs > fromNs ? await this.logRecords(matchers, fromNs, toNs - 1n) : [];
+    const streams = new Map<string, Labels>();
     let bytes = 0;
     for (const r of records) {
-      streams.add(r.stream);
+      if (!streams.has(r.stream)) streams.set(r.stream, sortedLabels(r.labels));
       bytes += Buffer.byteLength(r.message, 'utf8');
     }
-    return { streams: streams.size, entries: records.length, bytes };
+    return { streams: [...streams.values()], entries: records.length, bytes };
   }
 
   // ---------------------------------------------------------------- metric reads

@@ -141,3 +141,30 @@ test('without a cold tier everything is read from the hot one', async (t) => {
   t.deepEqual((await pages(tiered, { ...ALL, direction: 'forward', limit: 9 })).flat().length, 40);
   t.is((await tiered.series({})).length, 2);
 });
+
+/** A FakeReader with ns-precise stats, as the OpenSearch and S3 readers have. */
+class NsFake extends FakeReader {
+  async logStatsNs(matchers: LogSelection['matchers'], [from, to]: [bigint, bigint]) {
+    const page = this.selectLogs({ matchers, startNs: from, endNs: to, direction: 'forward', limit: 1e9 });
+    const streams = new Map(page.entries.map((e) => [JSON.stringify(e.labels), e.labels]));
+    return {
+      streams: [...streams.values()],
+      entries: page.entries.length,
+      bytes: page.entries.reduce((n, e) => n + Buffer.byteLength(e.message), 0),
+    };
+  }
+}
+
+test('stats split at the boundary nanosecond: an entry in the millisecond before the boundary is counted once', async (t) => {
+  const hot = new NsFake();
+  const cold = new NsFake();
+  const justBefore = BigInt(BOUNDARY_MS) * MS - 1n;
+  const atBoundary = BigInt(BOUNDARY_MS) * MS;
+  for (const r of [cold, hot]) r.addLog({ app: 'a' }, justBefore, 'before');
+  cold.addLog({ app: 'a' }, justBefore - 5n, 'older');
+  cold.addLog({ app: 'a' }, BigInt(BOUNDARY_MS - 1) * MS, 'edge');
+  for (const r of [cold, hot]) r.addLog({ app: 'a' }, atBoundary, 'at');
+  const tiered = new TieredReader({ hot, cold, hotWindowMs: { logs: WINDOW, metrics: WINDOW }, now: () => NOW });
+  t.deepEqual(await tiered.logStats({ startMs: BOUNDARY_MS - 10, endMs: NOW }), { streams: 1, entries: 4, bytes: 6 + 5 + 2 + 4 });
+  t.deepEqual(await tiered.logStats({ endMs: BOUNDARY_MS - 1 }), { streams: 1, entries: 1, bytes: 4 }, 'up to the end instant itself');
+});

@@ -16,6 +16,7 @@
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type {
+  LabelMatcher,
   LogPage,
   LogSelection,
   LogStats,
@@ -25,7 +26,13 @@ import type {
   StorageReader,
   StoredLogEntry,
 } from '../reader.js';
+import { nsStatsBounds } from '../opensearch/reader.js';
 import { CursorError } from '../sqlite/cursor.js';
+
+/** Stats of [fromNs, toNs) with the label sets of the streams counted (OpenSearch and S3 readers). */
+export interface NsStatsReader {
+  logStatsNs(matchers: LabelMatcher[], range: [bigint, bigint]): Promise<{ streams: Labels[]; entries: number; bytes: number }>;
+}
 
 export interface TieredReaderOptions {
   hot: StorageReader;
@@ -128,21 +135,35 @@ export class TieredReader implements StorageReader {
   }
 
   async logStats(query: MetadataQuery): Promise<LogStats> {
-    const parts = this.metadataParts(query, 'logs');
-    const stats = await Promise.all(parts.map(({ reader, q }) => reader.logStats(q)));
-    const total = stats.reduce((a, s) => ({ streams: a.streams + s.streams, entries: a.entries + s.entries, bytes: a.bytes + s.bytes }), {
-      streams: 0,
-      entries: 0,
-      bytes: 0,
-    });
-    if (parts.length > 1) {
-      // A stream with entries on both sides of the boundary counts once.
-      const active = await Promise.all(
-        parts.map(async ({ reader, q }, i) => (stats[i]!.entries > 0 ? await reader.logStreams(q) : []) as Labels[]),
-      );
-      total.streams = unionSets(active).length;
+    const hot = this.hot as Partial<NsStatsReader>;
+    const cold = this.cold as Partial<NsStatsReader> | undefined;
+    if (!cold || !cold.logStatsNs || !hot.logStatsNs) {
+      // Readers without ns-precise stats: halves in whole milliseconds (an entry in the
+      // millisecond just before the boundary may be missed), streams counted once.
+      const parts = this.metadataParts(query, 'logs');
+      const stats = await Promise.all(parts.map(({ reader, q }) => reader.logStats(q)));
+      const active = await Promise.all(parts.map(async ({ reader, q }, i) => (stats[i]!.entries > 0 ? await reader.logStreams(q) : [])));
+      return {
+        streams: parts.length > 1 ? unionSets(active).length : (stats[0]?.streams ?? 0),
+        entries: stats.reduce((n, s) => n + s.entries, 0),
+        bytes: stats.reduce((n, s) => n + s.bytes, 0),
+      };
     }
-    return total;
+    // Split at the boundary's nanosecond, so no entry falls between the halves, and count a
+    // stream with entries on both sides once.
+    const [from, to] = nsStatsBounds(query);
+    const boundary = this.logBoundaryNs();
+    const matchers = query.matchers ?? [];
+    const halves = await Promise.all([
+      from < boundary ? cold.logStatsNs(matchers, [from, min(to, boundary)]) : undefined,
+      to > boundary ? hot.logStatsNs(matchers, [max(from, boundary), to]) : undefined,
+    ]);
+    const present = halves.filter((h) => h !== undefined);
+    return {
+      streams: unionSets(present.map((h) => h.streams)).length,
+      entries: present.reduce((n, h) => n + h.entries, 0),
+      bytes: present.reduce((n, h) => n + h.bytes, 0),
+    };
   }
 
   // ---------------------------------------------------------------- metric reads
