@@ -3,6 +3,7 @@
  * configured sinks — one SinkRunner (and consumer group) per sink. /readyz is false while a
  * consumer is not in its group or a sink is backing off.
  */
+import { Registry } from 'prom-client';
 import type { Logger } from '../common/log.js';
 import { RuntimeMetrics } from '../common/metrics.js';
 import { baseApp, finishApp } from '../common/server.js';
@@ -50,7 +51,12 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
       metrics: createS3SinkMetrics(metrics.registry),
       log: log.child({ sink: 's3' }),
     });
-    runners.push(new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log }));
+    // Every sink group runs the stages over the same records: the stage counters
+    // (sextant_processor_entries_*) come from the first runner only, or they would double.
+    const stageMetrics = runners.length === 0 ? processorMetrics : createProcessorMetrics(new Registry());
+    runners.push(
+      new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics: stageMetrics, log }),
+    );
   }
   // Retention runs here: the processor holds the sink clients, and the passes are idempotent across replicas.
   const retention = createRetentionLoop(config, { opensearch: client, s3: s3Client }, metrics.registry, log);
