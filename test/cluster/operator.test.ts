@@ -8,6 +8,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import test from 'ava';
 import { Kafka, logLevel } from 'kafkajs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import YAML from 'yaml';
 import { infraVar } from '../integration/helpers/infra-env.js';
@@ -27,6 +28,7 @@ import {
   untilReady,
   type OperatorProcess,
 } from '../support/operator-process.js';
+import { CLI } from '../support/sextant-process.js';
 
 interface Obj {
   metadata: { name: string; resourceVersion: string; annotations?: Record<string, string>; ownerReferences?: { uid: string }[] };
@@ -372,4 +374,26 @@ test('deleting a Pipeline removes its children (owner references, garbage collec
     routes: { name: string }[];
   };
   t.false(routes.routes.some((r) => r.name === `${ns}.api`));
+});
+
+test('sextant operator: --help exits 0; a bad flag exits 2 naming it', (t) => {
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'operator', ...args], { encoding: 'utf8' });
+  const help = run(['--help']);
+  t.is(help.status, 0);
+  t.regex(help.stdout, /--leader-elect <bool>/);
+  for (const [args, message] of [
+    [['--port', 'eighty'], /invalid --port "eighty": expected 0-65535/],
+    [['--workers', '0'], /invalid --workers "0": expected 1-64/],
+    [['--resync', '10 minutes'], /invalid --resync "10 minutes"/],
+    [['--leader-elect', 'maybe'], /invalid --leader-elect "maybe": expected true or false/],
+    [['--namespace', 'Not_A_Namespace'], /invalid --namespace "Not_A_Namespace"/],
+    [['--no-such-flag'], /Unknown option '--no-such-flag'/],
+  ] as const) {
+    const r = run([...args]);
+    t.is(r.status, 2, args.join(' '));
+    t.regex(r.stderr, message);
+  }
+  const unreachable = run(['--kubeconfig', '/nonexistent/kubeconfig']);
+  t.is(unreachable.status, 1);
+  t.regex(unreachable.stderr, /sextant operator: cannot start: .*nonexistent/);
 });
