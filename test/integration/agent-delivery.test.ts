@@ -311,6 +311,11 @@ test.serial('spool limit reached: tailing pauses, nothing is dropped, all arrive
     // no spill being written and the line count held still over a few batch maxWaits.
     const spoolDir = path.join(state, 'spool', 'full');
     const writing = () => fs.readdirSync(spoolDir).some((f) => f.endsWith('.tmp'));
+    const onDisk = () =>
+      fs
+        .readdirSync(spoolDir)
+        .filter((f) => f.endsWith('.batch'))
+        .reduce((sum, f) => sum + fs.statSync(path.join(spoolDir, f)).size, 0);
     const seen: number[] = [];
     await waitFor(
       'the pause settled (spills written, no reading)',
@@ -336,6 +341,8 @@ test.serial('spool limit reached: tailing pauses, nothing is dropped, all arrive
     t.is(metricSum(m2, 'sextant_agent_lines_read_total'), metricSum(m1, 'sextant_agent_lines_read_total'), 'no reading while paused');
     t.true(metricSum(m2, 'sextant_agent_lines_read_total') < N);
     t.true(metricSum(m2, 'sextant_agent_spool_bytes') <= spoolLimit);
+    t.is(metricSum(m2, 'sextant_agent_spool_bytes'), onDisk(), 'the gauge is what the spool holds on disk, headers included');
+    t.true(onDisk() <= spoolLimit, `the spool limit holds on disk (${onDisk()} bytes)`);
     t.true(metricSum(m2, 'sextant_agent_spool_bytes') > 0);
     t.is(metricSum(m2, 'sextant_agent_entries_dropped_total'), 0);
     receiver = await startSextant({

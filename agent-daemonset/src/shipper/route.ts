@@ -50,6 +50,10 @@ interface Batch {
   body: Buffer | undefined;
   bodyBytes: number;
   spoolPath: string | undefined;
+  /** Header line of its spool file, built when the spill is planned. */
+  header: string | undefined;
+  /** Bytes it takes (or will take) in the spool, header included, so the spool limit holds on disk. */
+  spoolCost: number;
   /** Live marks (this run): target → [generation, end]. */
   marks: Map<AckTarget, [number, number]>;
   /** Marks restored from the spool (previous run). */
@@ -134,6 +138,8 @@ export class RouteShipper {
           body: undefined,
           bodyBytes: data.length,
           spoolPath: file,
+          header: undefined,
+          spoolCost: data.length,
           marks: new Map(),
           storedMarks: header.marks,
           acked: false,
@@ -293,6 +299,8 @@ export class RouteShipper {
         body,
         bodyBytes: body.length,
         spoolPath: undefined,
+        header: undefined,
+        spoolCost: 0,
         marks,
         storedMarks: [],
         acked: false,
@@ -311,10 +319,14 @@ export class RouteShipper {
     for (const b of this.degraded ? this.queue : []) {
       if (planned <= this.o.queue.memoryBytes) break;
       if (b.spoolPath !== undefined || b.spilling || b.acked || b.body === undefined) continue;
-      if (this.spoolBytes + b.bodyBytes > this.o.queue.spoolBytes) break; // spool full: stop at the oldest that does not fit
+      const header = b.header ?? spoolHeader(b);
+      const cost = Buffer.byteLength(header) + 1 + b.bodyBytes;
+      if (this.spoolBytes + cost > this.o.queue.spoolBytes) break; // spool full: stop at the oldest that does not fit
+      b.header = header;
+      b.spoolCost = cost;
       b.spilling = true;
       planned -= b.bodyBytes;
-      this.spoolBytes += b.bodyBytes;
+      this.spoolBytes += cost;
       this.spilling = this.spilling.then(() => this.spill(b));
     }
     const wasFull = this.full;
@@ -327,16 +339,11 @@ export class RouteShipper {
   private async spill(b: Batch): Promise<void> {
     if (b.acked) {
       b.spilling = false;
-      this.spoolBytes -= b.bodyBytes;
+      this.spoolBytes -= b.spoolCost;
       return;
     }
     const file = path.join(this.o.spoolDir, `${String(b.seq).padStart(16, '0')}.batch`);
-    const header = JSON.stringify({
-      seq: b.seq,
-      entries: b.entries,
-      rawBytes: b.rawBytes,
-      marks: [...b.marks].map(([t, [, end]]) => ({ ...t.identity(), end })),
-    });
+    const header = b.header!;
     const tmp = `${file}.tmp`;
     try {
       const handle = await fs.promises.open(tmp, 'w');
@@ -350,13 +357,13 @@ export class RouteShipper {
     } catch (error) {
       this.o.log.error({ err: error, route: this.name }, 'cannot write to the spool: keeping the batch in memory');
       b.spilling = false;
-      this.spoolBytes -= b.bodyBytes;
+      this.spoolBytes -= b.spoolCost;
       return;
     }
     b.spilling = false;
     if (b.acked) {
       await fs.promises.rm(file, { force: true });
-      this.spoolBytes -= b.bodyBytes;
+      this.spoolBytes -= b.spoolCost;
     } else {
       b.spoolPath = file;
       b.body = undefined;
@@ -486,7 +493,7 @@ export class RouteShipper {
     if (b.body !== undefined && b.spoolPath === undefined && !b.spilling) this.memoryBytes -= b.bodyBytes;
     if (b.spoolPath !== undefined) {
       if (b.body !== undefined) this.memoryBytes -= b.bodyBytes;
-      this.spoolBytes -= b.bodyBytes;
+      this.spoolBytes -= b.spoolCost;
       await fs.promises.rm(b.spoolPath, { force: true });
     } else if (b.spilling && b.body !== undefined) {
       // spill() sees `acked` and removes the file; the memory is released here.
@@ -515,6 +522,16 @@ export class RouteShipper {
     await this.loop;
     await this.spilling.catch(() => {});
   }
+}
+
+/** The first line of a spool file: what a restart needs to resume after the batch. */
+function spoolHeader(b: Batch): string {
+  return JSON.stringify({
+    seq: b.seq,
+    entries: b.entries,
+    rawBytes: b.rawBytes,
+    marks: [...b.marks].map(([t, [, end]]) => ({ ...t.identity(), end })),
+  });
 }
 
 async function countLines(gz: Buffer): Promise<number> {
