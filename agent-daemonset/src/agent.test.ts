@@ -345,3 +345,41 @@ test('a label change in the watch: open files carry the new labels from their ne
     fs.rmSync(base, { recursive: true, force: true });
   }
 });
+
+test('a file created and rotated between two scans is read all the same and counted as an unseen rotation', async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-unit-'));
+  const root = path.join(base, 'pods');
+  const rx = await receiver();
+  fs.mkdirSync(root, { recursive: true });
+  const config = resolveAgentConfig(
+    { routes: [{ name: 'r', endpoint: rx.url }], tail: { pollInterval: '20ms', rescanInterval: '300ms' }, batch: { maxWait: '20ms' } },
+    'test',
+  );
+  const agent = await startAgent({
+    root,
+    stateDir: path.join(base, 'state'),
+    nodeName: 'n1',
+    host: '127.0.0.1',
+    port: 0,
+    config,
+    hostPaths: { proc: '/proc', sys: '/sys', rootfs: '/' },
+    informer: undefined,
+    log: silentLogger(),
+  });
+  try {
+    await agent.tailer.firstScan;
+    // All in one turn of the event loop: no scan sees the file under its live name.
+    const dir = containerDir(root, 'ns', 'fast-0', 'c');
+    fs.writeFileSync(path.join(dir, '0.log'), criLine(T0, 0, 'before rotation'));
+    fs.renameSync(path.join(dir, '0.log'), path.join(dir, '0.log.20261127-040000'));
+    fs.writeFileSync(path.join(dir, '0.log'), criLine(T0, 1, 'after rotation'));
+    await waitFor('both lines', () => rx.got.length === 2, 5000, 20);
+    t.deepEqual(rx.got.map((e) => e.message).sort(), ['after rotation', 'before rotation']);
+    const kinds = (await agent.metrics.rotations.get()).values.map((v) => [v.labels.kind, v.value]);
+    t.deepEqual(kinds, [['unseen', 1]]);
+  } finally {
+    await agent.close();
+    rx.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
