@@ -93,3 +93,31 @@ test('two replicas elect one leader; SIGKILL of the leader hands over to the oth
   t.is(await follower.stop(), 0);
   t.is(holder(), '');
 });
+
+test('a leader that finds another holder on its Lease stops leading and exits 1', async (t) => {
+  const lease = uniqueName('sextant-operator-steal');
+  const op = await startOperator(['--kubeconfig', infraVar('KUBECONFIG'), '--namespace', operatorNs, '--lease-name', lease]);
+  replicas.push(op);
+  await until('it to lead', async () => ((await op.metric('sextant_operator_leader')) === 1 ? true : undefined));
+  const exited = new Promise<number | null>((resolve) => op.child.once('exit', (code) => resolve(code)));
+  // Another candidate wins the Lease (as after a network partition): a fresh renewTime, a long duration.
+  const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  kubectl([
+    '-n',
+    operatorNs,
+    'patch',
+    'lease',
+    lease,
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { holderIdentity: 'intruder', renewTime: now, acquireTime: now, leaseDurationSeconds: 300 } }),
+  ]);
+  t.is(await exited, 1);
+  t.regex(op.output(), /lost leadership: another replica holds the lease/);
+  t.is(
+    getJson<{ spec: { holderIdentity: string } }>(['-n', operatorNs, 'get', 'lease', lease]).spec.holderIdentity,
+    'intruder',
+    'it did not release a Lease it no longer holds',
+  );
+});
