@@ -80,6 +80,7 @@ export class TieredReader implements StorageReader {
   // ---------------------------------------------------------------- log reads
 
   async selectLogs(selection: LogSelection): Promise<LogPage> {
+    if (selection.limit <= 0) return { entries: [] };
     const position = selection.cursor ? decodeCursor(selection.cursor, selection.direction) : undefined;
     const boundary = position?.boundaryNs ?? this.logBoundaryNs();
     const parts = this.logParts(selection.startNs, selection.endNs, boundary, selection.direction);
