@@ -102,7 +102,8 @@ export function renderRuntimeConfig(
   }
   const opensearch: Record<string, unknown> = {
     endpoints: os.endpoints,
-    indexPrefix: os.indexPrefix,
+    // Per pipeline: Pipelines sharing a Sink must not read or expire each other's indices.
+    indexPrefix: `${os.indexPrefix}-${pipeline.metadata.name}`,
     insecureSkipVerify: os.tls?.insecureSkipVerify ?? false,
     bulk: { maxDocs: os.bulk?.maxDocs ?? 5000, maxBytes: os.bulk?.maxBytes ?? 5 * 1024 * 1024 },
   };

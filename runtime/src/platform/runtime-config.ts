@@ -25,6 +25,16 @@ const Dns1123 = checkedString('DNS-1123 label', (s) =>
     ? undefined
     : `must be a DNS-1123 label (lower-case a-z, 0-9, "-"), got ${JSON.stringify(s)}`,
 );
+/**
+ * What index names start with (`<prefix>-<signal>-<period>`): lower-case like every OpenSearch
+ * index name, and short enough that the whole name stays far below its 255-byte limit. The
+ * operator renders `<Sink indexPrefix>-<Pipeline name>`, so it is longer than a DNS label.
+ */
+const IndexPrefix = checkedString('index prefix', (s) =>
+  /^[a-z0-9]([-a-z0-9]{0,118}[a-z0-9])?$/.test(s)
+    ? undefined
+    : `must be lower-case a-z, 0-9 and "-", start and end with a letter or digit, at most 120 characters; got ${JSON.stringify(s)}`,
+);
 const PositiveInt = (name: string) =>
   new t.Type<number, number, unknown>(
     name,
@@ -118,7 +128,7 @@ const OpenSearchSinkConfig = closed(
   'opensearch sink',
   {
     endpoints: t.array(NonEmptyString, 'list of URLs'),
-    indexPrefix: Dns1123,
+    indexPrefix: IndexPrefix,
     /** One index per UTC day (default) or hour: retention deletes whole indices (storage/opensearch/retention.ts). */
     indexPartition: withDefault(t.keyof({ daily: null, hourly: null }, '"daily" or "hourly"'), 'daily'),
     username: optional(SecretRef),
