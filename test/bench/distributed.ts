@@ -65,7 +65,7 @@ export function writeRuntimeConfig(o: ConfigOptions): string {
 export function start(component: 'ingestion' | 'processor' | 'query', configFile: string): Promise<RuntimeProcess> {
   // startRuntime is typed for the two runtimes the integration tests start; `sextant query`
   // prints the same "is up on <url>" line, which is all it waits for.
-  return startRuntime(component as 'ingestion' | 'processor', configFile, { SEXTANT_API_KEYS: API_KEY });
+  return startRuntime(component, configFile, { SEXTANT_API_KEYS: API_KEY });
 }
 
 export interface HttpEntry {

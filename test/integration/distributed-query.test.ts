@@ -126,9 +126,7 @@ async function startComponent(
 ) {
   const file = path.join(dir, `${name}.json`);
   fs.writeFileSync(file, JSON.stringify(config, null, 2));
-  // runtime-process.ts names ingestion|processor in its type; its start logic (wait for
-  // "sextant <component> is up on <url>") is the same for query.
-  const p = await startRuntime(component as 'processor', file, {
+  const p = await startRuntime(component, file, {
     SEXTANT_API_KEYS: KEY,
     IT_S3_ACCESS_KEY_ID: infraVar('S3_ACCESS_KEY_ID'),
     IT_S3_SECRET_ACCESS_KEY: infraVar('S3_SECRET_ACCESS_KEY'),

@@ -1,9 +1,10 @@
 /**
- * Starts a distributed runtime (`sextant ingestion|processor --config <file>`, the built CLI
+ * Starts a distributed runtime (`sextant ingestion|processor|query --config <file>`, the built CLI
  * in dist/) as a child process for integration tests, and waits until it listens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import type { Component } from '../../runtime/src/cli/runtime.js';
 import { CLI } from './sextant-process.js';
 
 export interface RuntimeProcess {
@@ -16,11 +17,7 @@ export interface RuntimeProcess {
   kill(): Promise<void>;
 }
 
-export async function startRuntime(
-  component: 'ingestion' | 'processor',
-  configFile: string,
-  env: Record<string, string> = {},
-): Promise<RuntimeProcess> {
+export async function startRuntime(component: Component, configFile: string, env: Record<string, string> = {}): Promise<RuntimeProcess> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "make build" first`);
   const child = spawn(process.execPath, [CLI, component, '--config', configFile], {
     env: { ...process.env, SEXTANT_LOG_LEVEL: 'warn', ...env },
