@@ -52,10 +52,21 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
       log: log.child({ sink: 's3' }),
     });
     // Every sink group runs the stages over the same records: the stage counters
-    // (sextant_processor_entries_*) come from the first runner only, or they would double.
-    const stageMetrics = runners.length === 0 ? processorMetrics : createProcessorMetrics(new Registry());
+    // (sextant_processor_entries_*) and the DLQ of undecodable records come from the first
+    // runner only, or they would double.
+    const first = runners.length === 0;
+    const stageMetrics = first ? processorMetrics : createProcessorMetrics(new Registry());
     runners.push(
-      new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics: stageMetrics, log }),
+      new SinkRunner({
+        kafka,
+        config,
+        sink,
+        pipeline: built.pipeline,
+        metrics: runnerMetrics,
+        processorMetrics: stageMetrics,
+        log,
+        deadLetterUndecodable: first,
+      }),
     );
   }
   // Retention runs here: the processor holds the sink clients, and the passes are idempotent across replicas.

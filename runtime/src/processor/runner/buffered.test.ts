@@ -1,6 +1,6 @@
 /** The runner with a buffering sink (S3): resolve at once, commit only what a flush made durable. */
 import test from 'ava';
-import type { EachBatchPayload, Kafka, KafkaMessage, TopicPartitionOffsetAndMetadata } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage, Message, TopicPartitionOffsetAndMetadata } from 'kafkajs';
 import prom from 'prom-client';
 import { encodeLogEntry } from '../../bus/kafka/codec.js';
 import { silentLogger } from '../../common/log.js';
@@ -74,8 +74,13 @@ class FakeKafka {
   events: string[] = [];
   handlers = new Map<string, () => void>();
   eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
+  dlq: Message[] = [];
   producer() {
-    return { connect: async () => undefined, disconnect: async () => undefined, send: async () => undefined };
+    return {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      send: async (r: { messages: Message[] }) => void this.dlq.push(...r.messages),
+    };
   }
   consumer() {
     return {
@@ -99,7 +104,7 @@ const config = resolveRuntimeConfig(
   'test',
 );
 
-async function setup(sink: FakeBufferingSink) {
+async function setup(sink: FakeBufferingSink, deadLetterUndecodable?: boolean) {
   const fake = new FakeKafka();
   const built = buildPipeline([]);
   if (!built.ok) throw new Error('pipeline');
@@ -113,6 +118,7 @@ async function setup(sink: FakeBufferingSink) {
     processorMetrics: createProcessorMetrics(registry),
     log: silentLogger(),
     backoffMs: { initial: 5, max: 20 },
+    ...(deadLetterUndecodable === undefined ? {} : { deadLetterUndecodable }),
   });
   await runner.start();
   fake.handlers.get('join')!();
@@ -226,4 +232,20 @@ test('a rebalance resets the buffers; the timer flushes idle buffers; SIGTERM fl
   t.deepEqual(fake.events, ['pause', 'commit', 'disconnect']);
   t.deepEqual(fake.commits[1], [{ topic: TOPIC, partition: 1, offset: '9' }]);
   t.true(sink.flushes.includes(true), 'a shutdown flush');
+});
+
+test('undecodable records go to the DLQ before the batch is taken — from one sink runner only when told', async (t) => {
+  for (const [option, expected] of [
+    [undefined, 1],
+    [false, 0],
+  ] as const) {
+    const sink = new FakeBufferingSink();
+    const { fake, runner } = await setup(sink, option);
+    const p = payload(0, 1, []);
+    (p.batch.messages[0] as { value: Buffer }).value = Buffer.from('{bad');
+    await fake.eachBatch!(p);
+    t.is(fake.dlq.length, expected, `deadLetterUndecodable=${option}`);
+    t.deepEqual(sink.appended, [{ first: 0n, last: 1n, records: 1 }], 'the offsets are consumed either way');
+    await runner.close();
+  }
 });

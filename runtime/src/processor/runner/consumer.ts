@@ -34,6 +34,12 @@ export interface RunnerOptions {
   log: Logger;
   /** First and largest backoff after a failed sink write. */
   backoffMs?: { initial: number; max: number };
+  /**
+   * Whether this runner sends undecodable records to the DLQ (default true). Every sink's
+   * group reads the same records, so a processor with several sinks lets one of them do
+   * it — otherwise each poison record would be dead-lettered once per sink.
+   */
+  deadLetterUndecodable?: boolean;
 }
 
 export function consumerGroupId(config: Pick<RuntimeConfig, 'pipeline'>, sink: string): string {
@@ -137,7 +143,7 @@ export class SinkRunner {
       if (!isRunning() || isStale()) return; // not committed: the next owner replays it
       try {
         const rejected = await sink.write(prepared.records);
-        const letters: DeadLetter[] = [...prepared.deadLetters];
+        const letters: DeadLetter[] = this.undecodable(prepared.deadLetters);
         const dlq: Message[] = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
         for (const r of rejected) {
           const record = prepared.records[r.index]!;
@@ -219,7 +225,7 @@ export class SinkRunner {
       for (const slice of slices) {
         const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, pipeline);
         if (prepared.processed) this.logDrops(prepared);
-        const letters = prepared.deadLetters;
+        const letters = this.undecodable(prepared.deadLetters);
         if (letters.length > 0) {
           const dlq = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
           const sent = await this.withBackoff(sink.name, heartbeat, running, async () => {
@@ -376,6 +382,10 @@ export class SinkRunner {
     if (!this.sinkHealthy) this.options.log.info({ sink: sinkName }, 'sink accepts writes again');
     this.sinkHealthy = true;
     this.options.metrics.sinkUp.set({ sink: sinkName }, 1);
+  }
+
+  private undecodable(letters: DeadLetter[]): DeadLetter[] {
+    return this.options.deadLetterUndecodable === false ? [] : letters;
   }
 
   private deadLetter(
