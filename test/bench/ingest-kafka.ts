@@ -34,6 +34,7 @@ import { cpuSeconds, machine, median, peakRssMb, progress, writeResults } from '
 
 const INFRA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../infra/infra.sh');
 const HEADLINE = 100_000;
+const CALIBRATION_RECORDS = 1_000;
 
 interface Options {
   events: number;
@@ -57,6 +58,8 @@ interface SextantRun {
 
 interface PerfRun {
   eventsPerSecond: number;
+  /** The tool's CPU-seconds per million records, less a JVM start (measured by a 1,000-record run). */
+  cpuSecondsPerMillion: number;
   mbPerSecond: number;
   p99LatencyMs: number;
   brokerCpuSecondsPerMillion: number | null;
@@ -108,8 +111,17 @@ async function runSextant(o: Options, bodies: string[], warmBodies: string[]): P
 }
 
 /** Kafka's ProducerPerformance through test/infra/infra.sh; parses its summary line. */
-function producerPerformance(topic: string, records: number, recordSize: number): Promise<{ rate: number; mb: number; p99: number }> {
+function producerPerformance(
+  topic: string,
+  records: number,
+  recordSize: number,
+): Promise<{ rate: number; mb: number; p99: number; cpuSeconds: number }> {
+  // The wrapper shell reports its children's CPU time (cutime + cstime of /proc/$$/stat, which
+  // include the JVM once it was waited for): the tool's CPU, JVM start and JIT included.
+  const wrapper = '"$0" "$@"; rc=$?; echo "BENCH_CHILD_CPU_TICKS $(cut -d" " -f16,17 /proc/$$/stat)" >&2; exit $rc';
   const args = [
+    '-c',
+    wrapper,
     INFRA,
     'kafka-producer-perf',
     '--topic',
@@ -141,7 +153,11 @@ function producerPerformance(topic: string, records: number, recordSize: number)
       const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\).*?(\d+) ms 99th/.exec(out.split('\n').reverse().join('\n'));
       if (code !== 0 || !m || Number(m[1]) !== records)
         reject(new Error(`ProducerPerformance exited with ${code} without a summary of ${records} records:\n${out}`));
-      else resolve({ rate: Number(m[2]), mb: Number(m[3]), p99: Number(m[4]) });
+      else {
+        const ticks = /BENCH_CHILD_CPU_TICKS (\d+) (\d+)/.exec(out);
+        const cpu = ticks ? (Number(ticks[1]) + Number(ticks[2])) / 100 : NaN; // USER_HZ is 100 on Linux
+        resolve({ rate: Number(m[2]), mb: Number(m[3]), p99: Number(m[4]), cpuSeconds: cpu });
+      }
     });
   });
 }
@@ -157,15 +173,19 @@ async function runPerf(o: Options, recordSize: number): Promise<PerfRun> {
   }
   try {
     // ProducerPerformance has no warm-up option (Kafka 4.1): its own JVM starts cold, and its
-    // rate is measured from its first send, so the baseline includes its JIT warm-up.
+    // rate is measured from its first send, so the baseline includes its JIT warm-up. A run of
+    // CALIBRATION_RECORDS first measures the CPU of a JVM start, subtracted from the main run's.
+    const calibration = await producerPerformance(topic, CALIBRATION_RECORDS, recordSize);
     const broker = infraPid('kafka');
     const brokerBefore = broker ? cpuSeconds(broker) : 0;
     const r = await producerPerformance(topic, o.events, recordSize);
     const brokerCpu = broker ? cpuSeconds(broker) - brokerBefore : undefined;
     const stored = await topicRecords(topic);
-    if (stored !== o.events) throw new Error(`ProducerPerformance: topic holds ${stored} records, expected ${o.events}`);
+    if (stored !== CALIBRATION_RECORDS + o.events)
+      throw new Error(`ProducerPerformance: topic holds ${stored} records, expected ${CALIBRATION_RECORDS + o.events}`);
     return {
       eventsPerSecond: r.rate,
+      cpuSecondsPerMillion: (Math.max(0, r.cpuSeconds - calibration.cpuSeconds) / o.events) * 1e6,
       mbPerSecond: r.mb,
       p99LatencyMs: r.p99,
       brokerCpuSecondsPerMillion: brokerCpu === undefined ? null : (brokerCpu / o.events) * 1e6,
@@ -243,10 +263,13 @@ export async function runIngestKafka(args: string[]): Promise<void> {
     producerPerformance: {
       eventsPerSecondMedian: Math.round(median(perf.map((s) => s.eventsPerSecond))),
       mbPerSecondMedian: +median(perf.map((s) => s.mbPerSecond)).toFixed(2),
+      cpuSecondsPerMillionMedian: +median(perf.map((s) => s.cpuSecondsPerMillion)).toFixed(2),
       brokerCpuSecondsPerMillionMedian: medianOrNull(perf.map((s) => s.brokerCpuSecondsPerMillion)),
       runs: perf,
     },
     ratioMedian: +median(ratios).toFixed(3),
+    /** CPU cost per event, ProducerPerformance / sextant: less sensitive to a busy machine than the rates. */
+    cpuEfficiencyRatioMedian: +median(perf.map((p, i) => p.cpuSecondsPerMillion / sextant[i]!.cpuSecondsPerMillion)).toFixed(3),
     ratios: ratios.map((r) => +r.toFixed(3)),
     reaches100kEventsPerSecond: sextantMedian >= HEADLINE,
     targets: { ratio: 0.6, eventsPerSecond: HEADLINE },
@@ -261,9 +284,9 @@ Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. ${o.eve
 | path | events/s (median) | CPU-s per 1M events (process) | broker CPU-s per 1M events | peak RSS |
 |---|---:|---:|---:|---:|
 | sextant ingestion: HTTP → validate → Kafka (acks=all) | ${s.eventsPerSecondMedian} | ${s.cpuSecondsPerMillionMedian} | ${s.brokerCpuSecondsPerMillionMedian ?? '—'} | ${s.peakRssMbMax} MB |
-| Kafka ProducerPerformance, same broker, same value size (baseline) | ${b.eventsPerSecondMedian} | — | ${b.brokerCpuSecondsPerMillionMedian ?? '—'} | — |
+| Kafka ProducerPerformance, same broker, same value size (baseline) | ${b.eventsPerSecondMedian} | ${b.cpuSecondsPerMillionMedian} (less a JVM start) | ${b.brokerCpuSecondsPerMillionMedian ?? '—'} | — |
 
-Same-run ratio sextant/ProducerPerformance: median ${result.ratioMedian} (runs: ${result.ratios.join(', ')}). Target ratio ≥ 0.6. ${HEADLINE.toLocaleString('en')} events/s ${result.reaches100kEventsPerSecond ? 'reached' : 'not reached'} on this machine. Sextant sent a median ${s.recordsPerKafkaBatchMedian} records per Kafka produce request.
+Same-run ratio sextant/ProducerPerformance: median ${result.ratioMedian} (runs: ${result.ratios.join(', ')}). Target ratio ≥ 0.6. CPU per event, ProducerPerformance/sextant: median ${result.cpuEfficiencyRatioMedian} (1 = as cheap as Kafka's own client). ${HEADLINE.toLocaleString('en')} events/s ${result.reaches100kEventsPerSecond ? 'reached' : 'not reached'} on this machine. Sextant sent a median ${s.recordsPerKafkaBatchMedian} records per Kafka produce request.
 `;
   writeResults('ingest-kafka', result, md);
 }

@@ -75,8 +75,8 @@ interface Window {
   ackP50Ms: number;
   ackP99Ms: number;
   lateSends: number;
-  /** The processor's consumer lag (records) when the window's sends ended: growing lag = the rate is not sustainable. */
-  lagAtEnd?: number;
+  /** Acknowledged records the processor had not written when the window's sends ended: growing = the rate is not sustained. */
+  backlogAtEnd?: number;
   /** Kafka batches the processor wrote and committed per second (one _bulk and one offset commit each). */
   batchesPerSecond?: number;
 }
@@ -247,13 +247,14 @@ async function runWindow(
     );
   }
   let elapsed: number;
-  let lagAtEnd: number | undefined;
+  let backlogAtEnd: number | undefined;
   let batchesPerSecond: number | undefined;
   try {
     await Promise.all(sends);
     elapsed = (Date.now() - started) / 1000;
     if (processorUrl) {
-      lagAtEnd = await scrapeMetric(processorUrl, 'sextant_processor_consumer_lag');
+      // Every entry taken so far is acknowledged now; what the processor has not written yet is backlog.
+      backlogAtEnd = entries.next - (await scrapeMetric(processorUrl, 'sextant_sink_records_written_total'));
       batchesPerSecond = +(((await scrapeMetric(processorUrl, COMMITS)) - commitsBefore!) / elapsed).toFixed(1);
     }
   } finally {
@@ -273,7 +274,7 @@ async function runWindow(
     ackP50Ms: percentile(ackLatencies, 0.5),
     ackP99Ms: percentile(ackLatencies, 0.99),
     lateSends,
-    ...(lagAtEnd === undefined ? {} : { lagAtEnd }),
+    ...(backlogAtEnd === undefined ? {} : { backlogAtEnd }),
     ...(batchesPerSecond === undefined ? {} : { batchesPerSecond }),
   };
 }
@@ -361,7 +362,7 @@ export async function runLatency(args: string[]): Promise<void> {
       progress(
         `window ${r}/${o.runs}: ${w.probes} probes, ack → searchable p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms, max ${w.maxMs} ms; ` +
           `ack → indexed p50 ${w.indexedP50Ms} ms, p99 ${w.indexedP99Ms} ms ` +
-          `(achieved ${w.achievedEventsPerSecond} events/s, ${w.lateSends} late sends, processor lag ${w.lagAtEnd} records at the end, ${w.batchesPerSecond} batches/s)`,
+          `(achieved ${w.achievedEventsPerSecond} events/s, ${w.lateSends} late sends, ${w.backlogAtEnd} acknowledged records not yet written at the end, ${w.batchesPerSecond} batches/s)`,
       );
     }
     // Sanity: every entry sent was stored (the bench would otherwise measure a lossy path).
@@ -400,9 +401,9 @@ export async function runLatency(args: string[]): Promise<void> {
 
 Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. sextant ingestion → Kafka → sextant processor → OpenSearch (refresh interval 1 s), ${o.partitions} partitions, requests of ${o.batch} entries (${o.messageBytes}-byte messages) at ${result.rateEventsPerSecond} events/s${maxRate === undefined ? ' (given)' : `, half the probed end-to-end maximum of ${result.maxEventsPerSecond} events/s`}; one probe entry per request, polled every ${o.pollMs} ms ${o.via === 'query' ? 'through `sextant query` (GET /api/v1/logs/search, a full-text term per window)' : 'by _id with a _search on OpenSearch directly'}; median of ${o.runs} windows of ${o.seconds} s.
 
-| window | probes | achieved events/s | ack → searchable p50 | p99 | max | ack → indexed p50 / p99 | HTTP ack p50 / p99 | lag at end | processor batches/s |
+| window | probes | achieved events/s | ack → searchable p50 | p99 | max | ack → indexed p50 / p99 | HTTP ack p50 / p99 | backlog at end | processor batches/s |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-${windows.map((w, i) => `| ${i + 1} | ${w.probes} | ${w.achievedEventsPerSecond} | ${w.p50Ms} ms | ${w.p99Ms} ms | ${w.maxMs} ms | ${w.indexedP50Ms} / ${w.indexedP99Ms} ms | ${w.ackP50Ms} / ${w.ackP99Ms} ms | ${w.lagAtEnd ?? '—'} | ${w.batchesPerSecond ?? '—'} |`).join('\n')}
+${windows.map((w, i) => `| ${i + 1} | ${w.probes} | ${w.achievedEventsPerSecond} | ${w.p50Ms} ms | ${w.p99Ms} ms | ${w.maxMs} ms | ${w.indexedP50Ms} / ${w.indexedP99Ms} ms | ${w.ackP50Ms} / ${w.ackP99Ms} ms | ${w.backlogAtEnd ?? '—'} | ${w.batchesPerSecond ?? '—'} |`).join('\n')}
 
 Median p50 ${result.p50MsMedian} ms, median p99 ${result.p99MsMedian} ms (target p99 ≤ 2,000 ms). Latencies are upper bounds (≤ ${o.pollMs} ms plus one search late). "Indexed" = a realtime GET by _id finds the document (the processor's bulk was applied); the rest up to "searchable" is OpenSearch's refresh (interval 1 s).
 `;
