@@ -616,6 +616,45 @@ test.serial('SIGTERM writes what is buffered and commits before leaving the grou
   t.is(await ingestion.stop(), 0);
 });
 
+test.serial('a poison record with both sinks: stored nowhere, dead-lettered exactly once', async (t) => {
+  const s = await setup();
+  setups.push(s);
+  const processor = await start(s, 'processor');
+  await waitReady(processor.url);
+  const kafka = kafkaAdmin(s.id);
+  const topic = `sextant.it.${s.id}.logs`;
+  const producer = kafka.producer();
+  await producer.connect();
+  const good = JSON.stringify({ ts: String(BigInt(BASE_MS) * 1_000_000n), labels: { service: 'api' }, message: 'fine', fields: {} });
+  await producer.send({ topic, acks: -1, messages: [{ value: '{not json' }, { value: good }] });
+  await producer.disconnect();
+  for (const sink of ['opensearch', 's3']) {
+    await waitFor(
+      `the ${sink} group past the poison record`,
+      60_000,
+      async () => (await groupLag(kafka, `sextant.it.${s.id}.${sink}`, [topic])).lag,
+      (lag) => lag === 0,
+    );
+  }
+  // Both groups committed past it, and a dead letter is sent before the commit: the DLQ is final.
+  const admin = kafka.admin();
+  await admin.connect();
+  const dlq = await admin.fetchTopicOffsets(`sextant.it.${s.id}.dlq`);
+  await admin.disconnect();
+  t.is(
+    dlq.reduce((n, p) => n + Number(p.high), 0),
+    1,
+    'one dead letter, not one per sink',
+  );
+  const cold = await readColdTier(t, s.bucket);
+  t.deepEqual(
+    cold.logs.map((r) => r.message),
+    ['fine'],
+  );
+  t.is(await osCount(s.id, 'logs'), 1);
+  t.is(await processor.stop(), 0);
+});
+
 test.serial('objects at or above the multipart threshold go up in parts; a missing bucket is named (real server)', async (t) => {
   const bucket = `sextant-it-mp-${randomBytes(3).toString('hex')}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
