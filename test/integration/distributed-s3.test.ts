@@ -10,10 +10,11 @@
  *    where its journal says they began — the state a crash between write and commit
  *    leaves), restarted with other flush limits → the same keys are rewritten, no
  *    overlapping ranges, exact count.
- * 3. S3 unreachable for 60 s (a TCP gate in front of s3proxy): the processor backs off, is
+ * 3. Two processors in the s3 group, one SIGKILLed: the survivor takes its partitions over.
+ * 4. S3 unreachable for 60 s (a TCP gate in front of s3proxy): the processor backs off, is
  *    not ready, commits nothing for the s3 group while OpenSearch keeps up; exact count after.
- * 4. SIGTERM flushes what is buffered and commits before leaving; multipart uploads of a
- *    large object against the real server.
+ * 5. SIGTERM flushes what is buffered and commits before leaving; a poison record with both
+ *    sinks is dead-lettered once; multipart uploads of a large object on the real server.
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
