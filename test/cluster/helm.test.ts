@@ -557,7 +557,9 @@ test.serial('RBAC of the chart, as the API server answers SubjectAccessReviews: 
     [operatorSa, 'update', 'pipelines/finalizers.sextant.dev', teamA, true],
     [operatorSa, 'patch', 'pipelines.sextant.dev', teamA, false],
     [operatorSa, 'delete', 'pipelines.sextant.dev', teamA, false],
-    [operatorSa, 'patch', 'sinks/status.sextant.dev', teamA, false],
+    [operatorSa, 'patch', 'sinks/status.sextant.dev', teamA, true],
+    [operatorSa, 'patch', 'retentionpolicies/status.sextant.dev', teamA, false],
+    [operatorSa, 'patch', 'sinks.sextant.dev', teamA, false],
     [operatorSa, 'create', 'deployments.apps', teamA, true],
     [operatorSa, 'update', 'deployments.apps', teamA, false],
     [operatorSa, 'patch', 'services', teamA, true],
@@ -659,6 +661,12 @@ async function operatorWithChartRbac(t: ExecutionContext, ns: string, release: s
     { mode: 0o600 },
   );
   const pipelineNs = `${ns}-p`;
+  // Removed whatever happens below (a failed start included).
+  t.teardown(async () => {
+    run(infraVar('KUBECTL'), ['delete', 'namespace', pipelineNs, '--wait=false', '--ignore-not-found']);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await deleteTopics(`sextant.${pipelineNs}.`);
+  });
   kubectl(['create', 'namespace', pipelineNs]);
   applyDocs(
     pipelineNs,
@@ -693,9 +701,6 @@ async function operatorWithChartRbac(t: ExecutionContext, ns: string, release: s
     t.notRegex(operator.output(), /cannot \w+ resource/, 'the API server refused the operator something (RBAC)');
   } finally {
     t.is(await operator.stop(), 0, `the operator exits 0 on SIGTERM:\n${operator.output().slice(-2000)}`);
-    kubectl(['delete', 'namespace', pipelineNs, '--wait=false']);
-    fs.rmSync(dir, { recursive: true, force: true });
-    await deleteTopics(`sextant.${pipelineNs}.`);
   }
 }
 
