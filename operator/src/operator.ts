@@ -14,6 +14,7 @@ import { GROUP, KINDS, VERSION } from './api/v1alpha1.js';
 import { agentRoutesReconciler, AGENT_ROUTES_KEY } from './controllers/agent-routes.js';
 import { TopicEnsurer } from './controllers/kafka-topics.js';
 import { PipelineController } from './controllers/pipeline.js';
+import { sinkReconciler } from './controllers/sink.js';
 import { Applier } from './kube/apply.js';
 import { loadKubeConfig, makeClients, objectKey, type KubeClients } from './kube/client.js';
 import { Controller } from './kube/controller.js';
@@ -175,7 +176,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     log,
     onRouteChange: routesChanged,
   });
+  const sinkQueue = new WorkQueue('Sink');
   const controllers = [
+    new Controller(
+      'Sink',
+      sinkQueue,
+      sinkReconciler({ clients, sinks, secrets, metrics, log: log.child({ controller: 'sink' }) }),
+      metrics,
+      log.child({ controller: 'sink' }),
+    ),
     new Controller('Pipeline', pipelineQueue, pipelineController.reconcile, metrics, log.child({ controller: 'pipeline' })),
     new Controller(
       'AgentRoutes',
@@ -211,8 +220,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const key of pipelineController.pipelinesReferencing(kind, obj.metadata.namespace, obj.metadata.name)) pipelineQueue.add(key);
   };
   sinks.on(referenced('Sink'));
+  sinks.on((obj) => sinkQueue.add(objectKey(obj)));
   retentionPolicies.on(referenced('RetentionPolicy'));
   secrets.on(referenced('Secret'));
+  secrets.on((obj, event) => {
+    if (event === 'resync' || !obj.metadata?.namespace) return;
+    for (const sink of sinks.list(obj.metadata.namespace))
+      if (JSON.stringify((sink as { spec?: unknown }).spec ?? {}).includes(`"name":"${obj.metadata.name}"`)) sinkQueue.add(objectKey(sink));
+  });
   const agentObject = (name: string) => (obj: k8s.KubernetesObject, event: InformerEvent) => {
     if (event !== 'resync' && obj.metadata?.namespace === options.namespace && obj.metadata.name === name) routesChanged();
   };
@@ -260,6 +275,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const c of controllers) c.start(options.workers);
     // Everything once: the leader that just took over does not know what the last one did.
     pipelines.resync();
+    sinks.resync();
     agentQueue.add(AGENT_ROUTES_KEY);
   };
 

@@ -36,7 +36,7 @@ let kubeconfigFile: string | undefined;
 /** The tables of operator/README.md "RBAC (exactly what the operator calls)". */
 const clusterRules = [
   { apiGroups: ['sextant.dev'], resources: ['pipelines', 'sinks', 'retentionpolicies'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['sextant.dev'], resources: ['pipelines/status'], verbs: ['patch'] },
+  { apiGroups: ['sextant.dev'], resources: ['pipelines/status', 'sinks/status'], verbs: ['patch'] },
   { apiGroups: ['sextant.dev'], resources: ['pipelines/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },

@@ -118,6 +118,16 @@ test('the examples become a ConfigMap, Deployments, Services, PDBs, an HPA, Kafk
   const hash = p.status!.configHash!;
   t.regex(hash, /^[0-9a-f]{64}$/);
 
+  // The Sinks' own status (kubectl get ssink: Ready, Reason).
+  for (const sink of ['hot', 'archive']) {
+    const st = await until(
+      `Sink ${sink} status`,
+      () =>
+        getJson<{ status?: { conditions?: { type: string; status: string; reason: string }[] } }>(['-n', ns, 'get', 'sink', sink]).status,
+    );
+    t.like(st.conditions?.[0], { type: 'Ready', status: 'True', reason: 'Valid' });
+  }
+
   // The runtime config, as the runtime will read it.
   const cm = getJson<Obj>(['-n', ns, 'get', 'configmap', 'api-config']);
   const config = JSON.parse(cm.data!['runtime.json']!) as Record<string, any>;
@@ -224,6 +234,34 @@ test('a missing Secret is SecretNotFound; an invalid Pipeline is InvalidSpec and
     // A regular expression the API server cannot check but the runtime's codec rejects.
     clone('badregex', (s) => (s.processors = [{ redact: { patterns: ['token=(['] } }])),
   ]);
+  // A Sink whose credentials Secret is missing says so in its own status.
+  kubectl([
+    '-n',
+    ns,
+    'patch',
+    'sink',
+    'archive',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { s3: { credentialsSecretRef: { name: 'gone' } } } }),
+  ]);
+  await until('Sink archive SecretNotFound', () => {
+    const c = getJson<{ status?: { conditions?: { status: string; reason: string; message: string }[] } }>([
+      '-n',
+      ns,
+      'get',
+      'sink',
+      'archive',
+    ]).status?.conditions?.[0];
+    return c?.reason === 'SecretNotFound' && c.status === 'False' && c.message === `secret "gone" not found in namespace ${ns}`
+      ? true
+      : undefined;
+  });
+  applyDocs(
+    ns,
+    exampleDocs('sinks.yaml').filter((d) => (d.metadata as { name: string }).name === 'archive'),
+  );
   const nosecret = await untilReady(ns, 'nosecret', 'False', 'SecretNotFound');
   t.is(condition(nosecret, 'Ready')!.message, `secret "no-such-secret" not found in namespace ${ns}`);
   const bad = await untilReady(ns, 'badregex', 'False', 'InvalidSpec');

@@ -213,8 +213,9 @@ export class PipelineController<Settings> {
     }
 
     const status = this.computeStatus(raw, generation, rendered, blocker, applied);
-    await this.writeStatus(raw, status.status, status.transitions);
+    // The route first: a status write that fails must not keep the agent routes waiting.
     this.updateRoute(key, pipeline, rendered, status.ready);
+    await this.writeStatus(raw, status.status, status.transitions);
 
     if (blocker?.retry) return { retry: { reason: blocker.reason, message: blocker.message } };
     if (blocker) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { isSubset } from './apply.js';
+import { isSubset, ownedFieldsCovered } from './apply.js';
 
 test('a desired object is a subset of a live object with server defaults and metadata', (t) => {
   const desired = {
@@ -30,4 +30,19 @@ test('a changed value, a missing key or a different array length is not a subset
   t.false(isSubset({ spec: { m: { a: '2' } } }, live));
   t.false(isSubset({ spec: { m: 'x' } }, live));
   t.true(isSubset({ spec: { list: [1, 2], m: { a: '1', b: undefined } } }, live));
+});
+
+test('owned fields missing from the desired object (a removed key) are a change; server defaults in list keys are not', (t) => {
+  const fields = {
+    'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } },
+    'f:data': { '.': {}, 'f:a': {}, 'f:b': {} },
+    'f:spec': { 'f:ports': { 'k:{"port":8080,"protocol":"TCP"}': { '.': {}, 'f:port': {} } }, 'f:list': { 'v:"x"': {} } },
+  };
+  const desired = { metadata: { labels: { app: 'x' } }, data: { a: '1', b: '2' }, spec: { ports: [{ port: 8080 }], list: ['x'] } };
+  t.true(ownedFieldsCovered(fields, desired));
+  t.false(ownedFieldsCovered(fields, { ...desired, data: { a: '1' } }), 'key b dropped');
+  t.false(ownedFieldsCovered(fields, { ...desired, metadata: {} }), 'label dropped');
+  t.false(ownedFieldsCovered(fields, { ...desired, spec: { ports: [{ port: 9090 }], list: ['x'] } }), 'port changed');
+  t.false(ownedFieldsCovered(fields, { ...desired, spec: { ports: [{ port: 8080 }], list: ['y'] } }), 'set item gone');
+  t.true(ownedFieldsCovered(undefined, desired), 'nothing owned yet');
 });

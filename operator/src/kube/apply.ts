@@ -34,6 +34,50 @@ export function isSubset(desired: unknown, live: unknown): boolean {
   return Object.entries(desired as Record<string, unknown>).every(([k, v]) => isSubset(v, l[k]));
 }
 
+/**
+ * True when every field our field manager owns in the live object (managedFields, fieldsV1)
+ * is still in desired. The subset test alone misses removals — a key dropped from a
+ * Secret's data, a label we no longer set — which an apply would delete. Keys of list
+ * items ("k:{...}") match a desired item whose fields equal the key's or are left to the
+ * server's defaults (protocol: TCP).
+ */
+export function ownedFieldsCovered(fields: unknown, desired: unknown): boolean {
+  if (fields === null || typeof fields !== 'object') return true;
+  for (const [k, sub] of Object.entries(fields as Record<string, unknown>)) {
+    if (k === '.') continue;
+    if (k.startsWith('f:')) {
+      const name = k.slice(2);
+      if (desired === null || typeof desired !== 'object' || Array.isArray(desired) || !(name in desired)) return false;
+      if (!ownedFieldsCovered(sub, (desired as Record<string, unknown>)[name])) return false;
+    } else if (k.startsWith('k:')) {
+      if (!Array.isArray(desired)) return false;
+      let key: Record<string, unknown>;
+      try {
+        key = JSON.parse(k.slice(2)) as Record<string, unknown>;
+      } catch {
+        return false;
+      }
+      const item = desired.find((d) => {
+        if (d === null || typeof d !== 'object') return false;
+        const o = d as Record<string, unknown>;
+        return Object.entries(key).every(([kk, v]) => o[kk] === undefined || o[kk] === v);
+      });
+      if (item === undefined || !ownedFieldsCovered(sub, item)) return false;
+    } else if (k.startsWith('v:')) {
+      if (!Array.isArray(desired)) return false;
+      const value = k.slice(2);
+      if (!desired.some((d) => JSON.stringify(d) === value)) return false;
+    } else if (k.startsWith('i:')) {
+      if (!Array.isArray(desired) || Number(k.slice(2)) >= desired.length) return false;
+    }
+  }
+  return true;
+}
+
+function ownFields(live: k8s.KubernetesObject): unknown {
+  return live.metadata?.managedFields?.find((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource)?.fieldsV1;
+}
+
 function hashOf(obj: unknown): string {
   return crypto.createHash('sha256').update(JSON.stringify(obj)).digest('hex');
 }
@@ -55,8 +99,8 @@ export class Applier {
       // apiVersion and kind are absent from items of a list response: compare the rest.
       const { apiVersion: _a, kind: _k, ...body } = desired;
       const memo = this.applied.get(id);
-      if ((memo && memo.hash === hash && memo.resourceVersion === live.metadata?.resourceVersion) || isSubset(body, live))
-        return 'unchanged';
+      if (memo && memo.hash === hash && memo.resourceVersion === live.metadata?.resourceVersion) return 'unchanged';
+      if (isSubset(body, live) && ownedFieldsCovered(ownFields(live), desired)) return 'unchanged';
     }
     const result = await this.clients.objects.patch(desired, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
     this.applied.set(id, { hash, resourceVersion: result.metadata?.resourceVersion ?? '' });
