@@ -9,12 +9,15 @@
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { CLI } from '../support/sextant-process.js';
 import { startSecureKafka, type SecureKafka } from '../support/secure-kafka.js';
 import { infraVar } from './helpers/infra-env.js';
 
@@ -82,6 +85,17 @@ function setup(
   };
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   return { id, dir, configFile, env: { SEXTANT_API_KEYS: API_KEY, ...env } };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Writes a secret to a file in the setup's dir (SecretRef {file}). */
@@ -316,6 +330,30 @@ test.serial('a CA that did not sign the broker certificate: ingestion not ready,
   await refusedByKafka(t, s, /self[- ]signed certificate in certificate chain|unable to get local issuer certificate/);
 });
 
+test.serial('kafka.tls.insecureSkipVerify accepts the broker certificate despite an untrusted CA (test setups only)', async (t) => {
+  const k = kafkaBroker();
+  const s = setup(
+    (dir) => ({
+      ...scram(k, dir, { value: k.users.scram.password }, k.untrustedCaFile),
+      tls: { caFile: k.untrustedCaFile, insecureSkipVerify: true },
+    }),
+    {},
+    { IT_KAFKA_USER: k.users.scram.username },
+  );
+  const ingestion = await start(s, 'ingestion');
+  t.is(
+    await waitFor(
+      `${ingestion.url}/readyz`,
+      60_000,
+      () => readyStatus(ingestion.url),
+      (c) => c === 200,
+    ),
+    200,
+  );
+  await push(ingestion.url, s.id, 100);
+  t.is(await ingestion.stop(), 0);
+});
+
 test.serial('http.tls: ingestion and processor serve HTTPS with the configured certificate; plain HTTP gets nothing', async (t) => {
   const k = kafkaBroker();
   const ca = fs.readFileSync(k.caFile);
@@ -368,3 +406,71 @@ test.serial('http.tls: ingestion and processor serve HTTPS with the configured c
   t.is(await processor.stop(), 0);
   t.is(await ingestion.stop(), 0);
 });
+
+test.serial('SCRAM-SHA-256 over TLS (both credentials from env): 300 entries in → exactly 300 documents', async (t) => {
+  const k = kafkaBroker();
+  const s = setup(
+    () => ({
+      brokers: [k.saslSsl],
+      tls: { caFile: k.caFile },
+      sasl: { mechanism: 'scram-sha-256', username: { env: 'IT_KAFKA_USER' }, password: { env: 'IT_KAFKA_PASSWORD' } },
+    }),
+    {},
+    { IT_KAFKA_USER: k.users.scram.username, IT_KAFKA_PASSWORD: k.users.scram.password },
+  );
+  await deliverExactly(t, s, 300);
+});
+
+test.serial('the SSL listener without a client certificate: ingestion not ready, the TLS alert logged', async (t) => {
+  const k = kafkaBroker();
+  const s = setup(() => ({ brokers: [k.ssl], tls: { caFile: k.caFile } }));
+  await refusedByKafka(t, s, /alert bad certificate|certificate required/);
+});
+
+// Known bug (reported to the integrator; runtime/src/platform/processor.ts and cli/runtime.ts
+// are not this test's files): the processor connects to Kafka once at start (ensureTopics,
+// producer and consumer connect are not retried). On an authentication failure it prints
+// "cannot start" but its HTTP listener, opened before, keeps the process alive: it neither
+// exits nor retries, and /healthz stays 200 so Kubernetes never restarts it. Either fix —
+// exit non-zero, or keep retrying like ingestion — makes this test pass; then drop `.failing`.
+test.failing(
+  'a wrong SCRAM password: the processor either exits non-zero or keeps retrying, naming the authentication failure',
+  async (t) => {
+    const k = kafkaBroker();
+    const port = await freePort();
+    const s = setup(
+      (dir) => scram(k, dir, { env: 'IT_KAFKA_PASSWORD' }),
+      { http: { port } },
+      {
+        IT_KAFKA_USER: k.users.scram.username,
+        IT_KAFKA_PASSWORD: 'not-the-password',
+      },
+    );
+    // Spawned directly: startRuntime waits for "is up on", which a correct processor may never print here.
+    const child = spawn(process.execPath, [CLI, 'processor', '--config', s.configFile], {
+      env: { ...process.env, SEXTANT_LOG_LEVEL: 'warn', ...s.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => void child.kill('SIGKILL'));
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const failures = () => output.split('SASL SCRAM SHA512 authentication failed').length - 1;
+    await waitFor(
+      'an authentication failure in the log',
+      60_000,
+      async () => failures(),
+      (n) => n > 0,
+    );
+    // Give it time either to exit or to make further attempts.
+    const seen = failures();
+    await new Promise((r) => setTimeout(r, 10_000));
+    const exited = child.exitCode;
+    t.log(`exit code ${exited}; authentication failures logged: ${seen}, then ${failures()}`);
+    if (exited !== null) t.not(exited, 0, 'exits non-zero');
+    else {
+      t.true(failures() > seen, 'still running, so it must still be retrying');
+      t.is((await request(`http://127.0.0.1:${port}/readyz`)).status, 503);
+    }
+  },
+);

@@ -1,7 +1,7 @@
 /**
  * A dedicated, throwaway Kafka broker (single-node KRaft, the cached distribution the shared
  * test/infra Kafka uses) with the security the runtime must speak: a SASL_SSL listener
- * (SCRAM-SHA-512 and PLAIN) and an SSL listener that requires a client certificate. Its
+ * (SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN) and an SSL listener that requires a client certificate. Its
  * certificates (a CA, a broker certificate for 127.0.0.1/localhost, a client certificate,
  * and an unrelated CA nobody trusts) are made with openssl in a temp dir; the SCRAM
  * credentials are written at format time. It never touches the shared broker (19092/19093):
@@ -30,7 +30,7 @@ export interface SecureKafkaUsers {
 
 export interface SecureKafka {
   dir: string;
-  /** host:port of the SASL_SSL listener (SCRAM-SHA-512, PLAIN). */
+  /** host:port of the SASL_SSL listener (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN). */
   saslSsl: string;
   /** host:port of the SSL listener (client certificate required). */
   ssl: string;
@@ -139,8 +139,9 @@ controller.listener.names=CONTROLLER
 # The broker talks to itself in plaintext on loopback; clients only get the secured listeners.
 inter.broker.listener.name=INTERNAL
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
-sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${users.plain.username}="${users.plain.password}";
 ssl.keystore.type=PEM
 ssl.keystore.location=${dir}/broker-keystore.pem
@@ -237,7 +238,7 @@ export async function startSecureKafka(options: SecureKafkaOptions = {}): Promis
   fs.writeFileSync(props, serverProperties(dir, ports, users));
   fs.writeFileSync(path.join(dir, 'log4j2.properties'), LOG4J);
 
-  progress('formatting storage with the SCRAM-SHA-512 credentials');
+  progress('formatting storage with the SCRAM-SHA-512 and SCRAM-SHA-256 credentials');
   const clusterId = kafkaTool(home, 'kafka.tools.StorageTool', ['random-uuid']).trim();
   kafkaTool(home, 'kafka.tools.StorageTool', [
     'format',
@@ -247,6 +248,8 @@ export async function startSecureKafka(options: SecureKafkaOptions = {}): Promis
     props,
     '--add-scram',
     `SCRAM-SHA-512=[name=${users.scram.username},password=${users.scram.password}]`,
+    '--add-scram',
+    `SCRAM-SHA-256=[name=${users.scram.username},password=${users.scram.password}]`,
   ]);
 
   const logFile = path.join(dir, 'kafka.log');
