@@ -343,7 +343,7 @@ test('restarting the operator changes nothing: no resourceVersion of a child or 
   // Wait until the new process reconciled every Pipeline in the cluster and the agent routes.
   const all = getJson<{ items: unknown[] }>(['get', 'pipelines', '--all-namespaces']).items.length;
   await until('the restarted operator to reconcile everything', async () => {
-    const done = (await operator.metric('sextant_operator_reconciles_total', { kind: 'Pipeline' })) ?? 0;
+    const done = (await operator.metric('sextant_operator_reconciles_total', { kind: 'Pipeline', result: 'success' })) ?? 0;
     const failed = (await operator.metric('sextant_operator_reconciles_total', { kind: 'Pipeline', result: 'error' })) ?? 0;
     const agent = (await operator.metric('sextant_operator_reconciles_total', { kind: 'AgentRoutes', result: 'success' })) ?? 0;
     const depth = (await operator.metric('sextant_operator_queue_depth', { kind: 'Pipeline' })) ?? 1;
