@@ -11,6 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import { isNotFound, objectKey, type KubeClients } from './client.js';
 
 export const FIELD_MANAGER = 'sextant-operator';
+const MEMO_LIMIT = 50_000;
 
 export interface ObjectLookup {
   get(apiVersion: string, kind: string, name: string, namespace?: string): k8s.KubernetesObject | undefined;
@@ -103,6 +104,9 @@ export class Applier {
       if (isSubset(body, live) && ownedFieldsCovered(ownFields(live), desired)) return 'unchanged';
     }
     const result = await this.clients.objects.patch(desired, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+    // Objects garbage-collected with their Pipeline leave entries behind; a bound keeps the
+    // memo from growing forever (clearing it costs at most one no-op apply per object).
+    if (this.applied.size >= MEMO_LIMIT) this.applied.clear();
     this.applied.set(id, { hash, resourceVersion: result.metadata?.resourceVersion ?? '' });
     return live ? 'configured' : 'created';
   }
