@@ -78,8 +78,20 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
   const listener = await startListener(app, config, secrets);
   // Before Kafka and the sinks: their start waits out outages, and retention needs neither Kafka nor the other tier.
   retention.start();
-  await ensureTopics(kafka, config, log);
-  for (const runner of runners) await runner.start();
+  try {
+    // Kafka down or refusing our credentials at start: stay up and not ready, retry and say
+    // why — like an outage later on — rather than exit into a crash loop.
+    await retryWithBackoff(
+      () => ensureTopics(kafka, config, log),
+      (error, delayMs) => log.warn({ err: error, retryInMs: delayMs }, 'Kafka not available at start (topics not ensured); retrying'),
+    );
+    for (const runner of runners) await runner.start();
+  } catch (error) {
+    // An open listener would keep the process alive, neither working nor restarted.
+    await retention.stop();
+    await listener.close();
+    throw error;
+  }
   log.info({ url: listener.url, pipeline: config.pipeline, sinks: runners.length }, 'sextant processor: running');
   let closing: Promise<void> | undefined;
   return {
@@ -94,4 +106,15 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
         log.info('sextant processor: stopped (batches finished, offsets committed, group left)');
       })()),
   };
+}
+
+async function retryWithBackoff(fn: () => Promise<void>, onError: (error: unknown, delayMs: number) => void): Promise<void> {
+  for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+    try {
+      return await fn();
+    } catch (error) {
+      onError(error, delayMs);
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
 }
