@@ -63,8 +63,6 @@ export function writeRuntimeConfig(o: ConfigOptions): string {
 }
 
 export function start(component: 'ingestion' | 'processor' | 'query', configFile: string): Promise<RuntimeProcess> {
-  // startRuntime is typed for the two runtimes the integration tests start; `sextant query`
-  // prints the same "is up on <url>" line, which is all it waits for.
   return startRuntime(component, configFile, { SEXTANT_API_KEYS: API_KEY });
 }
 
