@@ -42,6 +42,8 @@ export interface OperatorOptions {
   namespace: string;
   image: string;
   imagePullPolicy?: string;
+  /** Let Pipelines collect pods of other namespaces (OperatorSettings.allowCrossNamespaceCollection). */
+  allowCrossNamespaceCollection?: boolean;
   leaderElect: boolean;
   leaseName: string;
   host: string;
@@ -80,6 +82,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     image: options.image,
     operatorNamespace: options.namespace,
     ...(options.imagePullPolicy ? { imagePullPolicy: options.imagePullPolicy } : {}),
+    allowCrossNamespaceCollection: options.allowCrossNamespaceCollection === true,
   };
 
   const informerOptions = {

@@ -33,6 +33,12 @@ export interface OperatorSettings {
   imagePullPolicy?: string;
   /** Where the operator runs; the cluster-wide agent routes live here. */
   operatorNamespace: string;
+  /**
+   * May a Pipeline collect pod logs from namespaces other than its own? Off by default: a
+   * Pipeline's owner must not read another team's logs just by naming its namespace (the
+   * agent, not the Pipeline's owner, holds the permission to read every node's logs).
+   */
+  allowCrossNamespaceCollection?: boolean;
 }
 
 export const configMapName = (pipeline: string) => `${pipeline}-config`;

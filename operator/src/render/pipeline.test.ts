@@ -282,11 +282,21 @@ test('render needs the Pipeline as read from the API server (with a uid)', (t) =
   t.throws(() => renderPipeline(noUid, c.settings), { message: /has no metadata\.uid/ });
 });
 
+test('collecting another namespace needs the operator setting: NamespaceNotAllowed otherwise', (t) => {
+  const c = readCase('secure-kafka.yaml');
+  const strict = { ...c.settings, allowCrossNamespaceCollection: false };
+  rejects(t, c, 'NamespaceNotAllowed', /namespace security may only collect its own namespace's pods, not "payments", "identity"/);
+  const own = structuredClone(c);
+  own.pipeline.spec.sources.kubernetes!.namespaces = ['security'];
+  t.truthy(renderPipeline(own, strict).agentRoute);
+  t.deepEqual(renderPipeline(c, c.settings).agentRoute!.namespaces, ['payments', 'identity']);
+});
+
 // ----- agent routes
 
 test('agent routes: sorted, keys in a Secret, and the agent accepts the routes file', (t) => {
   const a = renderPipeline(full(), full().settings).agentRoute!;
-  const b = renderPipeline(readCase('secure-kafka.yaml'), full().settings).agentRoute!;
+  const b = renderPipeline(readCase('secure-kafka.yaml'), readCase('secure-kafka.yaml').settings).agentRoute!;
   t.is(renderPipeline(readCase('minimal.yaml'), full().settings).agentRoute, undefined);
   const routes: AgentRoute[] = [
     { ...b, apiKey: 'audit-key-1\naudit-key-2' },

@@ -57,6 +57,7 @@ export function renderPipeline(inputs: PipelineInputs, settings: OperatorSetting
   const hotSink = inputs.hotSink && decodeOrThrow('Sink', inputs.hotSink, 'InvalidSink');
   const coldSink = inputs.coldSink && decodeOrThrow('Sink', inputs.coldSink, 'InvalidSink');
   const retention = inputs.retention && decodeOrThrow('RetentionPolicy', inputs.retention, 'InvalidRetentionPolicy');
+  checkCollectionNamespaces(pipeline, settings);
 
   const { document, env, mounts } = renderRuntimeConfig(pipeline, hotSink, coldSink, retention);
   validateWithRuntime(document, pipeline);
@@ -149,4 +150,16 @@ function validateWithRuntime(document: unknown, pipeline: Pipeline): void {
       throw new InvalidSpecError('InvalidSpec', `rendered runtime config rejected by the runtime: ${error.message}`);
     throw error;
   }
+}
+
+function checkCollectionNamespaces(pipeline: Pipeline, settings: OperatorSettings): void {
+  if (settings.allowCrossNamespaceCollection === true) return;
+  const own = pipeline.metadata.namespace;
+  const others = (pipeline.spec.sources.kubernetes?.namespaces ?? []).filter((ns) => ns !== own);
+  if (others.length > 0)
+    throw new InvalidSpecError(
+      'NamespaceNotAllowed',
+      `spec.sources.kubernetes.namespaces: a Pipeline in namespace ${own} may only collect its own namespace's pods, ` +
+        `not ${others.map((ns) => JSON.stringify(ns)).join(', ')} (the operator's --allow-cross-namespace-collection permits it)`,
+    );
 }

@@ -23,6 +23,10 @@ Options:
       --image <ref>           runtime image of the rendered Deployments
                               (env SEXTANT_OPERATOR_IMAGE, default ghcr.io/sextant-dev/sextant:${VERSION})
       --image-pull-policy <p> Always, IfNotPresent or Never (env SEXTANT_OPERATOR_IMAGE_PULL_POLICY)
+      --allow-cross-namespace-collection
+                              let a Pipeline's sources.kubernetes.namespaces name other namespaces
+                              (env SEXTANT_OPERATOR_ALLOW_CROSS_NAMESPACE_COLLECTION=true; default off:
+                              such a Pipeline turns Degraded with reason NamespaceNotAllowed)
       --leader-elect <bool>   take part in leader election (env SEXTANT_OPERATOR_LEADER_ELECT, default true)
       --lease-name <name>     the Lease (env SEXTANT_OPERATOR_LEASE_NAME, default sextant-operator)
       --host <addr>           address for /healthz, /readyz, /metrics (env SEXTANT_OPERATOR_HOST,
@@ -55,6 +59,7 @@ export async function runOperator(argv: string[]): Promise<number> {
         namespace: { type: 'string', short: 'n' },
         image: { type: 'string' },
         'image-pull-policy': { type: 'string' },
+        'allow-cross-namespace-collection': { type: 'boolean' },
         'leader-elect': { type: 'string' },
         'lease-name': { type: 'string' },
         host: { type: 'string' },
@@ -94,6 +99,10 @@ export async function runOperator(argv: string[]): Promise<number> {
     return fail(`invalid --image-pull-policy "${pullPolicy}": expected Always, IfNotPresent or Never`);
   const namespace = values.namespace ?? env.POD_NAMESPACE ?? env.SEXTANT_OPERATOR_NAMESPACE ?? 'sextant-system';
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) return fail(`invalid --namespace "${namespace}": expected a DNS-1123 label`);
+  const crossText = (env.SEXTANT_OPERATOR_ALLOW_CROSS_NAMESPACE_COLLECTION ?? 'false').toLowerCase();
+  if (crossText !== 'true' && crossText !== 'false')
+    return fail(`invalid SEXTANT_OPERATOR_ALLOW_CROSS_NAMESPACE_COLLECTION "${crossText}": expected true or false`);
+  const allowCrossNamespaceCollection = values['allow-cross-namespace-collection'] === true || crossText === 'true';
   const leaseName = values['lease-name'] ?? env.SEXTANT_OPERATOR_LEASE_NAME ?? 'sextant-operator';
 
   const log = createLogger('sextant-operator');
@@ -106,6 +115,7 @@ export async function runOperator(argv: string[]): Promise<number> {
       namespace,
       image: values.image ?? env.SEXTANT_OPERATOR_IMAGE ?? `ghcr.io/sextant-dev/sextant:${VERSION}`,
       ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
+      allowCrossNamespaceCollection,
       leaderElect: electText === 'true',
       leaseName,
       host: values.host ?? env.SEXTANT_OPERATOR_HOST ?? '127.0.0.1',
