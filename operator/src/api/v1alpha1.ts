@@ -326,7 +326,7 @@ const KubernetesSource = object(
   {
     namespaces: opt(
       list(
-        'Namespaces to collect from; unset: the namespace of the Pipeline. Other namespaces expose their logs to whoever reads this Pipeline: allow Pipeline edits only to people who may read them.',
+        'Namespaces to collect from; unset: the namespace of the Pipeline. Other namespaces are refused (reason NamespaceNotAllowed) unless the operator runs with --allow-cross-namespace-collection: they would expose their logs to whoever reads this Pipeline.',
         dnsLabel('A namespace.'),
         {
           minItems: 1,
