@@ -33,7 +33,7 @@ test('a minimal config gets the defaults in one place', (t) => {
   t.deepEqual(config.signals, ['logs', 'metrics']);
   t.like(config.http, { host: '127.0.0.1', port: 8080 });
   t.deepEqual(config.auth, { apiKeys: { env: 'SEXTANT_API_KEYS' } });
-  t.deepEqual(config.kafka.producer, { lingerMs: 5, maxBatchRecords: 10_000, requestTimeoutMs: 10_000 });
+  t.deepEqual(config.kafka.producer, { lingerMs: 5, maxBatchRecords: 10_000, maxBatchBytes: 1_000_000, requestTimeoutMs: 10_000 });
   t.is(config.kafka.compression, 'none');
   t.deepEqual(config.sinks.opensearch?.bulk, { maxDocs: 5_000, maxBytes: 5 * 1024 * 1024 });
   t.deepEqual(config.processors, []);

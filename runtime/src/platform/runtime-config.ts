@@ -95,9 +95,11 @@ const KafkaConfig = closed(
       closed('producer settings', {
         lingerMs: withDefault(t.number, 5),
         maxBatchRecords: withDefault(PositiveInt('positive integer'), 10_000),
+        /** Below the broker's message.max.bytes (1 MiB by default): a partition's records go out as one batch. */
+        maxBatchBytes: withDefault(PositiveInt('positive integer'), 1_000_000),
         requestTimeoutMs: withDefault(PositiveInt('positive integer'), 10_000),
       }),
-      { lingerMs: 5, maxBatchRecords: 10_000, requestTimeoutMs: 10_000 },
+      { lingerMs: 5, maxBatchRecords: 10_000, maxBatchBytes: 1_000_000, requestTimeoutMs: 10_000 },
     ),
     /** Consumer group settings of the processor. A killed member is noticed after sessionTimeoutMs. */
     consumer: withDefault(

@@ -4,7 +4,7 @@ import prom from 'prom-client';
 import { silentLogger } from '../../common/log.js';
 import { resolveRuntimeConfig } from '../../platform/runtime-config.js';
 import { BusUnavailableError } from '../bus.js';
-import { KafkaBus } from './kafka-bus.js';
+import { chunkByBytes, KafkaBus, messageBytes } from './kafka-bus.js';
 import { createKafkaBusMetrics } from './metrics.js';
 
 /** A fake kafkajs client: records sendBatch calls; `down` makes every call fail. */
@@ -41,11 +41,11 @@ class FakeKafka {
   }
 }
 
-function makeBus(fake: FakeKafka, lingerMs = 5, maxBatchRecords = 1000) {
+function makeBus(fake: FakeKafka, lingerMs = 5, maxBatchRecords = 1000, maxBatchBytes = 1_000_000) {
   const config = resolveRuntimeConfig(
     {
       pipeline: { namespace: 'a', name: 'b' },
-      kafka: { brokers: ['k:9092'], producer: { lingerMs, maxBatchRecords, requestTimeoutMs: 1000 } },
+      kafka: { brokers: ['k:9092'], producer: { lingerMs, maxBatchRecords, maxBatchBytes, requestTimeoutMs: 1000 } },
       sinks: {},
     },
     'test',
@@ -100,6 +100,46 @@ test('publishes arriving while a send is in flight are coalesced into the next s
     [1, 3, 1],
   );
   await bus.close();
+});
+
+test('sends stay under maxBatchBytes: publishes are cut by bytes, and one larger publish goes out in several sends acknowledged together', async (t) => {
+  const fake = new FakeKafka();
+  const size = messageBytes({ key: 'k', value: 'x'.repeat(1000) });
+  t.true(size > 1000 && size < 1100, `size ${size}`);
+  const bus = makeBus(fake, 1, 1000, 3_500); // about three 1 KB records per send
+  bus.start();
+  await bus.waitReady(1000);
+  const big = Array.from({ length: 7 }, (_, i) => ({ ...entry(i), message: `${i}`.padEnd(1000, 'x') }));
+  t.deepEqual(await bus.publishLogs(big), { accepted: 7 });
+  const perSend = fake.sends.map((s) => s.topicMessages!.reduce((n, tm) => n + tm.messages.length, 0));
+  t.is(
+    perSend.reduce((a, b) => a + b, 0),
+    7,
+  );
+  t.true(perSend.length >= 3, `sends: ${JSON.stringify(perSend)}`);
+  for (const send of fake.sends) {
+    const bytes = send.topicMessages!.flatMap((tm) => tm.messages).reduce((n, m) => n + messageBytes(m), 0);
+    t.true(bytes <= 3_500, `send of ${bytes} bytes`);
+  }
+  // In order, nothing lost or repeated.
+  const values = fake.sends.flatMap((s) =>
+    s.topicMessages!.flatMap((tm) => tm.messages.map((m) => JSON.parse(String(m.value)).message as string)),
+  );
+  t.deepEqual(
+    values.map((v) => v.replace(/x+$/, '')),
+    ['0', '1', '2', '3', '4', '5', '6'],
+  );
+  await bus.close();
+});
+
+test('chunkByBytes keeps a record larger than the bound on its own', (t) => {
+  const small = { key: 'k', value: 'a' };
+  const huge = { key: 'k', value: 'b'.repeat(5000) };
+  const chunks = chunkByBytes(new Map([['t', [small, huge, small]]]), 1000);
+  t.deepEqual(
+    chunks.map((c) => c.map((tm) => tm.messages.length)),
+    [[1], [1], [1]],
+  );
 });
 
 test('Kafka down: publishes fail with BusUnavailableError, not ready; it recovers by itself', async (t) => {

@@ -2,7 +2,11 @@
  * The Kafka bus of the ingestion runtime (DESIGN §4). publish* resolves only after Kafka
  * acknowledged the records (acks=all, idempotent producer). kafkajs does no batching of its
  * own, so publishes are coalesced here: whatever arrives while a send is in flight, or within
- * `lingerMs`, goes out as one sendBatch (cut at `maxBatchRecords`).
+ * `lingerMs`, goes out as one sendBatch (cut at `maxBatchRecords` and `maxBatchBytes`). The
+ * byte bound matters: kafkajs puts all records of a partition in one record batch, and the
+ * broker refuses a batch over its `message.max.bytes` (1 MiB by default) — an outage-like
+ * 503 for a perfectly good request. A single publish over the bound goes out in several
+ * sends and is acknowledged when all of them are.
  *
  * While Kafka is unreachable the bus is not ready: publishes fail at once with
  * BusUnavailableError (ingestion answers 503 + Retry-After, /readyz is false) and a probe
@@ -20,6 +24,7 @@ import { ensureTopics } from './topics.js';
 interface Pending {
   topic: string;
   messages: Message[];
+  bytes: number;
   resolve: (result: PublishResult) => void;
   reject: (error: Error) => void;
 }
@@ -134,8 +139,10 @@ export class KafkaBus implements Bus {
     if (this.closed) return Promise.reject(new BusUnavailableError('shutting down'));
     if (!this.healthy) return Promise.reject(new BusUnavailableError('Kafka is unavailable', 2));
     if (messages.length === 0) return Promise.resolve({ accepted: 0 });
+    let bytes = 0;
+    for (const m of messages) bytes += messageBytes(m);
     return new Promise((resolve, reject) => {
-      this.pending.push({ topic, messages, resolve, reject });
+      this.pending.push({ topic, messages, bytes, resolve, reject });
       this.pendingRecords += messages.length;
       if (this.sending) return; // flushed when the send in flight completes
       if (this.pendingRecords >= this.options.config.kafka.producer.maxBatchRecords) this.flush();
@@ -147,14 +154,20 @@ export class KafkaBus implements Bus {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.sending || this.pending.length === 0) return;
-    const max = this.options.config.kafka.producer.maxBatchRecords;
+    const { maxBatchRecords, maxBatchBytes } = this.options.config.kafka.producer;
     const batch: Pending[] = [];
     let records = 0;
+    let bytes = 0;
     // Whole publishes only: a request's records are acknowledged together.
-    while (this.pending.length > 0 && (batch.length === 0 || records + this.pending[0]!.messages.length <= max)) {
+    while (
+      this.pending.length > 0 &&
+      (batch.length === 0 ||
+        (records + this.pending[0]!.messages.length <= maxBatchRecords && bytes + this.pending[0]!.bytes <= maxBatchBytes))
+    ) {
       const p = this.pending.shift()!;
       batch.push(p);
       records += p.messages.length;
+      bytes += p.bytes;
     }
     this.pendingRecords -= records;
     this.sending = this.send(batch, records).finally(() => {
@@ -171,19 +184,20 @@ export class KafkaBus implements Bus {
       for (const m of p.messages) list.push(m);
       byTopic.set(p.topic, list);
     }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     const stop = metrics.sendDuration.startTimer();
     try {
-      if (!this.producer || !this.healthy) throw new Error('Kafka is unavailable');
-      await withTimeout(
-        this.producer.sendBatch({
-          topicMessages,
-          acks: -1,
-          timeout: config.kafka.producer.requestTimeoutMs,
-          compression: config.kafka.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        }),
-        config.kafka.producer.requestTimeoutMs,
-      );
+      for (const topicMessages of chunkByBytes(byTopic, config.kafka.producer.maxBatchBytes)) {
+        if (!this.producer || !this.healthy) throw new Error('Kafka is unavailable');
+        await withTimeout(
+          this.producer.sendBatch({
+            topicMessages,
+            acks: -1,
+            timeout: config.kafka.producer.requestTimeoutMs,
+            compression: config.kafka.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          }),
+          config.kafka.producer.requestTimeoutMs,
+        );
+      }
       stop();
       this.lastAck = Date.now();
       metrics.batches.inc();
@@ -260,4 +274,43 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** Per-record framing of Kafka's record format (lengths, offsets, timestamps as varints) — an upper bound. */
+const RECORD_OVERHEAD_BYTES = 32;
+
+/** A record's size on the wire, near enough to keep a batch under the broker's limit. */
+export function messageBytes(m: Message): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(m.key) + byteLength(m.value);
+  for (const [k, v] of Object.entries(m.headers ?? {})) bytes += Buffer.byteLength(k) + byteLength(v as string | Buffer | undefined);
+  return bytes;
+}
+
+function byteLength(v: string | Buffer | null | undefined | (string | Buffer)[]): number {
+  if (v === null || v === undefined) return 0;
+  if (Array.isArray(v)) return v.reduce((n, x) => n + Buffer.byteLength(x), 0);
+  return Buffer.byteLength(v);
+}
+
+/** Splits the messages into sends of at most maxBytes (a single larger record goes alone). */
+export function chunkByBytes(byTopic: Map<string, Message[]>, maxBytes: number): TopicMessages[][] {
+  const chunks: TopicMessages[][] = [];
+  let chunk = new Map<string, Message[]>();
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    for (const m of messages) {
+      const size = messageBytes(m);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        chunks.push([...chunk].map(([t, ms]) => ({ topic: t, messages: ms })));
+        chunk = new Map();
+        bytes = 0;
+      }
+      const list = chunk.get(topic) ?? [];
+      list.push(m);
+      chunk.set(topic, list);
+      bytes += size;
+    }
+  }
+  if (bytes > 0) chunks.push([...chunk].map(([t, ms]) => ({ topic: t, messages: ms })));
+  return chunks;
 }
