@@ -106,8 +106,13 @@ const KafkaConfig = closed(
       closed('consumer settings', {
         sessionTimeoutMs: withDefault(PositiveInt('positive integer'), 30_000),
         heartbeatIntervalMs: withDefault(PositiveInt('positive integer'), 3_000),
+        /**
+         * Partitions whose batches are in flight at once (each commits its own offsets), so the
+         * next batch is prepared while a bulk request is out. The S3 sink takes one at a time.
+         */
+        concurrency: withDefault(PositiveInt('positive integer'), 3),
       }),
-      { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000 },
+      { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, concurrency: 3 },
     ),
     tls: optional(TlsClient),
     sasl: optional(

@@ -109,7 +109,9 @@ export class SinkRunner {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // A buffering sink appends and flushes in offset order, one batch at a time; a writing
+      // sink is stateless per batch, so partitions overlap their sink round trips.
+      partitionsConsumedConcurrently: isBuffering(sink) ? 1 : config.kafka.consumer.concurrency,
       eachBatch: (p) => this.eachBatch(p),
     });
     if (isBuffering(sink)) {
