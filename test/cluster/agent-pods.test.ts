@@ -8,10 +8,10 @@
  * kubelet's layout under a temp log root, named with the real pod UIDs.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { infraVar } from '../integration/helpers/infra-env.js';
+import { createKwokPod, createNamespaces, deleteNamespace, kubectl } from '../support/kube.js';
 import { startSextant, tempDataDir, type SextantProcess } from '../support/sextant-process.js';
 import { TcpGate } from '../support/tcp-gate.js';
 import {
@@ -32,28 +32,9 @@ const START_NS = BigInt(T0_MS - 60_000) * 1_000_000n;
 const END_NS = BigInt(Date.now() + 3_600_000) * 1_000_000n;
 const ns = `agent-pods-${Date.now() % 1_000_000}`;
 
-function kubectl(args: string[], input?: string): string {
-  return execFileSync(infraVar('KUBECTL'), args, {
-    env: { ...process.env, KUBECONFIG: infraVar('KUBECONFIG') },
-    input,
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
 /** Creates a pod bound to `node` (no scheduler) and returns its UID. */
 function createPod(name: string, node: string, labels: Record<string, string>): string {
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels },
-    spec: {
-      nodeName: node,
-      tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
-      containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
-    },
-  };
-  kubectl(['apply', '-f', '-'], JSON.stringify(pod));
+  createKwokPod(ns, name, node, { labels });
   return kubectl(['get', 'pod', name, '-n', ns, '-o', 'jsonpath={.metadata.uid}']);
 }
 
@@ -62,7 +43,7 @@ let gate: TcpGate;
 const cleanup: string[] = [];
 
 test.before(async () => {
-  kubectl(['create', 'namespace', ns]);
+  createNamespaces(ns);
   sextant = await startSextant({ dataDir: tempDataDir('sextant-agent-pods-'), apiKey: KEY, args: ['--sync', 'normal'] });
   cleanup.push(sextant.dataDir);
 });
@@ -70,11 +51,7 @@ test.before(async () => {
 test.after.always(async () => {
   await gate?.close();
   await sextant?.stop();
-  try {
-    kubectl(['delete', 'namespace', ns, '--wait=false']);
-  } catch {
-    // already gone
-  }
+  deleteNamespace(ns);
   for (const dir of cleanup) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -8,11 +8,11 @@
  * are never scraped (their server counts requests).
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { infraVar } from '../integration/helpers/infra-env.js';
+import { createKwokPod, createNamespaces, deleteNamespace, kubectl } from '../support/kube.js';
 import { startSextant, tempDataDir, type SextantProcess } from '../support/sextant-process.js';
 import { metricSum, startAgentProcess, tempDir, waitFor } from '../../agent-daemonset/src/testkit/agent-process.js';
 
@@ -21,28 +21,9 @@ const NODE = 'kwok-node-0';
 const NODE_EXPORTER_PORT = Number(process.env.NODE_EXPORTER_PORT ?? 19100);
 const ns = `agent-scrape-${Date.now() % 1_000_000}`;
 
-function kubectl(args: string[], input?: string): string {
-  return execFileSync(infraVar('KUBECTL'), args, {
-    env: { ...process.env, KUBECONFIG: infraVar('KUBECONFIG') },
-    input,
-    encoding: 'utf8',
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
 /** A pod bound to `node`, its IP set to 127.0.0.1 (where the test's exporters listen). */
 function createPod(name: string, node: string, annotations: Record<string, string>): void {
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { app: name }, annotations },
-    spec: {
-      nodeName: node,
-      tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
-      containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
-    },
-  };
-  kubectl(['apply', '-f', '-'], JSON.stringify(pod));
+  createKwokPod(ns, name, node, { labels: { app: name }, annotations });
   kubectl([
     'patch',
     'pod',
@@ -89,18 +70,14 @@ let sextant: SextantProcess;
 const cleanup: string[] = [];
 
 test.before(async () => {
-  kubectl(['create', 'namespace', ns]);
+  createNamespaces(ns);
   sextant = await startSextant({ dataDir: tempDataDir('sextant-agent-scrape-'), apiKey: KEY, args: ['--sync', 'normal'] });
   cleanup.push(sextant.dataDir);
 });
 
 test.after.always(async () => {
   await sextant?.stop();
-  try {
-    kubectl(['delete', 'namespace', ns, '--wait=false']);
-  } catch {
-    // already gone
-  }
+  deleteNamespace(ns);
   for (const dir of cleanup) fs.rmSync(dir, { recursive: true, force: true });
 });
 

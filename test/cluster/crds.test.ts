@@ -8,8 +8,6 @@
  * kinds with their printer columns; short names resolve and collide with nothing.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,60 +18,28 @@ import { readCorpus } from '../../operator/src/api/corpus.js';
 import { mutantsOf } from '../../operator/src/api/mutants.js';
 import { decodeResource, KINDS, type KindName } from '../../operator/src/api/v1alpha1.js';
 import { renderAgentConfig, renderPipeline } from '../../operator/src/render/index.js';
-import { infraVar } from '../integration/helpers/infra-env.js';
+import { createNamespaces, deleteNamespace, kubectl, kubectlFails, uniqueName, until } from '../support/kube.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ns = `sextant-crds-${randomBytes(3).toString('hex')}`;
-const env = () => ({ ...process.env, KUBECONFIG: infraVar('KUBECONFIG') });
-
-function kubectl(args: string[], input?: string): string {
-  return execFileSync(infraVar('KUBECTL'), args, { env: env(), input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-/** Runs kubectl expecting failure; returns stderr (throws if it succeeded). */
-function kubectlFails(args: string[], input?: string): string {
-  try {
-    kubectl(args, input);
-  } catch (error) {
-    return String((error as { stderr?: string }).stderr);
-  }
-  throw new Error(`kubectl ${args.join(' ')} succeeded`);
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
+const ns = uniqueName('sextant-crds');
 const kinds = Object.keys(KINDS) as KindName[];
 
 test.before(async () => {
   kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=sextant-crds-test', '-f', path.join(root, 'crds')]);
   for (const kind of kinds) {
     const crd = `${KINDS[kind].plural}.sextant.dev`;
-    await until(`${crd} Established`, () =>
-      kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' ? true : undefined,
+    await until(
+      `${crd} Established`,
+      () =>
+        kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' ? true : undefined,
+      60_000,
     );
   }
-  kubectl(['create', 'namespace', ns]);
+  createNamespaces(ns);
 });
 
 test.after.always(() => {
-  try {
-    kubectl(['delete', 'namespace', ns, '--wait=false']);
-  } catch {
-    // already gone
-  }
+  deleteNamespace(ns);
 });
 
 const invalid = readCorpus(path.join(root, 'test/cluster/fixtures/invalid'));

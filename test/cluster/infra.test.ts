@@ -4,36 +4,12 @@
  * Running, the controller-manager's garbage collection, and helm.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { infraVar } from '../integration/helpers/infra-env.js';
+import { helm, kubectl, kubectlFails, until } from '../support/kube.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const env = () => ({ ...process.env, KUBECONFIG: infraVar('KUBECONFIG') });
-
-function kubectl(args: string[], input?: string): string {
-  return execFileSync(infraVar('KUBECTL'), args, { env: env(), input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function helm(args: string[]): string {
-  return execFileSync(infraVar('HELM_BIN'), args, { env: env(), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 test('the API server reports its pinned version', (t) => {
   const version = JSON.parse(kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
@@ -70,11 +46,8 @@ spec:
     'apiVersion: smoke.sextant.dev/v1\nkind: Widget\nmetadata: { name: w1, namespace: default }\nspec: { size: 3 }\n',
   );
   t.is(kubectl(['get', 'widget', 'w1', '-o', 'jsonpath={.spec.size}']), '3');
-  const invalid = t.throws(() =>
-    kubectl(['apply', '-f', '-'], 'apiVersion: smoke.sextant.dev/v1\nkind: Widget\nmetadata: { name: w2 }\nspec: { size: 0 }\n'),
-  );
   t.regex(
-    String((invalid as { stderr?: string }).stderr),
+    kubectlFails(['apply', '-f', '-'], 'apiVersion: smoke.sextant.dev/v1\nkind: Widget\nmetadata: { name: w2 }\nspec: { size: 0 }\n'),
     /spec\.size: Invalid value: 0: spec\.size in body should be greater than or equal to 1/,
   );
   kubectl(['delete', 'crd', 'widgets.smoke.sextant.dev', '--wait=true']);

@@ -8,17 +8,13 @@ import { infraVar } from '../integration/helpers/infra-env.js';
 import {
   applyCrds,
   applyDocs,
-  deleteNamespace,
   exampleDocs,
-  getJson,
-  kubectl,
   pipeline,
   startOperator,
-  uniqueName,
-  until,
   untilReady,
   type OperatorProcess,
 } from '../support/operator-process.js';
+import { createNamespaces, deleteNamespace, getJson, kubectl, uniqueName, until } from '../support/kube.js';
 
 const operatorNs = uniqueName('sxop-le');
 const ns = uniqueName('sx-le');
@@ -33,8 +29,7 @@ function holder(): string {
 
 test.before(() => {
   applyCrds();
-  kubectl(['create', 'namespace', operatorNs]);
-  kubectl(['create', 'namespace', ns]);
+  createNamespaces(operatorNs, ns);
 });
 
 test.after.always(async () => {

@@ -13,16 +13,12 @@ import {
   applyCrds,
   applyDocs,
   condition,
-  deleteNamespace,
   exampleDocs,
-  getJson,
-  kubectl,
   startOperator,
-  uniqueName,
-  until,
   untilReady,
   type OperatorProcess,
 } from '../support/operator-process.js';
+import { createNamespaces, deleteNamespace, getJson, kubectl, uniqueName, until } from '../support/kube.js';
 
 const operatorNs = uniqueName('sxop-rbac');
 const ns = uniqueName('sx-rbac');
@@ -105,8 +101,7 @@ function tokenKubeconfig(serviceAccount: string): string {
 
 test.before(() => {
   applyCrds();
-  kubectl(['create', 'namespace', operatorNs]);
-  kubectl(['create', 'namespace', ns]);
+  createNamespaces(operatorNs, ns);
   kubectl(['-n', operatorNs, 'create', 'serviceaccount', 'sextant-operator']);
   bindRoles('sextant-operator', roleName);
   kubeconfigFile = tokenKubeconfig('sextant-operator');

@@ -9,16 +9,12 @@ import { infraVar } from '../integration/helpers/infra-env.js';
 import {
   applyCrds,
   applyDocs,
-  deleteNamespace,
   exampleDocs,
-  getJson,
-  kubectl,
   startOperator,
-  uniqueName,
-  until,
   type OperatorProcess,
   type PipelineObject,
 } from '../support/operator-process.js';
+import { createNamespaces, deleteNamespace, getJson, uniqueName, until } from '../support/kube.js';
 
 const COUNT = 50;
 const operatorNs = uniqueName('sxop-scale');
@@ -27,8 +23,7 @@ let operator: OperatorProcess | undefined;
 
 test.before(() => {
   applyCrds();
-  kubectl(['create', 'namespace', operatorNs]);
-  kubectl(['create', 'namespace', ns]);
+  createNamespaces(operatorNs, ns);
 });
 
 test.after.always(async () => {

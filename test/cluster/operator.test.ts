@@ -16,18 +16,14 @@ import {
   applyCrds,
   applyDocs,
   condition,
-  deleteNamespace,
   exampleDocs,
-  getJson,
-  kubectl,
   pipeline,
   sinkEndpoint,
   startOperator,
-  uniqueName,
-  until,
   untilReady,
   type OperatorProcess,
 } from '../support/operator-process.js';
+import { deleteNamespace, getJson, kubectl, uniqueName, until } from '../support/kube.js';
 import { CLI } from '../support/sextant-process.js';
 
 interface Obj {

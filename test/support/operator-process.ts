@@ -3,14 +3,17 @@
  * test control plane — there is no container runtime here, so the operator runs beside the
  * API server instead of in a pod — and reads its /metrics.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import crypto from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { infraVar } from '../integration/helpers/infra-env.js';
+import { getJson, kubectl, until } from './kube.js';
 import { CLI } from './sextant-process.js';
+
+// helm.test.ts imports until from here.
+export { until } from './kube.js';
 
 export interface OperatorProcess {
   url: string;
@@ -80,58 +83,6 @@ export async function startOperator(args: string[], env: Record<string, string> 
 // kubectl and the examples, for the cluster tests of the operator.
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-const kubeEnv = () => ({ ...process.env, KUBECONFIG: infraVar('KUBECONFIG') });
-
-export function kubectl(args: string[], input?: string): string {
-  try {
-    return execFileSync(infraVar('KUBECTL'), args, {
-      env: kubeEnv(),
-      input,
-      encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
-      maxBuffer: 64 << 20,
-    });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr || e.message}`);
-  }
-}
-
-/** kubectl without blocking the event loop (for long waits beside a running child process). */
-export function kubectlAsync(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(infraVar('KUBECTL'), args, { env: kubeEnv(), encoding: 'utf8', maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
-    ),
-  );
-}
-
-export function getJson<T = Record<string, unknown>>(args: string[]): T {
-  return JSON.parse(kubectl([...args, '-o', 'json'])) as T;
-}
-
-/** Polls probe until it returns a value other than undefined; the last error or value is in the timeout message. */
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-      last = undefined;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
-}
 
 /**
  * The OpenSearch and S3 URLs the examples are pointed at. The operator never connects to
@@ -224,12 +175,4 @@ export function untilReady(
     },
     timeoutMs,
   );
-}
-
-export function deleteNamespace(namespace: string): void {
-  try {
-    kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
-  } catch {
-    // best effort: a leftover namespace does not change the outcome of other tests
-  }
 }
