@@ -26,7 +26,7 @@ import type {
   StorageReader,
   StoredLogEntry,
 } from '../reader.js';
-import { CursorError } from '../sqlite/cursor.js';
+import { decodeTaggedCursor, encodeTaggedCursor, labelNames, labelValues } from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
 import { nsToIso } from './documents.js';
 
@@ -155,11 +155,11 @@ export class OpenSearchReader implements StorageReader {
   }
 
   async logLabelNames(query: MetadataQuery): Promise<string[]> {
-    return labelNames(await this.streams('logs', query, false));
+    return labelNames(labelsOf(await this.streams('logs', query, false)));
   }
 
   async logLabelValues(name: string, query: MetadataQuery): Promise<string[]> {
-    return labelValues(name, await this.streams('logs', query, false));
+    return labelValues(name, labelsOf(await this.streams('logs', query, false)));
   }
 
   async logStats(query: MetadataQuery): Promise<LogStats> {
@@ -237,11 +237,11 @@ export class OpenSearchReader implements StorageReader {
   }
 
   async metricLabelNames(query: MetadataQuery): Promise<string[]> {
-    return labelNames(await this.streams('metrics', query, false));
+    return labelNames(labelsOf(await this.streams('metrics', query, false)));
   }
 
   async metricLabelValues(name: string, query: MetadataQuery): Promise<string[]> {
-    return labelValues(name, await this.streams('metrics', query, false));
+    return labelValues(name, labelsOf(await this.streams('metrics', query, false)));
   }
 
   // ---------------------------------------------------------------- helpers
@@ -450,29 +450,12 @@ interface Position {
 
 /** `o:<f|b>:<ts ns>:<_id>` — the sort position of the last entry returned. */
 function encodeCursor(direction: LogSelection['direction'], after: Position): string {
-  return Buffer.from(`o:${direction === 'forward' ? 'f' : 'b'}:${after.ns}:${after.id}`).toString('base64url');
+  return encodeTaggedCursor('o', direction, `${after.ns}:${after.id}`);
 }
 
 function decodeCursor(cursor: string, direction: LogSelection['direction']): Position {
-  const m = /^o:([fb]):(\d+):([0-9a-f-]+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m) throw new CursorError('invalid cursor: pass the nextCursor of a previous reply unchanged');
-  if ((m[1] === 'f') !== (direction === 'forward')) {
-    throw new CursorError(`cursor was made for the other direction; pass direction=${m[1] === 'f' ? 'forward' : 'backward'}`);
-  }
-  return { ns: BigInt(m[2]!), id: m[3]! };
+  const [ns, id] = decodeTaggedCursor(cursor, 'o', direction, /(\d+):([0-9a-f-]+)/);
+  return { ns: BigInt(ns!), id: id! };
 }
 
-function labelNames(sets: Array<{ labels: Labels }>): string[] {
-  const names = new Set<string>();
-  for (const s of sets) for (const name in s.labels) names.add(name);
-  return [...names].sort();
-}
-
-function labelValues(name: string, sets: Array<{ labels: Labels }>): string[] {
-  const values = new Set<string>();
-  for (const s of sets) {
-    const value = s.labels[name];
-    if (value !== undefined) values.add(value);
-  }
-  return [...values].sort();
-}
+const labelsOf = (sets: Array<{ labels: Labels }>): Labels[] => sets.map((s) => s.labels);

@@ -24,7 +24,7 @@ import type {
   StoredLogEntry,
 } from '../reader.js';
 import { nsStatsBounds } from '../opensearch/reader.js';
-import { CursorError } from '../sqlite/cursor.js';
+import { decodeTaggedCursor, encodeTaggedCursor, labelNames, labelValues } from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
 import {
   dayPrefix,
@@ -382,29 +382,10 @@ function containsTerms(message: string, terms: string[][]): boolean {
 
 /** `s:<f|b>:<ts ns>:<id>` — the position of the last entry returned. */
 function encodeCursor(direction: LogSelection['direction'], last: { timestampNs: bigint; id: string }): string {
-  return Buffer.from(`s:${direction === 'forward' ? 'f' : 'b'}:${last.timestampNs}:${last.id}`).toString('base64url');
+  return encodeTaggedCursor('s', direction, `${last.timestampNs}:${last.id}`);
 }
 
 function decodeCursor(cursor: string, direction: LogSelection['direction']): { timestampNs: bigint; id: string } {
-  const m = /^s:([fb]):(\d+):([0-9a-f-]+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m) throw new CursorError('invalid cursor: pass the nextCursor of a previous reply unchanged');
-  if ((m[1] === 'f') !== (direction === 'forward')) {
-    throw new CursorError(`cursor was made for the other direction; pass direction=${m[1] === 'f' ? 'forward' : 'backward'}`);
-  }
-  return { timestampNs: BigInt(m[2]!), id: m[3]! };
-}
-
-function labelNames(sets: Labels[]): string[] {
-  const names = new Set<string>();
-  for (const s of sets) for (const name in s) names.add(name);
-  return [...names].sort();
-}
-
-function labelValues(name: string, sets: Labels[]): string[] {
-  const values = new Set<string>();
-  for (const s of sets) {
-    const value = s[name];
-    if (value !== undefined) values.add(value);
-  }
-  return [...values].sort();
+  const [ns, id] = decodeTaggedCursor(cursor, 's', direction, /(\d+):([0-9a-f-]+)/);
+  return { timestampNs: BigInt(ns!), id: id! };
 }

@@ -27,7 +27,7 @@ import type {
   StoredLogEntry,
 } from '../reader.js';
 import { nsStatsBounds } from '../opensearch/reader.js';
-import { CursorError } from '../sqlite/cursor.js';
+import { decodeTaggedCursor, encodeTaggedCursor } from '../reader-common.js';
 
 /** Stats of [fromNs, toNs) with the label sets of the streams counted (OpenSearch and S3 readers). */
 export interface NsStatsReader {
@@ -248,14 +248,10 @@ interface Position {
 
 /** `t:<f|b>:<boundary ns>:<hot|cold>:<tier cursor>` (empty: from the start of that tier). */
 function encodeCursor(direction: LogSelection['direction'], boundaryNs: bigint, tier: Tier, inner: string | undefined): string {
-  return Buffer.from(`t:${direction === 'forward' ? 'f' : 'b'}:${boundaryNs}:${tier}:${inner ?? ''}`).toString('base64url');
+  return encodeTaggedCursor('t', direction, `${boundaryNs}:${tier}:${inner ?? ''}`);
 }
 
 function decodeCursor(cursor: string, direction: LogSelection['direction']): Position {
-  const m = /^t:([fb]):(-?\d+):(hot|cold):([A-Za-z0-9_-]*)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!m) throw new CursorError('invalid cursor: pass the nextCursor of a previous reply unchanged');
-  if ((m[1] === 'f') !== (direction === 'forward')) {
-    throw new CursorError(`cursor was made for the other direction; pass direction=${m[1] === 'f' ? 'forward' : 'backward'}`);
-  }
-  return { boundaryNs: BigInt(m[2]!), tier: m[3] as Tier, ...(m[4] ? { inner: m[4] } : {}) };
+  const [boundaryNs, tier, inner] = decodeTaggedCursor(cursor, 't', direction, /(-?\d+):(hot|cold):([A-Za-z0-9_-]*)/);
+  return { boundaryNs: BigInt(boundaryNs!), tier: tier as Tier, ...(inner ? { inner } : {}) };
 }

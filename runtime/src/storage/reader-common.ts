@@ -1,0 +1,40 @@
+/**
+ * Pieces the OpenSearch, S3 and tiered readers share: the envelope of their page cursors and
+ * the label names/values of a set of streams or series.
+ */
+import type { Labels } from '../model/types.js';
+import type { Direction } from './reader.js';
+import { CursorError } from './sqlite/cursor.js';
+
+/**
+ * base64url of `<tag>:<f|b>:<body>`. The tag keeps one store's cursor from being read as
+ * another's; the direction is checked on decoding, as a cursor only continues its own order.
+ */
+export function encodeTaggedCursor(tag: string, direction: Direction, body: string): string {
+  return Buffer.from(`${tag}:${direction === 'forward' ? 'f' : 'b'}:${body}`).toString('base64url');
+}
+
+/** The groups of `body` (matched whole) in a cursor from encodeTaggedCursor with this tag. */
+export function decodeTaggedCursor(cursor: string, tag: string, direction: Direction, body: RegExp): string[] {
+  const m = new RegExp(`^${tag}:([fb]):(?:${body.source})$`).exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new CursorError('invalid cursor: pass the nextCursor of a previous reply unchanged');
+  if ((m[1] === 'f') !== (direction === 'forward')) {
+    throw new CursorError(`cursor was made for the other direction; pass direction=${m[1] === 'f' ? 'forward' : 'backward'}`);
+  }
+  return m.slice(2);
+}
+
+export function labelNames(sets: Labels[]): string[] {
+  const names = new Set<string>();
+  for (const s of sets) for (const name in s) names.add(name);
+  return [...names].sort();
+}
+
+export function labelValues(name: string, sets: Labels[]): string[] {
+  const values = new Set<string>();
+  for (const s of sets) {
+    const value = s[name];
+    if (value !== undefined) values.add(value);
+  }
+  return [...values].sort();
+}
