@@ -98,7 +98,14 @@ export function renderDeployment(w: WorkloadInputs): V1Deployment {
       template: {
         metadata: {
           labels: commonLabels(name, w.component),
-          annotations: { [CONFIG_HASH_ANNOTATION]: w.configHash },
+          annotations: {
+            [CONFIG_HASH_ANNOTATION]: w.configHash,
+            // /metrics needs no key: Prometheus' kubernetes-pods discovery and the node agent's
+            // pod scraping find the runtimes by these (the chart's PodMonitor does too).
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(HTTP_PORT),
+            'prometheus.io/path': '/metrics',
+          },
         },
         spec: {
           // The runtimes never call the Kubernetes API.
