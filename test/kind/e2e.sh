@@ -199,7 +199,7 @@ kctl create namespace "$NS" --dry-run=client -o yaml | kctl apply -f -
 apply_examples() { # $1: pipelines | others
   local file
   for file in "$REPO"/examples/*.yaml; do
-    # examples/ also holds runtime-config.yaml, a runtime's config file, not a Kubernetes object.
+    # Only Kubernetes manifests (a runtime's config file lives in examples/runtime/).
     if ! grep -q '^apiVersion:' "$file"; then
       [ "$1" = others ] && info "skipping $(basename "$file") (not a Kubernetes manifest)"
       continue

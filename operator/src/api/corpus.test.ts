@@ -45,7 +45,7 @@ for (const c of [...invalid, ...codecOnly]) {
 
 const examples = fs
   .readdirSync(path.join(root, 'examples'))
-  .filter((f) => f.endsWith('.yaml') && f !== 'runtime-config.yaml')
+  .filter((f) => f.endsWith('.yaml'))
   .flatMap((f) =>
     YAML.parseAllDocuments(fs.readFileSync(path.join(root, 'examples', f), 'utf8')).map((d, i) => ({
       file: `${f}#${i}`,

@@ -25,7 +25,7 @@ Options:
   -h, --help     show help (also: sextant <command> --help)
   -v, --version  print the version
 
-The distributed runtimes read a runtime configuration (examples/runtime-config.yaml) that the
+The distributed runtimes read a runtime configuration (examples/runtime/runtime-config.yaml) that the
 operator renders from Pipeline resources (sextant operator, installed by helm/sextant).
 `;
 

@@ -28,7 +28,7 @@ ${WHAT[component]}
 
 Options:
   -c, --config <file>   runtime configuration, JSON (as the operator renders it) or YAML
-                        (env SEXTANT_CONFIG); see examples/runtime-config.yaml
+                        (env SEXTANT_CONFIG); see examples/runtime/runtime-config.yaml
       --check           validate the configuration and its secrets, then exit
   -h, --help            show this help
 

@@ -101,7 +101,7 @@ test('the processor needs at least one sink', (t) => {
 });
 
 test('the annotated example in examples/ documents every s3 field', (t) => {
-  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../examples/runtime-config.yaml');
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../../examples/runtime/runtime-config.yaml');
   const s3 = loadRuntimeConfig(file).sinks.s3;
   t.like(s3, { bucket: 'sextant-archive', prefix: 'team-a/', forcePathStyle: true, flush: { maxAge: 300_000 } });
   for (const key of Object.keys(s3!)) t.regex(fs.readFileSync(file, 'utf8'), new RegExp(`\\b${key}:`), `${key} is in the example`);
