@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { waitFor } from '../support/distributed.js';
 import { infraVar } from './helpers/infra-env.js';
 
 const INFRA = fileURLToPath(new URL('../infra/infra.sh', import.meta.url));
@@ -37,17 +38,6 @@ test.after.always(async () => {
   if (prefix) await fetch(`${infraVar('OPENSEARCH_URL')}/${prefix}-*`, { method: 'DELETE' }).catch(() => undefined);
   await infra('down').catch(() => undefined);
 });
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await probe();
-  }
-  return last;
-}
 
 function body(first: number, count: number, runId: string): string {
   const base = BigInt(Date.now()) * 1_000_000n;

@@ -33,6 +33,7 @@ import { indexAdmin, OpenSearchRetention } from '../../runtime/src/storage/opens
 import { hourStart, indexKey, journalKey, objectKey, pipelinePrefix, type PipelineLocation } from '../../runtime/src/storage/s3/layout.js';
 import { bucketAdmin, S3Retention } from '../../runtime/src/storage/s3/retention.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { countDocs, osRequest, postJson, waitFor } from '../support/distributed.js';
 import { infraVar } from './helpers/infra-env.js';
 import { s3ClientForS3Proxy } from './helpers/s3.js';
 
@@ -55,24 +56,9 @@ test.before(async () => {
   });
 });
 
-async function osRequest<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${opensearchUrl()}${url}`, {
-    method,
-    headers: { 'content-type': body === undefined || typeof body === 'string' ? 'application/x-ndjson' : 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return (await res.json()) as T;
-}
-
 async function indicesOf(prefix: string): Promise<string[]> {
   const rows = await osRequest<{ index: string }[]>('GET', `/_cat/indices/${prefix}-*?format=json&h=index&expand_wildcards=all`);
   return rows.map((r) => r.index).sort();
-}
-
-async function countDocs(prefix: string, signal: 'logs' | 'metrics'): Promise<number> {
-  await osRequest('POST', `/${prefix}-${signal}-*/_refresh?allow_no_indices=true`);
-  const body = await osRequest<{ count?: number }>('GET', `/${prefix}-${signal}-*/_count?allow_no_indices=true`);
-  return body.count ?? 0;
 }
 
 async function listKeys(prefix: string): Promise<Map<string, number>> {
@@ -126,17 +112,6 @@ function scrape(text: string, name: string): Record<string, number> {
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await probe();
-  }
-  return last;
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -287,15 +262,6 @@ async function startWith(r: Runtime, component: 'ingestion' | 'processor', confi
   return p;
 }
 
-async function post(url: string, route: string, body: unknown): Promise<void> {
-  const res = await fetch(`${url}${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
-}
-
 /** End of the hour partition a cold-tier key lives in; undefined for the journal. */
 function partitionEnd(key: string): number | undefined {
   const m = /\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
@@ -333,17 +299,27 @@ const processorRetention = test.macro({
         labels: { age: tag },
         message: `${tag} ${i}`,
       }));
-    await post(ingestion.url, '/api/v1/logs', {
-      entries: [
-        ...logAt(now - 3 * DAY, 30, '3d'),
-        ...logAt(now - 2 * DAY, 20, '2d'),
-        ...logAt(now - 2 * HOUR, twoHoursOld, '2h'),
-        ...logAt(now, 25, 'now'),
-      ],
-    });
+    await postJson(
+      ingestion.url,
+      '/api/v1/logs',
+      {
+        entries: [
+          ...logAt(now - 3 * DAY, 30, '3d'),
+          ...logAt(now - 2 * DAY, 20, '2d'),
+          ...logAt(now - 2 * HOUR, twoHoursOld, '2h'),
+          ...logAt(now, 25, 'now'),
+        ],
+      },
+      API_KEY,
+    );
     const sampleAt = (ms: number, n: number, tag: string) =>
       Array.from({ length: n }, (_, i) => ({ name: 'it_up', labels: { age: tag, i: String(i) }, timestamp: ms, value: i }));
-    await post(ingestion.url, '/api/v1/metrics', { samples: [...sampleAt(now - 4 * DAY, 10, '4d'), ...sampleAt(now, 15, 'now')] });
+    await postJson(
+      ingestion.url,
+      '/api/v1/metrics',
+      { samples: [...sampleAt(now - 4 * DAY, 10, '4d'), ...sampleAt(now, 15, 'now')] },
+      API_KEY,
+    );
     await waitFor(
       'logs and samples in OpenSearch',
       120_000,

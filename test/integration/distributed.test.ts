@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { countDocs, inParallelBatches, osRequest, postJson, waitFor, waitForDocs, waitReady } from '../support/distributed.js';
 import { CLI } from '../support/sextant-process.js';
 import { TcpGate } from '../support/tcp-gate.js';
 import { infraVar } from './helpers/infra-env.js';
@@ -59,68 +60,21 @@ async function start(s: Setup, component: 'ingestion' | 'processor'): Promise<Ru
   return p;
 }
 
-async function osRequest<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${opensearch()}${url}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as T;
-}
-
-async function countDocs(prefix: string, signal: 'logs' | 'metrics'): Promise<number> {
-  await osRequest('POST', `/${prefix}-${signal}-*/_refresh?allow_no_indices=true`);
-  const body = await osRequest<{ count?: number }>('GET', `/${prefix}-${signal}-*/_count?allow_no_indices=true`);
-  return body.count ?? 0;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await probe();
-  }
-  return last;
-}
-
-async function waitReady(url: string, timeoutMs = 30_000): Promise<void> {
-  await waitFor(
-    `${url}/readyz`,
-    timeoutMs,
-    async () => (await fetch(`${url}/readyz`)).status,
-    (s) => s === 200,
-  );
-}
-
 /** Pushes entries first..first+count-1 in requests of `perRequest`, `parallel` at a time; every answer must be 200. */
 async function push(url: string, runId: string, first: number, count: number, perRequest = 100, parallel = 8): Promise<void> {
-  const base = Date.now() * 1_000_000;
-  const requests: number[] = [];
-  for (let i = first; i < first + count; i += perRequest) requests.push(i);
-  let next = 0;
-  const worker = async () => {
-    while (next < requests.length) {
-      const start = requests[next++]!;
-      const entries = [];
-      for (let i = start; i < Math.min(start + perRequest, first + count); i++) {
-        entries.push({
-          timestamp: String(BigInt(base) + BigInt(i)),
-          labels: { service: `svc-${i % 7}`, run: runId },
-          message: `entry ${i}`,
-          fields: { n: i },
-        });
-      }
-      const res = await fetch(`${url}/api/v1/logs`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ entries }),
+  const base = BigInt(Date.now() * 1_000_000);
+  await inParallelBatches(first, count, perRequest, parallel, async (from, to) => {
+    const entries = [];
+    for (let i = from; i < to; i++) {
+      entries.push({
+        timestamp: String(base + BigInt(i)),
+        labels: { service: `svc-${i % 7}`, run: runId },
+        message: `entry ${i}`,
+        fields: { n: i },
       });
-      if (res.status !== 200) throw new Error(`push answered ${res.status}: ${await res.text()}`);
     }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
+    await postJson(url, '/api/v1/logs', { entries }, API_KEY);
+  });
 }
 
 const setups: Setup[] = [];
@@ -143,23 +97,13 @@ test.serial(
 
     await push(ingestion.url, s.id, 0, N / 2);
     // Kill as soon as the processor has written something: it is in the middle of the stream.
-    const atKill = await waitFor(
-      'first documents',
-      60_000,
-      () => countDocs(s.prefix, 'logs'),
-      (c) => c > 0,
-    );
+    const atKill = await waitForDocs(s.prefix, 'logs', 1, 60_000);
     await processor.kill();
     t.log(`processor SIGKILLed with ${atKill} of ${N / 2} pushed documents visible`);
 
     await push(ingestion.url, s.id, N / 2, N / 2);
     processor = await start(s, 'processor');
-    const final = await waitFor(
-      `${N} documents`,
-      120_000,
-      () => countDocs(s.prefix, 'logs'),
-      (c) => c >= N,
-    );
+    const final = await waitForDocs(s.prefix, 'logs', N, 120_000);
     t.is(final, N);
     // Replays after the restart overwrite by _id: nothing more arrives later.
     await new Promise((r) => setTimeout(r, 3_000));
@@ -202,12 +146,7 @@ test.serial('metric samples land with series fingerprint ids; a replayed request
     });
     t.is(res.status, 200);
   }
-  await waitFor(
-    '50 samples',
-    60_000,
-    () => countDocs(s.prefix, 'metrics'),
-    (c) => c >= 50,
-  );
+  await waitForDocs(s.prefix, 'metrics', 50, 60_000);
   await new Promise((r) => setTimeout(r, 2_000));
   t.is(await countDocs(s.prefix, 'metrics'), 50);
 });
@@ -227,12 +166,7 @@ test.serial(
       acks: -1,
       messages: [{ value: '{not json' }, { value: good }, { value: JSON.stringify({ ts: 5, labels: {}, message: 'x' }) }],
     });
-    await waitFor(
-      '1 document',
-      60_000,
-      () => countDocs(s.prefix, 'logs'),
-      (c) => c >= 1,
-    );
+    await waitForDocs(s.prefix, 'logs', 1, 60_000);
     // labels.a is a keyword now, so labels."a.b" (an object under it) is a mapping conflict:
     // OpenSearch rejects that one document (400) and it goes to the DLQ. (Ingestion would refuse
     // the label name; a record written to the topic by something else need not.)
@@ -325,12 +259,7 @@ test.serial(
     await waitReady(processor.url);
 
     await push(ingestion.url, s.id, 0, 1_000);
-    await waitFor(
-      '1,000 documents',
-      60_000,
-      () => countDocs(s.prefix, 'logs'),
-      (c) => c >= 1_000,
-    );
+    await waitForDocs(s.prefix, 'logs', 1_000, 60_000);
     await gate.close();
     await push(ingestion.url, s.id, 1_000, 1_000);
     await waitFor(
@@ -344,15 +273,7 @@ test.serial(
     t.is(await countDocs(s.prefix, 'logs'), 1_000, 'nothing more arrived while the sink was unreachable');
 
     await gate.open();
-    t.is(
-      await waitFor(
-        '2,000 documents',
-        120_000,
-        () => countDocs(s.prefix, 'logs'),
-        (c) => c >= 2_000,
-      ),
-      2_000,
-    );
+    t.is(await waitForDocs(s.prefix, 'logs', 2_000, 120_000), 2_000);
     await waitReady(processor.url);
     await new Promise((r) => setTimeout(r, 2_000));
     t.is(await countDocs(s.prefix, 'logs'), 2_000);

@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { countDocs, osRequest, waitFor, waitForDocs } from '../support/distributed.js';
 import { CLI } from '../support/sextant-process.js';
 import { startSecureKafka, type SecureKafka } from '../support/secure-kafka.js';
 import { infraVar } from './helpers/infra-env.js';
@@ -111,32 +112,6 @@ async function start(s: Setup, component: 'ingestion' | 'processor'): Promise<Ru
   return p;
 }
 
-async function osRequest<T>(method: string, url: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${opensearch()}${url}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await res.json()) as T;
-}
-
-async function countDocs(prefix: string): Promise<number> {
-  await osRequest('POST', `/${prefix}-logs-*/_refresh?allow_no_indices=true`);
-  const body = await osRequest<{ count?: number }>('GET', `/${prefix}-logs-*/_count?allow_no_indices=true`);
-  return body.count ?? 0;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await probe();
-  }
-  return last;
-}
-
 const readyStatus = async (url: string) => (await fetch(`${url}/readyz`)).status;
 
 function logBody(runId: string, first: number, count: number): string {
@@ -172,15 +147,10 @@ async function deliverExactly(t: { is: (a: unknown, b: unknown, m?: string) => v
   );
   const processor = await start(s, 'processor');
   await push(ingestion.url, s.id, count);
-  const final = await waitFor(
-    `${count} documents`,
-    120_000,
-    () => countDocs(s.id),
-    (c) => c >= count,
-  );
+  const final = await waitForDocs(s.id, 'logs', count, 120_000);
   t.is(final, count);
   await new Promise((r) => setTimeout(r, 2_000));
-  t.is(await countDocs(s.id), count, 'nothing more arrives later (no duplicates)');
+  t.is(await countDocs(s.id, 'logs'), count, 'nothing more arrives later (no duplicates)');
   t.is(await processor.stop(), 0, 'processor: graceful SIGTERM over SASL_SSL');
   t.is(await ingestion.stop(), 0);
 }
@@ -379,15 +349,7 @@ test.serial('http.tls: ingestion and processor serve HTTPS with the configured c
     body: logBody(s.id, 0, 100),
   });
   t.is(pushed.status, 200, pushed.body);
-  t.is(
-    await waitFor(
-      '100 documents',
-      120_000,
-      () => countDocs(s.id),
-      (c) => c >= 100,
-    ),
-    100,
-  );
+  t.is(await waitForDocs(s.id, 'logs', 100, 120_000), 100);
   t.is((await request(`${processor.url}/readyz`, { ca })).status, 200);
 
   // Without our CA the certificate is not trusted: it is the configured one, not some default.
