@@ -29,6 +29,7 @@ import { decodeObject } from '../../runtime/src/storage/s3/records.js';
 import { createS3Client, S3ObjectStore } from '../../runtime/src/storage/s3/store.js';
 import { SecretReader } from '../../runtime/src/platform/runtime-config.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { countDocs, inParallelBatches, postJson, waitFor, waitForDocs, waitReady } from '../support/distributed.js';
 import { TcpGate } from '../support/tcp-gate.js';
 import { infraVar } from './helpers/infra-env.js';
 import { s3ClientForS3Proxy } from './helpers/s3.js';
@@ -113,45 +114,18 @@ async function start(s: Setup, component: 'ingestion' | 'processor'): Promise<Ru
   return p;
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await probe();
-  }
-  return last;
-}
-
-async function waitReady(url: string): Promise<void> {
-  await waitFor(
-    `${url}/readyz`,
-    60_000,
-    async () => (await fetch(`${url}/readyz`)).status,
-    (s) => s === 200,
-  );
-}
-
 const BASE_MS = Date.now();
 
 /** Entries first..first+count-1, timestamps spread over the last three hours (grouped by their own hour in S3). */
 async function pushLogs(url: string, runId: string, first: number, count: number, perRequest = 100, parallel = 6): Promise<void> {
-  const requests: number[] = [];
-  for (let i = first; i < first + count; i += perRequest) requests.push(i);
-  let next = 0;
-  const worker = async () => {
-    while (next < requests.length) {
-      const start = requests[next++]!;
-      const entries = [];
-      for (let i = start; i < Math.min(start + perRequest, first + count); i++) {
-        const ns = BigInt(BASE_MS - (i % 3) * HOUR_MS) * 1_000_000n + BigInt(i);
-        entries.push({ timestamp: String(ns), labels: { service: `svc-${i % 7}`, run: runId }, message: `entry ${i}`, fields: { n: i } });
-      }
-      await post(url, '/api/v1/logs', { entries });
+  await inParallelBatches(first, count, perRequest, parallel, async (from, to) => {
+    const entries = [];
+    for (let i = from; i < to; i++) {
+      const ns = BigInt(BASE_MS - (i % 3) * HOUR_MS) * 1_000_000n + BigInt(i);
+      entries.push({ timestamp: String(ns), labels: { service: `svc-${i % 7}`, run: runId }, message: `entry ${i}`, fields: { n: i } });
     }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
+    await postJson(url, '/api/v1/logs', { entries }, API_KEY);
+  });
 }
 
 async function pushSamples(url: string, first: number, count: number): Promise<void> {
@@ -160,17 +134,8 @@ async function pushSamples(url: string, first: number, count: number): Promise<v
     for (let i = start; i < Math.min(start + 250, first + count); i++) {
       samples.push({ name: 'it_s3_requests_total', labels: { n: String(i % 5) }, timestamp: BASE_MS - (i % 3) * HOUR_MS + i, value: i });
     }
-    await post(url, '/api/v1/metrics', { samples });
+    await postJson(url, '/api/v1/metrics', { samples }, API_KEY);
   }
-}
-
-async function post(url: string, route: string, body: unknown): Promise<void> {
-  const res = await fetch(`${url}${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${await res.text()}`);
 }
 
 async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
@@ -259,12 +224,6 @@ function overlapping(objects: ColdTier['objects']): string[] {
   return bad;
 }
 
-async function osCount(prefix: string, signal: 'logs' | 'metrics'): Promise<number> {
-  await fetch(`${opensearch()}/${prefix}-${signal}-*/_refresh?allow_no_indices=true`, { method: 'POST' });
-  const res = await fetch(`${opensearch()}/${prefix}-${signal}-*/_count?allow_no_indices=true`);
-  return ((await res.json()) as { count?: number }).count ?? 0;
-}
-
 /** Committed offsets of a consumer group minus the topics' end offsets: 0 when it consumed everything. */
 async function groupLag(kafka: Kafka, groupId: string, topics: string[]): Promise<{ lag: number; committed: Record<string, string> }> {
   const admin = kafka.admin();
@@ -305,9 +264,9 @@ test.serial(
     const s = await setup();
     setups.push(s);
     const ingestion = await start(s, 'ingestion');
-    await waitReady(ingestion.url);
+    await waitReady(ingestion.url, 60_000);
     let processor = await start(s, 'processor');
-    await waitReady(processor.url);
+    await waitReady(processor.url, 60_000);
 
     await pushLogs(ingestion.url, s.id, 0, N / 2);
     await pushSamples(ingestion.url, 0, M / 2);
@@ -345,24 +304,8 @@ test.serial(
     t.true(hours.size >= 3, 'records are filed under the hours of their own timestamps');
     t.log(`${cold.objects.length} objects over ${hours.size} hours`);
 
-    t.is(
-      await waitFor(
-        `${N} documents`,
-        120_000,
-        () => osCount(s.id, 'logs'),
-        (c) => c >= N,
-      ),
-      N,
-    );
-    t.is(
-      await waitFor(
-        `${M} samples`,
-        60_000,
-        () => osCount(s.id, 'metrics'),
-        (c) => c >= M,
-      ),
-      M,
-    );
+    t.is(await waitForDocs(s.id, 'logs', N, 120_000), N);
+    t.is(await waitForDocs(s.id, 'metrics', M, 60_000), M);
     const metrics = await (await fetch(`${processor.url}/metrics`)).text();
     t.regex(metrics, /sextant_s3_objects_written_total\{signal="logs"\} [1-9]/);
     t.log(`after the restart: ${metrics.match(/^sextant_s3_flushes_total\{.*$/gm)?.join(', ')}`);
@@ -377,7 +320,7 @@ test.serial('flushes written but not committed (a crash between write and commit
   const s = await setup({ flush: { maxAge: '1s', maxRecords: 200 } });
   setups.push(s);
   const ingestion = await start(s, 'ingestion');
-  await waitReady(ingestion.url);
+  await waitReady(ingestion.url, 60_000);
   let processor = await start(s, 'processor');
   const kafka = kafkaAdmin(s.id);
   const topic = `sextant.it.${s.id}.logs`;
@@ -460,11 +403,11 @@ test.serial(
     const s = await setup({ flush: { maxAge: '1s', maxRecords: 150 } });
     setups.push(s);
     const ingestion = await start(s, 'ingestion');
-    await waitReady(ingestion.url);
+    await waitReady(ingestion.url, 60_000);
     const a = await start(s, 'processor');
     const b = await start(s, 'processor');
-    await waitReady(a.url);
-    await waitReady(b.url);
+    await waitReady(a.url, 60_000);
+    await waitReady(b.url, 60_000);
     const kafka = kafkaAdmin(s.id);
     const topic = `sextant.it.${s.id}.logs`;
     const groupId = `sextant.it.${s.id}.s3`;
@@ -515,9 +458,9 @@ test.serial(
     const s = await setup({ s3Endpoint: `http://127.0.0.1:${gate.port}` });
     setups.push(s);
     const ingestion = await start(s, 'ingestion');
-    await waitReady(ingestion.url);
+    await waitReady(ingestion.url, 60_000);
     const processor = await start(s, 'processor');
-    await waitReady(processor.url);
+    await waitReady(processor.url, 60_000);
     const kafka = kafkaAdmin(s.id);
     const topic = `sextant.it.${s.id}.logs`;
     const groupId = `sextant.it.${s.id}.s3`;
@@ -545,15 +488,7 @@ test.serial(
     t.regex(ready.text, /sink s3/);
     t.notRegex(ready.text, /opensearch/, 'the OpenSearch sink is not affected');
     // OpenSearch has its own group: it gets everything while S3 is down.
-    t.is(
-      await waitFor(
-        '2,000 documents in OpenSearch',
-        60_000,
-        () => osCount(s.id, 'logs'),
-        (c) => c >= 2_000,
-      ),
-      2_000,
-    );
+    t.is(await waitForDocs(s.id, 'logs', 2_000, 60_000), 2_000);
     const remaining = 60_000 - (Date.now() - outageStart);
     if (remaining > 0) await new Promise((r) => setTimeout(r, remaining));
     const during = await groupLag(kafka, groupId, [topic]);
@@ -571,7 +506,7 @@ test.serial(
       async () => (await groupLag(kafka, groupId, [topic])).lag,
       (lag) => lag === 0,
     );
-    await waitReady(processor.url);
+    await waitReady(processor.url, 60_000);
     const cold = await readColdTier(t, s.bucket);
     t.is(cold.logs.length, 2_000);
     t.is(new Set(cold.logs.map((r) => r.id)).size, 2_000);
@@ -586,15 +521,10 @@ test.serial('SIGTERM writes what is buffered and commits before leaving the grou
   const s = await setup({ flush: { maxAge: '10m', maxRecords: 1_000_000, maxBytes: 100_000_000 } });
   setups.push(s);
   const ingestion = await start(s, 'ingestion');
-  await waitReady(ingestion.url);
+  await waitReady(ingestion.url, 60_000);
   const processor = await start(s, 'processor');
   await pushLogs(ingestion.url, s.id, 0, 300);
-  await waitFor(
-    '300 documents in OpenSearch',
-    60_000,
-    () => osCount(s.id, 'logs'),
-    (c) => c >= 300,
-  );
+  await waitForDocs(s.id, 'logs', 300, 60_000);
   const kafka = kafkaAdmin(s.id);
   const topic = `sextant.it.${s.id}.logs`;
   // the s3 runner has consumed them too (its gauge), but written nothing
@@ -621,7 +551,7 @@ test.serial('a poison record with both sinks: stored nowhere, dead-lettered exac
   const s = await setup();
   setups.push(s);
   const processor = await start(s, 'processor');
-  await waitReady(processor.url);
+  await waitReady(processor.url, 60_000);
   const kafka = kafkaAdmin(s.id);
   const topic = `sextant.it.${s.id}.logs`;
   const producer = kafka.producer();
@@ -652,7 +582,7 @@ test.serial('a poison record with both sinks: stored nowhere, dead-lettered exac
     cold.logs.map((r) => r.message),
     ['fine'],
   );
-  t.is(await osCount(s.id, 'logs'), 1);
+  t.is(await countDocs(s.id, 'logs'), 1);
   t.is(await processor.stop(), 0);
 });
 
