@@ -261,6 +261,7 @@ test.serial(
     await push(ingestion.url, s.id, 0, 1_000);
     await waitForDocs(s.prefix, 'logs', 1_000, 60_000);
     await gate.close();
+    const outageStart = Date.now();
     await push(ingestion.url, s.id, 1_000, 1_000);
     await waitFor(
       'processor not ready',
@@ -270,7 +271,15 @@ test.serial(
     );
     const metrics = await (await fetch(`${processor.url}/metrics`)).text();
     t.regex(metrics, /sextant_sink_write_errors_total\{sink="opensearch"\} [1-9]/);
+    // The issue's outage is 60 s (DIST_IT_OUTAGE_SECONDS shortens it for local runs): long
+    // enough for the backoff to reach its cap and for several retries to fail.
+    const outageMs = Number(process.env.DIST_IT_OUTAGE_SECONDS ?? '60') * 1_000;
+    while (Date.now() - outageStart < outageMs) {
+      await new Promise((r) => setTimeout(r, 5_000));
+      t.is((await fetch(`${processor.url}/readyz`)).status, 503, 'not ready during the whole outage');
+    }
     t.is(await countDocs(s.prefix, 'logs'), 1_000, 'nothing more arrived while the sink was unreachable');
+    t.log(`OpenSearch unreachable for ${Math.round((Date.now() - outageStart) / 1000)} s`);
 
     await gate.open();
     t.is(await waitForDocs(s.prefix, 'logs', 2_000, 120_000), 2_000);
