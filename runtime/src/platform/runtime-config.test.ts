@@ -115,7 +115,9 @@ test('topic names follow sextant.<namespace>.<pipeline>.<signal>', (t) => {
 });
 
 test('the annotated example in examples/ decodes', (t) => {
-  const config = loadRuntimeConfig(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/runtime/runtime-config.yaml'));
+  const config = loadRuntimeConfig(
+    path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/runtime/runtime-config.yaml'),
+  );
   t.is(config.sinks.opensearch?.indexPrefix, 'team-a');
 });
 
