@@ -172,7 +172,14 @@ test('with only the documented RBAC the operator reconciles, prunes, reports, pu
       ? true
       : undefined,
   );
-  t.notRegex(operator.output(), /\b403\b|forbidden/i, 'no request was refused');
+  // The operator watches the whole cluster, so it may still see a Pipeline of an earlier test
+  // whose namespace is being deleted: the API server refuses new Events there with a 403 that
+  // is about the namespace, not about our RBAC.
+  const refused = operator
+    .output()
+    .split('\n')
+    .filter((line) => /\b403\b|forbidden/i.test(line) && !/because it is being terminated/.test(line));
+  t.deepEqual(refused, [], 'no request was refused by RBAC');
 });
 
 test('informers that fail (403) restart with backoff, /readyz says which caches are missing, and they recover once allowed', async (t) => {
