@@ -35,24 +35,9 @@ import type { ReconcileResult } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { OperatorMetrics } from '../metrics.js';
+import { COMPONENTS, deploymentName, type PipelineInputs, type RenderedPipeline } from '../render/index.js';
 import { KafkaUnavailableError, PodSecretReader, type TopicEnsurer } from './kafka-topics.js';
 
-export const COMPONENTS = ['ingestion', 'processor', 'query'] as const;
-
-/** The render contract (operator/src/render), injected so this module depends only on its shape. */
-export interface PipelineInputs {
-  pipeline: Pipeline;
-  hotSink?: Sink;
-  coldSink?: Sink;
-  retention?: RetentionPolicy;
-  secretVersions: Record<string, string>;
-}
-export interface RenderedPipeline {
-  runtimeConfig: unknown;
-  configHash: string;
-  objects: k8s.KubernetesObject[];
-  agentRoute?: unknown;
-}
 export interface RenderFunctions<Settings> {
   renderPipeline(inputs: PipelineInputs, settings: Settings): RenderedPipeline;
   referencedSecrets(pipeline: Pipeline, sinks: Sink[]): string[];
@@ -358,7 +343,7 @@ export class PipelineController<Settings> {
     const rollingOut: string[] = [];
     const deployments = rendered ? rendered.objects.filter((o) => o.kind === 'Deployment') : [];
     for (const d of deployments) {
-      const component = COMPONENTS.find((c) => d.metadata?.name === `${name}-${c}`);
+      const component = COMPONENTS.find((c) => d.metadata?.name === deploymentName(name, c));
       const live = this.deps.caches.deployments.get(d.metadata!.name!, ns);
       // With an HPA, the autoscaler owns spec.replicas, which starts at 1: the runtime is not
       // ready before it reaches the HPA's minimum.
