@@ -95,7 +95,7 @@ test('routes by pod labels from the watch; files wait for their pod; labels beco
       metadata: { uid: 'uid-api', name: 'api-0', namespace: 'shop', labels: { app: 'api', 'app.kubernetes.io/part-of': 'shop' } },
     });
     informer.add({ metadata: { uid: 'uid-db', name: 'db-0', namespace: 'shop', labels: { app: 'db' } } });
-    await waitFor('the api line', () => rx.got.length === 1, 5000, 20);
+    await waitFor('the api line', () => rx.got.length === 1, 20_000, 20);
     t.deepEqual(rx.got[0]!.labels, {
       app: 'api',
       app_kubernetes_io_part_of: 'shop',
@@ -143,13 +143,13 @@ test('413 splits a batch in halves until each part fits; every entry arrives onc
     log: silentLogger(),
   });
   try {
-    await waitFor('20 entries', () => rx.got.length === 20, 5000, 20);
+    await waitFor('20 entries', () => rx.got.length === 20, 20_000, 20);
     t.deepEqual(
       rx.got.map((e) => e.message),
       lines.map((_, i) => `line ${i}`),
     );
     t.true(rx.tooLarge() >= 3);
-    await waitFor('checkpoint at the end', () => agent.tailer.checkpointLag() === 0, 5000, 20);
+    await waitFor('checkpoint at the end', () => agent.tailer.checkpointLag() === 0, 20_000, 20);
   } finally {
     await agent.close();
     rx.close();
@@ -204,8 +204,8 @@ test('routes reload: added, changed (new endpoint), removed (files re-routed); u
   const { agent, file } = await agentWithRoutesFile(base, config, `routes: [{ name: a, endpoint: "${rxA.url}", namespaces: [shop] }]\n`);
   const messages = (rx: { got: Received[] }) => rx.got.map((e) => e.message);
   try {
-    await waitFor('shop 1 at A', () => rxA.got.length === 1, 5000, 20);
-    await waitFor('other 1 counted as unrouted', async () => (await agent.metrics.linesUnrouted.get()).values[0]?.value === 1, 5000, 20);
+    await waitFor('shop 1 at A', () => rxA.got.length === 1, 20_000, 20);
+    await waitFor('other 1 counted as unrouted', async () => (await agent.metrics.linesUnrouted.get()).values[0]?.value === 1, 20_000, 20);
 
     // a: endpoint changes to B; route "other" added for the running, unrouted pod.
     fs.writeFileSync(
@@ -219,7 +219,7 @@ test('routes reload: added, changed (new endpoint), removed (files re-routed); u
     );
     write(shopLog, 'shop 2');
     write(otherLog, 'other 2');
-    await waitFor('shop 2 and other 2 at B', () => rxB.got.length === 2, 5000, 20);
+    await waitFor('shop 2 and other 2 at B', () => rxB.got.length === 2, 20_000, 20);
     t.deepEqual(messages(rxB).sort(), ['other 2', 'shop 2'], 'lines read while unrouted stay unshipped');
 
     // a removed: its file goes to the next matching route once a has delivered what it held.
@@ -227,7 +227,7 @@ test('routes reload: added, changed (new endpoint), removed (files re-routed); u
     write(shopLog, 'shop 3');
     await agent.reloadRoutes();
     write(shopLog, 'shop 4');
-    await waitFor('shop 3 and 4 at B', () => messages(rxB).includes('shop 4'), 5000, 20);
+    await waitFor('shop 3 and 4 at B', () => messages(rxB).includes('shop 4'), 20_000, 20);
     t.deepEqual(messages(rxA), ['shop 1']);
     t.deepEqual(
       messages(rxB).filter((m) => m.startsWith('shop')),
@@ -246,7 +246,7 @@ test('routes reload: added, changed (new endpoint), removed (files re-routed); u
       ['catch-all', 'other'],
     );
     write(shopLog, 'shop 5');
-    await waitFor('shop 5 at B', () => messages(rxB).includes('shop 5'), 5000, 20);
+    await waitFor('shop 5 at B', () => messages(rxB).includes('shop 5'), 20_000, 20);
     t.is((await agent.metrics.configReloads.get()).values.find((v) => v.labels.result === 'error')?.value, 1);
   } finally {
     await agent.close();
@@ -274,18 +274,18 @@ test('routes reload: a removed route whose endpoint is dead gives up after drain
   );
   const { agent, file } = await agentWithRoutesFile(base, config, `routes: [{ name: dead, endpoint: "${dead.url}" }]\n`);
   try {
-    await waitFor('a failed request', async () => (await agent.metrics.failures.get()).values.length > 0, 5000, 20);
+    await waitFor('a failed request', async () => (await agent.metrics.failures.get()).values.length > 0, 20_000, 20);
     fs.writeFileSync(file, `routes: [{ name: live, endpoint: "${rx.url}" }]\n`);
     await agent.reloadRoutes();
     fs.appendFileSync(log, criLine(T0, 2, 'after'));
-    await waitFor('the new line at the live route', () => rx.got.length === 1, 5000, 20);
+    await waitFor('the new line at the live route', () => rx.got.length === 1, 20_000, 20);
     t.is(rx.got[0]!.message, 'after');
     const dropped = (await agent.metrics.entriesDropped.get()).values;
     t.deepEqual(
       dropped.map((v) => [v.labels.route, v.labels.reason, v.value]),
       [['dead', 'route_removed', 2]],
     );
-    await waitFor('checkpoint at the end', () => agent.tailer.checkpointLag() === 0, 5000, 20);
+    await waitFor('checkpoint at the end', () => agent.tailer.checkpointLag() === 0, 20_000, 20);
   } finally {
     await agent.close();
     rx.close();
@@ -327,13 +327,13 @@ test('a label change in the watch: open files carry the new labels from their ne
   try {
     informer.add({ metadata: { ...api, labels: { ship: 'yes', version: '1' } } });
     informer.add({ metadata: { ...db, labels: { ship: 'no' } } });
-    await waitFor('api v1', () => rx.got.length === 1, 5000, 20);
-    await waitFor('db line unrouted', async () => (await agent.metrics.linesUnrouted.get()).values[0]?.value === 1, 5000, 20);
+    await waitFor('api v1', () => rx.got.length === 1, 20_000, 20);
+    await waitFor('db line unrouted', async () => (await agent.metrics.linesUnrouted.get()).values[0]?.value === 1, 20_000, 20);
     informer.update({ metadata: { ...api, labels: { ship: 'no', version: '2' } } });
     informer.update({ metadata: { ...db, labels: { ship: 'yes' } } });
     fs.appendFileSync(apiLog, criLine(T0, 2, 'api v2'));
     fs.appendFileSync(dbLog, criLine(T0, 3, 'db after'));
-    await waitFor('api v2 and db after', () => rx.got.length === 3, 5000, 20);
+    await waitFor('api v2 and db after', () => rx.got.length === 3, 20_000, 20);
     const byMessage = new Map(rx.got.map((e) => [e.message, e.labels]));
     t.is(byMessage.get('api v1')!.version, '1');
     t.is(byMessage.get('api v2')!.version, '2', 'new labels on the open file; it keeps its route');
@@ -373,7 +373,7 @@ test('a file created and rotated between two scans is read all the same and coun
     fs.writeFileSync(path.join(dir, '0.log'), criLine(T0, 0, 'before rotation'));
     fs.renameSync(path.join(dir, '0.log'), path.join(dir, '0.log.20261127-040000'));
     fs.writeFileSync(path.join(dir, '0.log'), criLine(T0, 1, 'after rotation'));
-    await waitFor('both lines', () => rx.got.length === 2, 5000, 20);
+    await waitFor('both lines', () => rx.got.length === 2, 20_000, 20);
     t.deepEqual(rx.got.map((e) => e.message).sort(), ['after rotation', 'before rotation']);
     const kinds = (await agent.metrics.rotations.get()).values.map((v) => [v.labels.kind, v.value]);
     t.deepEqual(kinds, [['unseen', 1]]);

@@ -282,8 +282,10 @@ export class Tailer {
             const n = await this.readOnce(f);
             if (n > 0) busy = true;
           }
+          // Parked while the read was in flight (a routes reload): leave it to unpark.
+          if (f.parked) continue;
           if (now - f.lastCheckAt >= t.pollIntervalMs) await this.check(f, now);
-          f.decoder.tick(now);
+          if (!f.parked) f.decoder.tick(now);
         } catch (error) {
           this.o.log.error({ err: error, file: f.path }, 'error while reading a file; releasing it');
           await this.release(f, 'error');
@@ -332,7 +334,9 @@ export class Tailer {
       if (head.length > f.head.length) f.head = head;
     }
     const { bytesRead } = await f.handle!.read(this.chunk, 0, this.chunk.length, f.readOffset);
-    if (bytesRead === 0) return 0;
+    // Parked meanwhile: its route takes no more entries, and unpark reads again from the
+    // last acknowledged offset, so these bytes are not lost by dropping them here.
+    if (bytesRead === 0 || f.parked) return 0;
     const data = this.chunk.subarray(0, bytesRead);
     if (f.readOffset === 0 && f.head.length < HEAD_BYTES) f.head = Buffer.from(data.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
     const m = this.o.metrics;
