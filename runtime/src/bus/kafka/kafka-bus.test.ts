@@ -64,7 +64,7 @@ test('concurrent publishes within the linger window go out in one acknowledged s
   const fake = new FakeKafka();
   const bus = makeBus(fake);
   bus.start();
-  t.true(await bus.waitReady(1000));
+  t.true(await bus.waitReady(20_000));
   const results = await Promise.all([
     bus.publishLogs([entry(1), entry(2)]),
     bus.publishLogs([entry(3)]),
@@ -87,7 +87,7 @@ test('publishes arriving while a send is in flight are coalesced into the next s
   const fake = new FakeKafka();
   const bus = makeBus(fake, 1, 3);
   bus.start();
-  await bus.waitReady(1000);
+  await bus.waitReady(20_000);
   fake.hold = true;
   const first = bus.publishLogs([entry(0)]);
   while (fake.release === undefined) await new Promise((r) => setTimeout(r, 5)); // the first send is in flight
@@ -108,7 +108,7 @@ test('sends stay under maxBatchBytes: publishes are cut by bytes, and one larger
   t.true(size > 1000 && size < 1100, `size ${size}`);
   const bus = makeBus(fake, 1, 1000, 3_500); // about three 1 KB records per send
   bus.start();
-  await bus.waitReady(1000);
+  await bus.waitReady(20_000);
   const big = Array.from({ length: 7 }, (_, i) => ({ ...entry(i), message: `${i}`.padEnd(1000, 'x') }));
   t.deepEqual(await bus.publishLogs(big), { accepted: 7 });
   const perSend = fake.sends.map((s) => s.topicMessages!.reduce((n, tm) => n + tm.messages.length, 0));
@@ -146,14 +146,14 @@ test('Kafka down: publishes fail with BusUnavailableError, not ready; it recover
   const fake = new FakeKafka();
   const bus = makeBus(fake);
   bus.start();
-  await bus.waitReady(1000);
+  await bus.waitReady(20_000);
   fake.down = true;
   const error = await t.throwsAsync(bus.publishLogs([entry(1)]), { instanceOf: BusUnavailableError });
   t.true(error!.retryAfterSeconds > 0);
   t.false(bus.ready());
   await t.throwsAsync(bus.publishLogs([entry(2)]), { instanceOf: BusUnavailableError }, 'fails fast while not ready');
   fake.down = false;
-  t.true(await bus.waitReady(5000), 'the probe reconnects a fresh producer');
+  t.true(await bus.waitReady(20_000), 'the probe reconnects a fresh producer');
   t.true(fake.producers >= 2);
   t.is((await bus.publishLogs([entry(3)])).accepted, 1);
   await bus.close();
@@ -167,7 +167,7 @@ test('not ready before the first connection; close sends what was accepted', asy
   t.false(bus.ready());
   await t.throwsAsync(bus.publishLogs([entry(1)]), { instanceOf: BusUnavailableError });
   fake.down = false;
-  await bus.waitReady(5000);
+  await bus.waitReady(20_000);
   const pending = bus.publishLogs([entry(1)]);
   await bus.close();
   t.is((await pending).accepted, 1);
@@ -178,12 +178,12 @@ test('an idle bus notices an outage through its health check (so /readyz turns f
   const fake = new FakeKafka();
   const bus = makeBus(fake);
   bus.start();
-  await bus.waitReady(1000);
+  await bus.waitReady(20_000);
   fake.down = true;
-  const deadline = Date.now() + 6000;
+  const deadline = Date.now() + 20_000;
   while (bus.ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.false(bus.ready());
   fake.down = false;
-  t.true(await bus.waitReady(5000));
+  t.true(await bus.waitReady(20_000));
   await bus.close();
 });
