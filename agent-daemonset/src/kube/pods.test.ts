@@ -1,6 +1,7 @@
 import test from 'ava';
 import { silentLogger } from '../../../runtime/src/common/log.js';
 import { PodCache, type PodInformer, type PodObject } from './pods.js';
+import { waitFor } from '../testkit/agent-process.js';
 
 /** A fake informer: the test drives list results, events and errors. */
 class FakeInformer implements PodInformer {
@@ -74,7 +75,8 @@ test('one failure reported twice (error event and rejected start) schedules one 
   const started = cache.start();
   informer.emit('error', new Error('list failed')); // the real ListWatch reports a failed list this way too
   await t.throwsAsync(started);
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the restart', () => cache.ready, 20_000, 10);
+  await new Promise((r) => setTimeout(r, 100)); // a second, doubled restart would come 20 ms after the first
   t.is(informer.starts, 2);
   t.is(warnings.length, 1, 'counted and logged once (the backoff does not double for it)');
   t.true(cache.ready);
