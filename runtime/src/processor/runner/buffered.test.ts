@@ -223,7 +223,7 @@ test('a rebalance resets the buffers; the timer flushes idle buffers; SIGTERM fl
   t.deepEqual(sink.resets, ['rebalance'], 'every GROUP_JOIN resets');
   await fake.eachBatch!(payload(0, 4, []));
   sink.due = true;
-  for (let i = 0; i < 500 && fake.commits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 2000 && fake.commits.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   t.deepEqual(fake.commits, [[{ topic: TOPIC, partition: 1, offset: '5' }]], 'the timer flushed and committed');
   sink.due = false;
   await fake.eachBatch!(payload(5, 8, []));
