@@ -176,11 +176,15 @@ test('the examples become a ConfigMap, Deployments, Services, PDBs, an HPA, Kafk
   // The cluster-wide agent routes in the operator's namespace.
   const routes = await until('the agent route of the Pipeline', () => {
     const routesCm = getJson<Obj>(['-n', operatorNs, 'get', 'configmap', 'sextant-agent-routes']);
-    const file = YAML.parse(routesCm.data!['routes.yaml']!) as { routes: { name: string; endpoint: string; namespaces: string[] }[] };
+    const file = YAML.parse(routesCm.data!['routes.yaml']!) as {
+      routes: { name: string; endpoint: string; namespaces: string[]; podMetrics?: boolean }[];
+    };
     return file.routes.find((r) => r.name === `${ns}.api`);
   });
   t.is(routes.endpoint, `http://api-ingestion.${ns}.svc:8080`);
   t.deepEqual(routes.namespaces, [ns]);
+  // examples/pipeline.yaml sets sources.kubernetes.podMetrics: the agent is told to scrape its annotated pods.
+  t.true(routes.podMetrics);
   const keys = getJson<Obj>(['-n', operatorNs, 'get', 'secret', 'sextant-agent-route-keys']);
   t.is(Buffer.from(keys.data![`${ns}.api`]!, 'base64').toString(), 'REPLACE-ME-with-a-long-random-api-key');
 });

@@ -322,7 +322,7 @@ const LabelSelector = object(
 export type LabelSelector = t.TypeOf<typeof LabelSelector.codec>;
 
 const KubernetesSource = object(
-  "Pods whose container logs the node agent (DaemonSet) ships to this Pipeline's ingestion.",
+  "Pods whose container logs (and, with podMetrics, scraped metrics) the node agent (DaemonSet) ships to this Pipeline's ingestion.",
   {
     namespaces: opt(
       list(
@@ -346,6 +346,12 @@ const KubernetesSource = object(
     nodeMetrics: defaulted(
       boolean(
         'Also ship the metrics of every node (CPU, memory, disk, network): cluster-wide data, meant for a platform team Pipeline. Needs the metrics signal.',
+      ),
+      false,
+    ),
+    podMetrics: defaulted(
+      boolean(
+        'Also scrape the metrics of the pods annotated prometheus.io/scrape: "true" among the pods this source selects (namespaces and podSelector; containers does not restrict it). The node agent on the pod\'s node fetches <scheme>://<pod IP>:<port><path> in the Prometheus text format, from the annotations prometheus.io/scheme (http or https, default http), prometheus.io/port (default the first declared TCP container port) and prometheus.io/path (default /metrics), labels every sample with namespace, pod and node, and adds up (1 scraped, 0 failed) per pod. A pod selected by several Pipelines is scraped once, for the Pipeline whose <namespace>.<name> sorts first. Needs the metrics signal.',
       ),
       false,
     ),
@@ -581,6 +587,12 @@ export const PipelineSpecNode = object(
         message: 'sources.kubernetes.nodeMetrics needs the metrics signal',
         field: 'sources',
         holds: (v) => !v.sources.kubernetes?.nodeMetrics || v.signals.includes('metrics'),
+      },
+      {
+        cel: "!has(self.sources.kubernetes) || !self.sources.kubernetes.podMetrics || 'metrics' in self.signals",
+        message: 'sources.kubernetes.podMetrics needs the metrics signal',
+        field: 'sources',
+        holds: (v) => !v.sources.kubernetes?.podMetrics || v.signals.includes('metrics'),
       },
     ],
   },

@@ -1,6 +1,7 @@
 /**
- * The node agent's routing table: which pods' logs (and, optionally, node metrics) go to
- * which Pipeline's ingestion Service, with which API key. One cluster-wide ConfigMap
+ * The node agent's routing table: which pods' logs (and, optionally, node metrics and the
+ * metrics scraped from annotated pods) go to which Pipeline's ingestion Service, with which
+ * API key. One cluster-wide ConfigMap
  * (`sextant-agent-routes`, key routes.yaml, read by agent-daemonset/src/config.ts
  * RoutesFileConfig) and one Secret with the keys (`sextant-agent-route-keys`), both in the
  * operator's namespace, where the agent DaemonSet mounts them: the ConfigMap as the routes
@@ -29,6 +30,8 @@ export interface AgentRouteSpec {
   containers?: string[];
   logs: boolean;
   nodeMetrics: boolean;
+  /** Scrape the selected pods annotated prometheus.io/scrape (agent-daemonset/src/podmetrics). */
+  podMetrics: boolean;
   /** Where the controller reads the key: the Pipeline's API keys Secret (the first key is used). */
   apiKeySecretRef: { namespace: string; name: string; key: string };
 }
@@ -45,9 +48,11 @@ export function agentRouteFor(pipeline: Pipeline): AgentRouteSpec | undefined {
   const { namespace, name } = pipeline.metadata;
   const keys = pipeline.spec.sources.http.apiKeysSecretRef;
   const logs = pipeline.spec.signals.includes('logs');
-  const nodeMetrics = k.nodeMetrics === true && pipeline.spec.signals.includes('metrics');
-  // A metrics-only Pipeline without node metrics has nothing for the agent to ship.
-  if (!logs && !nodeMetrics) return undefined;
+  const metrics = pipeline.spec.signals.includes('metrics');
+  const nodeMetrics = k.nodeMetrics === true && metrics;
+  const podMetrics = k.podMetrics === true && metrics;
+  // A metrics-only Pipeline that neither reports nodes nor scrapes pods has nothing for the agent to ship.
+  if (!logs && !nodeMetrics && !podMetrics) return undefined;
   return {
     name: routeName(namespace, name),
     pipeline: { namespace, name },
@@ -57,6 +62,7 @@ export function agentRouteFor(pipeline: Pipeline): AgentRouteSpec | undefined {
     ...(k.containers ? { containers: k.containers } : {}),
     logs,
     nodeMetrics,
+    podMetrics,
     apiKeySecretRef: { namespace, name: keys.name, key: keys.key },
   };
 }
@@ -97,6 +103,7 @@ export function renderAgentConfig(routes: AgentRoute[], settings: OperatorSettin
         containers: r.containers,
         logs: r.logs,
         nodeMetrics: r.nodeMetrics,
+        podMetrics: r.podMetrics,
       }),
     ),
   };

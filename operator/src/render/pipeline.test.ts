@@ -319,17 +319,21 @@ test('agent routes: sorted, keys in a Secret, and the agent accepts the routes f
   const base = resolveAgentConfig({}, 'agent.yaml', {});
   const loaded = resolveRoutesFile(text, 'routes.yaml', base, 'agent.yaml', {});
   t.deepEqual(
-    loaded.map((r) => [r.name, r.endpoint, r.apiKey, r.logs, r.nodeMetrics]),
+    loaded.map((r) => [r.name, r.endpoint, r.apiKey, r.logs, r.nodeMetrics, r.podMetrics]),
     [
-      ['security.audit', 'http://audit-ingestion.security.svc:8080', 'audit-key-1', true, false],
-      ['team-a.api', 'http://api-ingestion.team-a.svc:8080', 'api-key-1', true, false],
+      ['security.audit', 'http://audit-ingestion.security.svc:8080', 'audit-key-1', true, false, false],
+      ['team-a.api', 'http://api-ingestion.team-a.svc:8080', 'api-key-1', true, false, true],
     ],
   );
+  t.regex(text, /podMetrics: true/);
   const audit = loaded[0]!.match;
   t.true(audit.matches({ namespace: 'payments', pod: 'p', container: 'app', labels: { audit: 'true', tier: 'prod' } }));
   t.false(audit.matches({ namespace: 'payments', pod: 'p', container: 'sidecar', labels: { audit: 'true', tier: 'prod' } }));
   t.false(audit.matches({ namespace: 'payments', pod: 'p', container: 'app', labels: { audit: 'true', tier: 'dev' } }));
   t.false(audit.matches({ namespace: 'team-a', pod: 'p', container: 'app', labels: { audit: 'true' } }));
+  // A scraped pod (container undefined) is selected by namespaces and podSelector only, as the CRD documents for podMetrics.
+  t.true(audit.matches({ namespace: 'identity', pod: 'p', container: undefined, labels: { audit: 'true' } }));
+  t.false(audit.matches({ namespace: 'identity', pod: 'p', container: undefined, labels: { audit: 'true', tier: 'dev' } }));
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -338,10 +342,24 @@ test('a Pipeline gets an agent route only when the agent has something to ship f
   const settings = c.settings;
   const metricsOnly = structuredClone(c);
   metricsOnly.pipeline.spec.signals = ['metrics'];
+  metricsOnly.pipeline.spec.sources.kubernetes!.podMetrics = false;
   t.is(renderPipeline(metricsOnly, settings).agentRoute, undefined);
   metricsOnly.pipeline.spec.sources.kubernetes!.nodeMetrics = true;
   const route = renderPipeline(metricsOnly, settings).agentRoute!;
-  t.deepEqual([route.logs, route.nodeMetrics], [false, true]);
+  t.deepEqual([route.logs, route.nodeMetrics, route.podMetrics], [false, true, false]);
+  // Pod scraping alone is enough for a route; it carries podMetrics into the routes file.
+  metricsOnly.pipeline.spec.sources.kubernetes!.nodeMetrics = false;
+  metricsOnly.pipeline.spec.sources.kubernetes!.podMetrics = true;
+  const scrapeOnly = renderPipeline(metricsOnly, settings).agentRoute!;
+  t.deepEqual([scrapeOnly.logs, scrapeOnly.nodeMetrics, scrapeOnly.podMetrics], [false, false, true]);
+  const [configMap] = renderAgentConfig([{ ...scrapeOnly, apiKey: 'k' }], settings);
+  const file = YAML.parse(configMap.data![AGENT_ROUTES_KEY]!) as { routes: Array<Record<string, unknown>> };
+  t.like(file.routes[0], { name: 'team-a.api', logs: false, nodeMetrics: false, podMetrics: true });
+  // Without the metrics signal the codec refuses podMetrics as the API server's CEL rule does.
+  const logsOnly = structuredClone(c);
+  logsOnly.pipeline.spec.signals = ['logs'];
+  const error = t.throws(() => renderPipeline(logsOnly, settings), { instanceOf: InvalidSpecError });
+  t.regex(error!.message, /spec\.sources: sources\.kubernetes\.podMetrics needs the metrics signal/);
 });
 
 test('a route whose Secret holds no key is left out', (t) => {
