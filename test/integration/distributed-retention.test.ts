@@ -154,7 +154,7 @@ test.serial('enforcers on the real servers: deletion exactly when the newest pos
   t.is(await countDocs(id, 'logs'), 2);
   const deleted = await metricValues(registry, 'sextant_retention_deleted_total');
   t.is(deleted['hot,logs,indices'], 4);
-  t.is(deleted['hot,logs,documents'], 8);
+  t.is(deleted['hot,logs,records'], 8);
   t.true(deleted['hot,logs,bytes']! > 0, 'bytes as OpenSearch reports the store size');
 
   // S3: hours H-3..H in the cold layout, 600 objects in hour H-3 (1,200 keys: two DeleteObjects batches).
@@ -402,9 +402,9 @@ const processorRetention = test.macro({
     };
     const want = {
       'tier="hot",signal="logs",kind="indices"': expiredLogIndices.length,
-      'tier="hot",signal="logs",kind="documents"': 50 + twoHoursOld,
+      'tier="hot",signal="logs",kind="records"': 50 + twoHoursOld,
       'tier="hot",signal="metrics",kind="indices"': 1,
-      'tier="hot",signal="metrics",kind="documents"': 10,
+      'tier="hot",signal="metrics",kind="records"': 10,
       'tier="cold",signal="logs",kind="objects"': expected.logs.objects,
       'tier="cold",signal="logs",kind="index_objects"': expected.logs.index,
       'tier="cold",signal="logs",kind="bytes"': expected.logs.bytes,

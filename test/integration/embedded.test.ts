@@ -269,14 +269,14 @@ test.serial('retention deletes expired entries and samples, counted in a metric'
   while (Date.now() < deadline) {
     text = await (await fetch(`${p.url}/metrics`)).text();
     if (
-      /sextant_retention_deleted_total\{signal="logs"\} 10/.test(text) &&
-      /sextant_retention_deleted_total\{signal="metrics"\} 3/.test(text)
+      /sextant_retention_deleted_total\{tier="embedded",signal="logs",kind="records"\} 10/.test(text) &&
+      /sextant_retention_deleted_total\{tier="embedded",signal="metrics",kind="records"\} 3/.test(text)
     )
       break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  t.regex(text, /sextant_retention_deleted_total\{signal="logs"\} 10/);
-  t.regex(text, /sextant_retention_deleted_total\{signal="metrics"\} 3/);
+  t.regex(text, /sextant_retention_deleted_total\{tier="embedded",signal="logs",kind="records"\} 10/);
+  t.regex(text, /sextant_retention_deleted_total\{tier="embedded",signal="metrics",kind="records"\} 3/);
   const left = await get<{ entries: Array<{ message: string }> }>(p, '/api/v1/logs/search', {
     query: '{service="ret"}',
     start: String(now - 600_000),

@@ -4,6 +4,26 @@
  */
 import client from 'prom-client';
 
+const RETENTION_DELETED = 'sextant_retention_deleted_total';
+
+/**
+ * `sextant_retention_deleted_total{tier,signal,kind}` — one label set in every mode, so one
+ * panel (`sum by (signal) (rate(…{kind="records"}[1h]))`) works for `sextant up` and the
+ * distributed runtime: tier embedded (the SQLite store), hot (OpenSearch) or cold (S3); kind
+ * records (log entries and samples), indices, objects, index_objects, uploads or bytes.
+ * Get-or-create: RuntimeMetrics registers it, and the processor's retention loop takes it from there.
+ */
+export function retentionDeletedCounter(registry: client.Registry): client.Counter<'tier' | 'signal' | 'kind'> {
+  const existing = registry.getSingleMetric(RETENTION_DELETED);
+  if (existing) return existing as client.Counter<'tier' | 'signal' | 'kind'>;
+  return new client.Counter({
+    name: RETENTION_DELETED,
+    help: 'What retention deleted because it was older than the policy, by tier (embedded = the SQLite store of sextant up, hot = OpenSearch, cold = S3), signal and kind (records, indices, objects, index_objects, uploads, bytes).',
+    labelNames: ['tier', 'signal', 'kind'] as const,
+    registers: [registry],
+  });
+}
+
 export class RuntimeMetrics {
   readonly registry = new client.Registry();
 
@@ -77,12 +97,7 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
-  readonly retentionDeleted = new client.Counter({
-    name: 'sextant_retention_deleted_total',
-    help: 'Records deleted because they were older than the retention period, by signal.',
-    labelNames: ['signal'] as const,
-    registers: [this.registry],
-  });
+  readonly retentionDeleted = retentionDeletedCounter(this.registry);
 
   readonly queryDuration = new client.Histogram({
     name: 'sextant_query_duration_seconds',

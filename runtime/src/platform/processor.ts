@@ -21,6 +21,7 @@ import { ConfigError } from './embedded-config.js';
 import type { RunningComponent } from './ingestion.js';
 import { startListener } from './listener.js';
 import { createRetentionLoop } from './retention.js';
+import { electionOf, electionTopic } from './retention-election.js';
 import { SecretReader, type RuntimeConfig } from './runtime-config.js';
 
 export async function startProcessor(config: RuntimeConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningComponent> {
@@ -37,10 +38,20 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
   const metrics = new RuntimeMetrics();
   const runnerMetrics = createRunnerMetrics(metrics.registry);
   const processorMetrics = createProcessorMetrics(metrics.registry);
+  // Retention runs here (the processor holds the sink clients), on one replica at a time: the
+  // holder of partition 0 of the first topic in the first sink's group (retention-election.ts).
+  const retention = createRetentionLoop(config, { opensearch: client, s3: s3Client }, metrics.registry, log, false);
+  const topic = electionTopic(config);
+  const elect = (assignment: Record<string, number[]> | undefined): void => {
+    const { elected, reason } = electionOf(assignment, topic);
+    retention.setRunner(elected, reason);
+  };
   const runners: SinkRunner[] = [];
   if (opensearch && client) {
     const sink = new OpenSearchSink(client, opensearch, log.child({ sink: 'opensearch' }));
-    runners.push(new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log }));
+    runners.push(
+      new SinkRunner({ kafka, config, sink, pipeline: built.pipeline, metrics: runnerMetrics, processorMetrics, log, onAssignment: elect }),
+    );
   }
   if (s3 && s3Client) {
     // Its own consumer group (sextant.<ns>.<pipeline>.s3): a slow or broken S3 never stalls OpenSearch.
@@ -66,17 +77,16 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
         processorMetrics: stageMetrics,
         log,
         deadLetterUndecodable: first,
+        onAssignment: first ? elect : undefined,
       }),
     );
   }
-  // Retention runs here: the processor holds the sink clients, and the passes are idempotent across replicas.
-  const retention = createRetentionLoop(config, { opensearch: client, s3: s3Client }, metrics.registry, log);
   const app = baseApp(metrics, {
     notReady: () => runners.filter((r) => !r.ready()).map((r) => `sink ${r.sinkName}`),
   });
   finishApp(app, log);
   const listener = await startListener(app, config, secrets);
-  // Before Kafka and the sinks: their start waits out outages, and retention needs neither Kafka nor the other tier.
+  // Passes begin once the first sink's consumer has joined its group and holds the election partition.
   retention.start();
   try {
     // Kafka down or refusing our credentials at start: stay up and not ready, retry and say

@@ -131,7 +131,6 @@ test('start runs passes on the interval until stop; a failing tier is counted an
     hot: new OpenSearchRetention(admin, 'p', m, log),
     metrics: m,
     log,
-    firstDelayMs: 0,
   });
   // The loop's timer is unref'd (it must not keep a stopping process alive); this one keeps the test's.
   const keepAlive = setInterval(() => undefined, 100);
@@ -153,4 +152,106 @@ test('start runs passes on the interval until stop; a failing tier is counted an
   // Stopped: no timer left to run another pass (the test process would also hang on a ref'd one).
   await new Promise((r) => setTimeout(r, 1_500));
   t.is(lists, after);
+});
+
+/** An index admin whose list() blocks until released, counting its calls by pattern. */
+function gatedIndices(names: string[]) {
+  const calls: string[] = [];
+  let release!: () => void;
+  let gate = new Promise<void>((r) => (release = r));
+  let listed!: () => void;
+  let firstList = new Promise<void>((r) => (listed = r));
+  const admin: IndexAdmin = {
+    list: async (pattern) => {
+      calls.push(pattern);
+      listed();
+      await gate;
+      return names.filter((n) => n.startsWith(pattern.slice(0, -1))).map((index) => ({ index, docs: 1, bytes: 5 }));
+    },
+    delete: async () => 'deleted',
+  };
+  return {
+    admin,
+    calls,
+    firstList: () => firstList,
+    open: () => release(),
+    close: () => {
+      gate = new Promise<void>((r) => (release = r));
+      firstList = new Promise<void>((r) => (listed = r));
+    },
+  };
+}
+
+async function gauge(registry: client.Registry, name: string): Promise<number | undefined> {
+  return (await registry.getSingleMetric(name)?.get())?.values[0]?.value;
+}
+
+test('a replica that is not elected runs no pass until setRunner(true); the gauge says which one runs', async (t) => {
+  const registry = new client.Registry();
+  const m = createRetentionMetrics(registry);
+  const indices = gatedIndices(['p-logs-2026.11.01', 'p-metrics-2026.11.01']);
+  indices.open();
+  const loop = new RetentionLoop({
+    retention: { logs: { hot: DAY, cold: 0 }, metrics: { hot: DAY, cold: 0 }, interval: 3_600_000 },
+    hot: new OpenSearchRetention(indices.admin, 'p', m, silentLogger()),
+    metrics: m,
+    log: silentLogger(),
+    elected: false,
+  });
+  const keepAlive = setInterval(() => undefined, 100);
+  t.teardown(() => clearInterval(keepAlive));
+  loop.start();
+  t.is(await gauge(registry, 'sextant_retention_runner'), 0);
+  t.false(loop.runner);
+  // Elected: the first pass starts at once (this replica never ran one), one list per signal.
+  loop.setRunner(true, 'holds partition 0');
+  t.is(await gauge(registry, 'sextant_retention_runner'), 1);
+  await indices.firstList();
+  while (indices.calls.length < 2) await new Promise((r) => setTimeout(r, 5));
+  t.deepEqual(indices.calls, ['p-logs-*', 'p-metrics-*']);
+  // Elected again (a rebalance that left it the holder): the cadence stays, no extra pass.
+  loop.setRunner(false, 'rebalancing');
+  loop.setRunner(true, 'holds partition 0');
+  await new Promise((r) => setTimeout(r, 50));
+  t.is(indices.calls.length, 2);
+  await loop.stop();
+  t.is(await gauge(registry, 'sextant_retention_runner'), 1);
+});
+
+test('a pass stops before its next signal when the role moves to another replica', async (t) => {
+  const registry = new client.Registry();
+  const m = createRetentionMetrics(registry);
+  const indices = gatedIndices(['p-logs-2026.11.01', 'p-metrics-2026.11.01']);
+  const loop = new RetentionLoop({
+    retention: { logs: { hot: DAY, cold: 0 }, metrics: { hot: DAY, cold: 0 }, interval: 3_600_000 },
+    hot: new OpenSearchRetention(indices.admin, 'p', m, silentLogger()),
+    metrics: m,
+    log: silentLogger(),
+  });
+  const pass = loop.runOnce(NOW);
+  await indices.firstList();
+  loop.setRunner(false, 'another member holds partition 0');
+  indices.open();
+  const summary = await pass;
+  t.is(summary.hot.indices, 1, 'the signal in hand finishes');
+  t.deepEqual(indices.calls, ['p-logs-*'], 'metrics were not touched');
+  t.is(await gauge(registry, 'sextant_retention_runner'), 0);
+  const deleted = await registry.getSingleMetric('sextant_retention_deleted_total')!.get();
+  t.deepEqual(
+    deleted.values.map((v) => [v.labels.kind, v.value]),
+    [
+      ['indices', 1],
+      ['records', 1],
+      ['bytes', 5],
+    ],
+  );
+});
+
+test('the embedded store and the processor share one label set for sextant_retention_deleted_total', async (t) => {
+  const metrics = new RuntimeMetrics();
+  metrics.retentionDeleted.inc({ tier: 'embedded', signal: 'logs', kind: 'records' }, 3);
+  createRetentionMetrics(metrics.registry).deleted('hot', 'logs', 'records', 2);
+  const text = await metrics.registry.metrics();
+  t.regex(text, /sextant_retention_deleted_total\{tier="embedded",signal="logs",kind="records"\} 3/);
+  t.regex(text, /sextant_retention_deleted_total\{tier="hot",signal="logs",kind="records"\} 2/);
 });

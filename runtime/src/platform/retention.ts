@@ -2,15 +2,20 @@
  * The retention loop of the distributed runtime: every `retention.interval` it runs the
  * hot-tier enforcer (OpenSearch indices) and the cold-tier enforcer (S3 lifecycle rule +
  * sweeper) for each signal the policy names. The processor runs it: it already holds the
- * sink clients and credentials, and the enforcers are idempotent, so several replicas are
- * harmless (the first pass waits a random part of the interval to spread them out).
- * Passes never overlap; a failed operation is counted, logged and retried at the next pass.
+ * sink clients and credentials. Only the elected replica runs passes (retention-election.ts:
+ * the holder of partition 0 of the first topic in its consumer group), so N replicas do not
+ * race each other's deletes nor count the same keys N times; the role moves with the
+ * partition, and a replica that takes it over runs a pass at once if the last one it ran is
+ * an interval old. Passes never overlap; a pass stops between signals when the role is lost;
+ * a failed operation is counted, logged and retried at the next pass.
  *
- * Metrics: one counter for everything deleted, told apart by tier, signal and kind, so
+ * Metrics: one counter for everything deleted, told apart by tier, signal and kind (the same
+ * labels as `sextant up`'s, common/metrics.ts), so
  * `sum by (signal) (rate(sextant_retention_deleted_total{kind="bytes"}[1h]))` answers "how
- * much does retention free" across tiers.
+ * much does retention free" across tiers; `sextant_retention_runner` says which replica runs it.
  */
 import client from 'prom-client';
+import { retentionDeletedCounter } from '../common/metrics.js';
 import type { Logger } from '../common/log.js';
 import type { Signal } from '../model/types.js';
 import type { Client } from '@opensearch-project/opensearch';
@@ -20,28 +25,20 @@ import { bucketAdmin, S3Retention } from '../storage/s3/retention.js';
 import type { RetentionSettings, RuntimeConfig } from './runtime-config.js';
 
 export type RetentionTier = 'hot' | 'cold';
-/** indices/documents: hot tier; objects (data), index_objects (sidecars), uploads (aborted multipart): cold tier; bytes: both. */
-export type DeletedKind = 'indices' | 'documents' | 'objects' | 'index_objects' | 'uploads' | 'bytes';
+/** indices/records (documents): hot tier; objects (data), index_objects (sidecars), uploads (aborted multipart): cold tier; bytes: both. */
+export type DeletedKind = 'indices' | 'records' | 'objects' | 'index_objects' | 'uploads' | 'bytes';
 
 export interface RetentionMetrics {
   deleted(tier: RetentionTier, signal: Signal, kind: DeletedKind, n: number): void;
   error(tier: RetentionTier, signal: Signal | 'all', operation: string): void;
   passCompleted(tier: RetentionTier, atMs: number): void;
+  /** Whether this replica is the elected retention runner. */
+  runner(elected: boolean): void;
 }
 
-const DELETED = 'sextant_retention_deleted_total';
-
 export function createRetentionMetrics(registry: client.Registry): RetentionMetrics {
-  // RuntimeMetrics declares this name with only a `signal` label for the embedded store's
-  // record counts. The distributed processor never runs that sweeper, so its registry gets
-  // the tier/kind-labelled counter in its place (one name, two label sets, is not allowed).
-  if (registry.getSingleMetric(DELETED)) registry.removeSingleMetric(DELETED);
-  const deleted = new client.Counter({
-    name: DELETED,
-    help: 'What retention deleted because it was older than the policy: by tier (hot = OpenSearch, cold = S3), signal and kind (indices, documents, objects, index_objects, uploads, bytes).',
-    labelNames: ['tier', 'signal', 'kind'] as const,
-    registers: [registry],
-  });
+  // The counter RuntimeMetrics registered (or a new one in a bare registry): same labels.
+  const deleted = retentionDeletedCounter(registry);
   const errors = new client.Counter({
     name: 'sextant_retention_errors_total',
     help: 'Failed retention operations (listing, deleting, lifecycle configuration), by tier, signal and operation; retried at the next pass.',
@@ -54,12 +51,19 @@ export function createRetentionMetrics(registry: client.Registry): RetentionMetr
     labelNames: ['tier'] as const,
     registers: [registry],
   });
+  const runner = new client.Gauge({
+    name: 'sextant_retention_runner',
+    help: '1 while this processor replica is the elected retention runner (it holds partition 0 of the first topic in its consumer group), else 0; exactly one replica of a pipeline should say 1.',
+    registers: [registry],
+  });
+  runner.set(0);
   return {
     deleted: (tier, signal, kind, n) => {
       if (n > 0) deleted.inc({ tier, signal, kind }, n);
     },
     error: (tier, signal, operation) => errors.inc({ tier, signal, operation }),
     passCompleted: (tier, atMs) => lastPass.set({ tier }, atMs / 1000),
+    runner: (elected) => runner.set(elected ? 1 : 0),
   };
 }
 
@@ -73,8 +77,11 @@ export interface RetentionLoopOptions {
   cold?: S3Retention;
   metrics: RetentionMetrics;
   log: Logger;
-  /** Delay of the first pass; default a random part of min(interval, 60 s). */
-  firstDelayMs?: number;
+  /**
+   * Whether this replica starts as the runner (default true: a caller without an election,
+   * like the tests, is the only one). The processor starts false and calls setRunner.
+   */
+  elected?: boolean;
 }
 
 export interface PassSummary {
@@ -85,9 +92,21 @@ export interface PassSummary {
 export class RetentionLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PassSummary> | undefined;
+  private started = false;
   private stopped = false;
+  private elected: boolean;
+  /** When this replica last started a pass (0: never). */
+  private lastPassAt = 0;
 
-  constructor(private readonly options: RetentionLoopOptions) {}
+  constructor(private readonly options: RetentionLoopOptions) {
+    this.elected = options.elected ?? true;
+    options.metrics.runner(this.elected);
+  }
+
+  /** Whether this replica runs the passes. */
+  get runner(): boolean {
+    return this.elected;
+  }
 
   /** True when the policy asks a configured tier to delete anything (or to remove a lifecycle rule). */
   get active(): boolean {
@@ -113,8 +132,36 @@ export class RetentionLoop {
       },
       'retention: enforcing',
     );
-    const first = this.options.firstDelayMs ?? Math.floor(Math.random() * Math.min(retention.interval, 60_000));
-    this.schedule(first);
+    this.started = true;
+    this.scheduleNext();
+  }
+
+  /**
+   * The election's verdict (retention-election.ts); a change is logged and exported. The new
+   * runner keeps the cadence of its own last pass (at once if it never ran one); the old one
+   * runs no further pass, and one in flight stops before its next signal.
+   */
+  setRunner(elected: boolean, reason: string): void {
+    if (elected === this.elected) return;
+    this.elected = elected;
+    this.options.metrics.runner(elected);
+    const line = elected
+      ? 'retention: this replica is now the retention runner'
+      : 'retention: this replica is no longer the retention runner';
+    // Without a policy the role changes nothing: not worth an info line per rebalance.
+    if (this.active) this.options.log.info({ runner: elected, reason }, line);
+    else this.options.log.debug({ runner: elected, reason }, line);
+    if (!elected) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+    } else if (this.started && this.running === undefined) {
+      this.scheduleNext();
+    }
+  }
+
+  private scheduleNext(): void {
+    const due = this.lastPassAt === 0 ? 0 : this.lastPassAt + this.options.retention.interval - Date.now();
+    this.schedule(Math.max(0, due));
   }
 
   /** Stops the timer and waits for a pass in progress. */
@@ -131,9 +178,12 @@ export class RetentionLoop {
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stopped || !this.elected) return;
     this.timer = setTimeout(() => {
-      void this.runOnce().finally(() => this.schedule(this.options.retention.interval));
+      this.timer = undefined;
+      void this.runOnce().finally(() => this.scheduleNext());
     }, delayMs);
     this.timer.unref();
   }
@@ -144,9 +194,17 @@ export class RetentionLoop {
       hot: { indices: 0, documents: 0, bytes: 0, errors: 0 },
       cold: { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 },
     };
+    this.lastPassAt = Date.now();
+    // Another replica may hold the role now: stop before touching the next signal.
+    const lost = (): boolean => {
+      if (this.elected) return false;
+      log.info('retention: pass stopped early, this replica is no longer the runner');
+      return true;
+    };
     try {
       if (hot) {
         for (const signal of SIGNALS) {
+          if (lost()) return summary;
           const r = await hot.enforce(signal, retention[signal]?.hot ?? 0, now);
           for (const k of ['indices', 'documents', 'bytes', 'errors'] as const) summary.hot[k] += r[k];
         }
@@ -154,6 +212,7 @@ export class RetentionLoop {
       }
       if (cold) {
         for (const signal of SIGNALS) {
+          if (lost()) return summary;
           const coldMs = retention[signal]?.cold ?? 0;
           await cold.reconcileLifecycle(signal, coldMs);
           const r = await cold.sweep(signal, coldMs, now);
@@ -177,6 +236,7 @@ export function createRetentionLoop(
   clients: { opensearch?: Client; s3?: S3Client },
   registry: client.Registry,
   log: Logger,
+  elected = true,
 ): RetentionLoop {
   const metrics = createRetentionMetrics(registry);
   const retentionLog = log.child({ component: 'retention' });
@@ -198,5 +258,6 @@ export function createRetentionLoop(
         : undefined,
     metrics,
     log: retentionLog,
+    elected,
   });
 }

@@ -40,6 +40,12 @@ export interface RunnerOptions {
    * it — otherwise each poison record would be dead-lettered once per sink.
    */
   deadLetterUndecodable?: boolean;
+  /**
+   * Told which partitions this member holds ({topic: partitions}) after every group join, and
+   * undefined whenever that is no longer known (rebalance started, consumer crashed or
+   * stopped). The processor elects its retention runner from it (platform/retention-election.ts).
+   */
+  onAssignment?: (assignment: Record<string, number[]> | undefined) => void;
 }
 
 export function consumerGroupId(config: Pick<RuntimeConfig, 'pipeline'>, sink: string): string {
@@ -93,16 +99,23 @@ export class SinkRunner {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    const { onAssignment } = this.options;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.consumerRunning = true;
       // Kafka delivers every assigned partition again from its committed offset.
       if (isBuffering(sink)) sink.reset('rebalance');
+      onAssignment?.(e.payload.memberAssignment);
     });
+    consumer.on(consumer.events.REBALANCING, () => onAssignment?.(undefined));
     consumer.on(consumer.events.CRASH, (e) => {
       this.consumerRunning = false;
+      onAssignment?.(undefined);
       log.warn({ err: e.payload.error, restart: e.payload.restart }, 'Kafka consumer crashed');
     });
-    consumer.on(consumer.events.STOP, () => (this.consumerRunning = false));
+    consumer.on(consumer.events.STOP, () => {
+      this.consumerRunning = false;
+      onAssignment?.(undefined);
+    });
     await consumer.connect();
     // A new group starts at the earliest offset: nothing published before it existed is lost.
     await consumer.subscribe({ topics: [...this.signalOf.keys()], fromBeginning: true });

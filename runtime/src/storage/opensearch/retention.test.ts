@@ -78,7 +78,7 @@ test('deletes exactly the indices whose newest possible timestamp is older than 
   t.deepEqual(r, { indices: 2, documents: 30, bytes: 3000, errors: 0 });
   t.deepEqual(await metricValues(registry, 'sextant_retention_deleted_total'), {
     'hot,logs,indices': 2,
-    'hot,logs,documents': 30,
+    'hot,logs,records': 30,
     'hot,logs,bytes': 3000,
   });
   // 90 s: the 26th goes too; today's index never does, however short the policy.

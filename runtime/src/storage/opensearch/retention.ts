@@ -9,8 +9,9 @@
  * would rewrite segments for documents the query runtime does not read anyway (it routes
  * ranges older than the hot window to S3).
  *
- * Idempotent, so every processor replica may run it: an index another replica deleted
- * first answers 404 and is neither counted nor an error.
+ * One elected replica runs it (platform/retention-election.ts), and it stays idempotent for
+ * the moment of a hand-over: an index that is already gone answers 404 and is neither
+ * counted nor an error, so the counters say what this replica removed.
  */
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from '../../common/log.js';
@@ -126,14 +127,14 @@ export class OpenSearchRetention {
         continue;
       }
       if (outcome === 'missing') {
-        this.log.debug({ index: info.index }, 'retention: index already gone (deleted by another replica)');
+        this.log.debug({ index: info.index }, 'retention: index already gone (deleted by another replica or by hand); not counted');
         continue;
       }
       result.indices++;
       result.documents += info.docs ?? 0;
       result.bytes += info.bytes ?? 0;
       this.metrics.deleted('hot', signal, 'indices', 1);
-      this.metrics.deleted('hot', signal, 'documents', info.docs ?? 0);
+      this.metrics.deleted('hot', signal, 'records', info.docs ?? 0);
       this.metrics.deleted('hot', signal, 'bytes', info.bytes ?? 0);
       this.log.info(
         {

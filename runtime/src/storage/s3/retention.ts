@@ -19,8 +19,10 @@
  *   501 NotImplemented) and credentials without the lifecycle permissions (403) are detected
  *   once and logged once; the sweeper alone then enforces.
  *
- * Idempotent: S3 deletes are idempotent, so several replicas may sweep at once (a
- * concurrent pass may count the same keys twice; each replica's counters are its own).
+ * One elected replica sweeps (platform/retention-election.ts). The counters count the keys
+ * this pass listed and S3 did not refuse; DeleteObjects reports a key that is already gone
+ * as deleted, so only one sweeper at a time keeps the sum over replicas exact (deletes stay
+ * idempotent for the moment of a hand-over).
  */
 import {
   AbortMultipartUploadCommand,

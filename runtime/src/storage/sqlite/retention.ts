@@ -41,8 +41,9 @@ export class RetentionSweeper {
     try {
       const logs = this.config.logsMs > 0 ? this.store.deleteLogsBefore(BigInt(now - this.config.logsMs) * 1_000_000n) : 0;
       const samples = this.config.metricsMs > 0 ? this.store.deleteSamplesBefore(now - this.config.metricsMs) : 0;
-      if (logs > 0) this.metrics.retentionDeleted.inc({ signal: 'logs' }, logs);
-      if (samples > 0) this.metrics.retentionDeleted.inc({ signal: 'metrics' }, samples);
+      // The same labels as the distributed tiers' (common/metrics.ts): one panel for both modes.
+      if (logs > 0) this.metrics.retentionDeleted.inc({ tier: 'embedded', signal: 'logs', kind: 'records' }, logs);
+      if (samples > 0) this.metrics.retentionDeleted.inc({ tier: 'embedded', signal: 'metrics', kind: 'records' }, samples);
       if (logs > 0 || samples > 0) this.log.info({ logs, samples }, 'retention: deleted expired records');
       return { logs, samples };
     } catch (error) {
