@@ -351,7 +351,7 @@ const KubernetesSource = object(
     ),
     podMetrics: defaulted(
       boolean(
-        'Also scrape the metrics of the pods annotated prometheus.io/scrape: "true" among the pods this source selects (namespaces and podSelector; containers does not restrict it). The node agent on the pod\'s node fetches <scheme>://<pod IP>:<port><path> in the Prometheus text format, from the annotations prometheus.io/scheme (http or https, default http), prometheus.io/port (default the first declared TCP container port) and prometheus.io/path (default /metrics), labels every sample with namespace, pod and node, and adds up (1 scraped, 0 failed) per pod. A pod selected by several Pipelines is scraped once, for the Pipeline whose <namespace>.<name> sorts first. Needs the metrics signal.',
+        'Also scrape the metrics of the pods annotated prometheus.io/scrape: "true" among the pods this source selects (namespaces and podSelector; containers does not restrict it). The node agent on the pod\'s node fetches <scheme>://<pod IP>:<port><path> in the Prometheus text format, from the annotations prometheus.io/scheme (http or https, default http), prometheus.io/port (default the first declared TCP container port) and prometheus.io/path (default /metrics), labels every sample with namespace, pod and node, and adds up (1 scraped, 0 failed) per pod. A pod selected by several Pipelines is scraped once, for the Pipeline whose <namespace>.<name> sorts first. Needs the metrics signal. Default: false.',
       ),
       false,
     ),
