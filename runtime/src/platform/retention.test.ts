@@ -197,6 +197,7 @@ test('a replica that is not elected runs no pass until setRunner(true); the gaug
     metrics: m,
     log: silentLogger(),
     elected: false,
+    handOverMs: 30,
   });
   const keepAlive = setInterval(() => undefined, 100);
   t.teardown(() => clearInterval(keepAlive));
@@ -218,27 +219,37 @@ test('a replica that is not elected runs no pass until setRunner(true); the gaug
   t.is(await gauge(registry, 'sextant_retention_runner'), 1);
 });
 
-test('a pass stops before its next signal when the role moves to another replica', async (t) => {
+test('a pass stops before its next deletion when the role moves to another replica', async (t) => {
   const registry = new client.Registry();
   const m = createRetentionMetrics(registry);
-  const indices = gatedIndices(['p-logs-2026.11.01', 'p-metrics-2026.11.01']);
-  const loop = new RetentionLoop({
+  const lists: string[] = [];
+  const deleted: string[] = [];
+  const admin: IndexAdmin = {
+    list: async (pattern) => {
+      lists.push(pattern);
+      return ['p-logs-2026.11.01', 'p-logs-2026.11.02'].map((index) => ({ index, docs: 1, bytes: 5 }));
+    },
+    delete: async (index) => {
+      deleted.push(index);
+      // The rebalance is noticed while this deletion is in flight.
+      loop.setRunner(false, 'another member holds partition 0');
+      return 'deleted';
+    },
+  };
+  const loop: RetentionLoop = new RetentionLoop({
     retention: { logs: { hot: DAY, cold: 0 }, metrics: { hot: DAY, cold: 0 }, interval: 3_600_000 },
-    hot: new OpenSearchRetention(indices.admin, 'p', m, silentLogger()),
+    hot: new OpenSearchRetention(admin, 'p', m, silentLogger()),
     metrics: m,
     log: silentLogger(),
   });
-  const pass = loop.runOnce(NOW);
-  await indices.firstList();
-  loop.setRunner(false, 'another member holds partition 0');
-  indices.open();
-  const summary = await pass;
-  t.is(summary.hot.indices, 1, 'the signal in hand finishes');
-  t.deepEqual(indices.calls, ['p-logs-*'], 'metrics were not touched');
+  const summary = await loop.runOnce(NOW);
+  t.is(summary.hot.indices, 1, 'the deletion in flight is counted, the next one is not sent');
+  t.deepEqual(deleted, ['p-logs-2026.11.01']);
+  t.deepEqual(lists, ['p-logs-*'], 'the next signal is not touched');
   t.is(await gauge(registry, 'sextant_retention_runner'), 0);
-  const deleted = await registry.getSingleMetric('sextant_retention_deleted_total')!.get();
+  const counted = await registry.getSingleMetric('sextant_retention_deleted_total')!.get();
   t.deepEqual(
-    deleted.values.map((v) => [v.labels.kind, v.value]),
+    counted.values.map((v) => [v.labels.kind, v.value]),
     [
       ['indices', 1],
       ['records', 1],

@@ -5,9 +5,9 @@
  * sink clients and credentials. Only the elected replica runs passes (retention-election.ts:
  * the holder of partition 0 of the first topic in its consumer group), so N replicas do not
  * race each other's deletes nor count the same keys N times; the role moves with the
- * partition, and a replica that takes it over runs a pass at once if the last one it ran is
- * an interval old. Passes never overlap; a pass stops between signals when the role is lost;
- * a failed operation is counted, logged and retried at the next pass.
+ * partition (see setRunner for the hand-over). Passes never overlap; a pass stops before its
+ * next deletion when the role is lost; a failed operation is counted, logged and retried at
+ * the next pass.
  *
  * Metrics: one counter for everything deleted, told apart by tier, signal and kind (the same
  * labels as `sextant up`'s, common/metrics.ts), so
@@ -82,6 +82,8 @@ export interface RetentionLoopOptions {
    * like the tests, is the only one). The processor starts false and calls setRunner.
    */
   elected?: boolean;
+  /** How long a replica that was just elected waits before its first pass; default min(interval, 5 s). */
+  handOverMs?: number;
 }
 
 export interface PassSummary {
@@ -97,9 +99,13 @@ export class RetentionLoop {
   private elected: boolean;
   /** When this replica last started a pass (0: never). */
   private lastPassAt = 0;
+  /** When setRunner last elected this replica (0: never, or elected from the start). */
+  private electedAt = 0;
+  private readonly handOverMs: number;
 
   constructor(private readonly options: RetentionLoopOptions) {
     this.elected = options.elected ?? true;
+    this.handOverMs = options.handOverMs ?? Math.min(options.retention.interval, 5_000);
     options.metrics.runner(this.elected);
   }
 
@@ -137,9 +143,11 @@ export class RetentionLoop {
   }
 
   /**
-   * The election's verdict (retention-election.ts); a change is logged and exported. The new
-   * runner keeps the cadence of its own last pass (at once if it never ran one); the old one
-   * runs no further pass, and one in flight stops before its next signal.
+   * The election's verdict (retention-election.ts); a change is logged and exported. The old
+   * runner runs no further pass, and one in flight stops before its next deletion (it learns
+   * of the rebalance before the new runner is assigned). The new runner waits `handOverMs`,
+   * so a deletion the old one had already sent has landed before it lists, then keeps the
+   * cadence of its own last pass.
    */
   setRunner(elected: boolean, reason: string): void {
     if (elected === this.elected) return;
@@ -151,6 +159,7 @@ export class RetentionLoop {
     // Without a policy the role changes nothing: not worth an info line per rebalance.
     if (this.active) this.options.log.info({ runner: elected, reason }, line);
     else this.options.log.debug({ runner: elected, reason }, line);
+    if (elected) this.electedAt = Date.now();
     if (!elected) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -160,8 +169,10 @@ export class RetentionLoop {
   }
 
   private scheduleNext(): void {
-    const due = this.lastPassAt === 0 ? 0 : this.lastPassAt + this.options.retention.interval - Date.now();
-    this.schedule(Math.max(0, due));
+    const now = Date.now();
+    const cadence = this.lastPassAt === 0 ? 0 : this.lastPassAt + this.options.retention.interval - now;
+    const handOver = this.electedAt === 0 ? 0 : this.electedAt + this.handOverMs - now;
+    this.schedule(Math.max(0, cadence, handOver));
   }
 
   /** Stops the timer and waits for a pass in progress. */
@@ -195,7 +206,8 @@ export class RetentionLoop {
       cold: { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 },
     };
     this.lastPassAt = Date.now();
-    // Another replica may hold the role now: stop before touching the next signal.
+    // Another replica may hold the role now: stop before touching the next signal (the
+    // enforcers also ask before each deletion).
     const lost = (): boolean => {
       if (this.elected) return false;
       log.info('retention: pass stopped early, this replica is no longer the runner');
@@ -205,7 +217,7 @@ export class RetentionLoop {
       if (hot) {
         for (const signal of SIGNALS) {
           if (lost()) return summary;
-          const r = await hot.enforce(signal, retention[signal]?.hot ?? 0, now);
+          const r = await hot.enforce(signal, retention[signal]?.hot ?? 0, now, () => this.elected);
           for (const k of ['indices', 'documents', 'bytes', 'errors'] as const) summary.hot[k] += r[k];
         }
         if (summary.hot.errors === 0) metrics.passCompleted('hot', Date.now());
@@ -215,7 +227,7 @@ export class RetentionLoop {
           if (lost()) return summary;
           const coldMs = retention[signal]?.cold ?? 0;
           await cold.reconcileLifecycle(signal, coldMs);
-          const r = await cold.sweep(signal, coldMs, now);
+          const r = await cold.sweep(signal, coldMs, now, () => this.elected);
           for (const k of ['objects', 'indexObjects', 'bytes', 'uploads', 'errors'] as const) summary.cold[k] += r[k];
         }
         if (summary.cold.errors === 0) metrics.passCompleted('cold', Date.now());

@@ -100,8 +100,12 @@ export class OpenSearchRetention {
     private readonly log: Logger,
   ) {}
 
-  /** Deletes the signal's indices whose whole period ended at or before now − hotMs. hotMs 0 keeps forever. */
-  async enforce(signal: Signal, hotMs: number, now = Date.now()): Promise<HotPassResult> {
+  /**
+   * Deletes the signal's indices whose whole period ended at or before now − hotMs. hotMs 0
+   * keeps forever. `proceed` is asked before each deletion: false (this replica lost the
+   * retention role) ends the pass there.
+   */
+  async enforce(signal: Signal, hotMs: number, now = Date.now(), proceed: () => boolean = () => true): Promise<HotPassResult> {
     const result: HotPassResult = { indices: 0, documents: 0, bytes: 0, errors: 0 };
     if (hotMs <= 0) return result;
     const cutoff = now - hotMs;
@@ -119,6 +123,7 @@ export class OpenSearchRetention {
       )
       .sort((a, b) => a.period.startMs - b.period.startMs);
     for (const { info, period } of expired) {
+      if (!proceed()) break;
       let outcome: 'deleted' | 'missing';
       try {
         outcome = await this.admin.delete(info.index);

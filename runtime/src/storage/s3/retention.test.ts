@@ -251,3 +251,21 @@ test('partitionEnd: the end of the hour partition of a key below the pipeline pr
   t.is(partitionEnd('a/logs/ns/p/', 'a/logs/ns/p/_journal/p0.json'), undefined);
   t.is(partitionEnd('a/logs/ns/p/', 'b/logs/ns/p/dt=2026-11-26/hour=23/x'), undefined);
 });
+
+test('sweep: when proceed() turns false (the retention role moved) no further DeleteObjects batch is sent or counted', async (t) => {
+  const { registry, bucket, retention } = setup();
+  const day25 = Date.parse('2026-11-25T00:00:00Z');
+  // One expired day of 601 objects + 601 sidecars: two batches, sidecars first.
+  fill(bucket, loc, [day25], 600);
+  fill(bucket, loc, [day25 + HOUR]);
+  // The role moves while the first batch is in flight.
+  const r = await retention.sweep('logs', DAY, NOW, () => bucket.deleteCalls.length === 0);
+  t.is(bucket.deleteCalls.length, 1, 'the first batch only');
+  t.deepEqual(r, { objects: 399, indexObjects: 601, bytes: 399 * 100 + 601 * 10, uploads: 0, errors: 0 });
+  t.is(bucket.objects.size, 1202 - DELETE_BATCH);
+  t.deepEqual(await metricValues(registry, 'sextant_retention_deleted_total'), {
+    'cold,logs,objects': 399,
+    'cold,logs,index_objects': 601,
+    'cold,logs,bytes': 399 * 100 + 601 * 10,
+  });
+});

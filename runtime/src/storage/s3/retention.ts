@@ -319,19 +319,25 @@ export class S3Retention {
     );
   }
 
-  /** Deletes the signal's hour partitions that ended at or before now − coldMs. coldMs 0 keeps forever. */
-  async sweep(signal: Signal, coldMs: number, now = Date.now()): Promise<ColdPassResult> {
+  /**
+   * Deletes the signal's hour partitions that ended at or before now − coldMs. coldMs 0 keeps
+   * forever. `proceed` is asked before each DeleteObjects batch and abort: false (this replica
+   * lost the retention role) ends the sweep there, so the new runner does not list keys this
+   * one is about to delete and both count them.
+   */
+  async sweep(signal: Signal, coldMs: number, now = Date.now(), proceed: () => boolean = () => true): Promise<ColdPassResult> {
     const result: ColdPassResult = { objects: 0, indexObjects: 0, bytes: 0, uploads: 0, errors: 0 };
     if (coldMs <= 0) return result;
     const cutoff = now - coldMs;
     const base = pipelinePrefix(this.location(signal));
     const days = await this.attempt(result, signal, 'list', { prefix: base }, () => this.admin.listPrefixes(base));
     for (const dayPrefix of days ?? []) {
+      if (!proceed()) break;
       const dayStart = dayOf(dayPrefix.slice(base.length));
       // `_journal/` and anything else that is not a day partition is left alone.
       if (dayStart === undefined || dayStart >= cutoff) continue;
       if (dayStart + DAY_MS <= cutoff) {
-        await this.deletePartition(result, signal, dayPrefix, dayStart + DAY_MS, cutoff);
+        await this.deletePartition(result, signal, dayPrefix, dayStart + DAY_MS, cutoff, proceed);
         continue;
       }
       // The day that contains the cutoff: hour by hour.
@@ -340,10 +346,10 @@ export class S3Retention {
         const hour = hourOf(hourPrefix.slice(dayPrefix.length));
         if (hour === undefined) continue;
         const end = dayStart + (hour + 1) * HOUR_MS;
-        if (end <= cutoff) await this.deletePartition(result, signal, hourPrefix, end, cutoff);
+        if (end <= cutoff) await this.deletePartition(result, signal, hourPrefix, end, cutoff, proceed);
       }
     }
-    await this.abortAbandonedUploads(result, signal, base, cutoff, now);
+    await this.abortAbandonedUploads(result, signal, base, cutoff, now, proceed);
     return result;
   }
 
@@ -351,9 +357,18 @@ export class S3Retention {
    * Uploads never show in object listings, so they are listed for the whole pipeline prefix
    * (usually none): the ones in an expired partition and older than ABANDONED_UPLOAD_MS go.
    */
-  private async abortAbandonedUploads(result: ColdPassResult, signal: Signal, base: string, cutoff: number, now: number): Promise<void> {
+  private async abortAbandonedUploads(
+    result: ColdPassResult,
+    signal: Signal,
+    base: string,
+    cutoff: number,
+    now: number,
+    proceed: () => boolean,
+  ): Promise<void> {
+    if (!proceed()) return;
     const uploads = await this.attempt(result, signal, 'list_uploads', { prefix: base }, () => this.admin.listUploads(base));
     for (const upload of uploads ?? []) {
+      if (!proceed()) return;
       const end = partitionEnd(base, upload.key);
       if (end === undefined || end > cutoff || upload.initiatedMs > now - ABANDONED_UPLOAD_MS) continue;
       const done = await this.attempt(result, signal, 'abort_upload', { key: upload.key }, async () => {
@@ -375,13 +390,21 @@ export class S3Retention {
   }
 
   /** Deletes every key below `prefix` (a day or hour partition that ended at `endMs`). */
-  private async deletePartition(result: ColdPassResult, signal: Signal, prefix: string, endMs: number, cutoff: number): Promise<void> {
+  private async deletePartition(
+    result: ColdPassResult,
+    signal: Signal,
+    prefix: string,
+    endMs: number,
+    cutoff: number,
+    proceed: () => boolean,
+  ): Promise<void> {
     const listed = await this.attempt(result, signal, 'list', { prefix }, () => this.admin.listObjects(prefix));
     if (listed === undefined || listed.length === 0) return;
     // Sidecars first: a reader that finds a sidecar expects its object (object-index.ts).
     const ordered = [...listed.filter((o) => o.key.endsWith(INDEX_SUFFIX)), ...listed.filter((o) => !o.key.endsWith(INDEX_SUFFIX))];
     const done = { objects: 0, indexObjects: 0, bytes: 0 };
     for (let i = 0; i < ordered.length; i += DELETE_BATCH) {
+      if (!proceed()) break;
       const batch = ordered.slice(i, i + DELETE_BATCH);
       const refused = await this.attempt(result, signal, 'delete', { prefix, keys: batch.length }, () =>
         this.admin.deleteObjects(batch.map((o) => o.key)),
