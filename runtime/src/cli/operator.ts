@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { startOperator, type RunningOperator } from '../../../operator/src/operator.js';
 import { createLogger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
+import { parsePromDuration } from '../query/promql/lexical.js';
 
 export const OPERATOR_HELP = `Usage: sextant operator [options]
 
@@ -32,7 +33,7 @@ Options:
       --host <addr>           address for /healthz, /readyz, /metrics (env SEXTANT_OPERATOR_HOST,
                               default 127.0.0.1; the chart binds 0.0.0.0)
   -p, --port <n>              port (env SEXTANT_OPERATOR_PORT, default 8080)
-      --resync <duration>     periodic full resync, e.g. 10m, 30s (env SEXTANT_OPERATOR_RESYNC, default 10m; 0 disables)
+      --resync <duration>     periodic full resync, e.g. 10m, 30s, 1h30m (env SEXTANT_OPERATOR_RESYNC, default 10m; 0 disables)
       --workers <n>           concurrent Pipeline reconciles (env SEXTANT_OPERATOR_WORKERS, default 2)
   -h, --help                  show this help
 
@@ -41,12 +42,14 @@ Environment:
   POD_NAME                    used in the leader identity (default: the host name)
 `;
 
-/** 10m, 30s, 1h, 500ms, 0 → milliseconds; undefined when malformed. */
+/**
+ * 10m, 30s, 1h30m, 500ms, 0 → milliseconds; undefined when malformed. The grammar is
+ * Prometheus' (parsePromDuration), as for every other duration Sextant reads (runtime and
+ * agent configs), so one spelling works everywhere; the chart's values.schema.json pattern
+ * for operator.resync is the same grammar (runtime/src/cli/operator.test.ts compares them).
+ */
 export function parseDurationMs(text: string): number | undefined {
-  if (text === '0') return 0;
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
-  if (!m) return undefined;
-  return Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return parsePromDuration(text.trim());
 }
 
 export async function runOperator(argv: string[]): Promise<number> {
