@@ -9,6 +9,10 @@
  *    processor with timestamps days old, plus S3 objects in the cold layout; the processor's
  *    loop deletes exactly the expired indices and partitions, keeps the rest, and reports
  *    exact counts on /metrics. s3proxy has no lifecycle API: the fallback is logged once.
+ * 3. Two processors of one pipeline: exactly one is the retention runner (it holds partition 0
+ *    of the first topic in its group), the deleted counters summed over both equal what
+ *    expired and the other counts nothing; after a SIGKILL of the runner the group
+ *    rebalances and the survivor takes retention over, counting exactly the next expired set.
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
@@ -446,6 +450,168 @@ const processorRetention = test.macro({
 
 test.serial(processorRetention, 'daily');
 test.serial(processorRetention, 'hourly');
+
+/** The processor's `sextant_retention_runner` (0/1) and its deleted/errors counters, from /metrics. */
+async function retentionState(
+  p: RuntimeProcess,
+): Promise<{ runner: number; deleted: Record<string, number>; errors: Record<string, number>; lastCold: number }> {
+  const text = await (await fetch(`${p.url}/metrics`)).text();
+  const runner = /^sextant_retention_runner (\S+)$/m.exec(text);
+  return {
+    runner: runner ? Number(runner[1]) : NaN,
+    deleted: scrape(text, 'sextant_retention_deleted_total'),
+    errors: scrape(text, 'sextant_retention_errors_total'),
+    lastCold: scrape(text, 'sextant_retention_last_pass_timestamp_seconds')['tier="cold"'] ?? 0,
+  };
+}
+
+/** Expired indices (daily, `days` back, docs each) and S3 hours (`hours` back, 1 object each) of both signals; what retention must count. */
+async function expiredSet(
+  id: string,
+  days: number[],
+  hours: number[],
+  docs: number,
+): Promise<{ indices: string[]; keys: string[]; want: Record<string, number> }> {
+  const now = Date.now();
+  const want: Record<string, number> = {};
+  const add = (k: string, n: number) => (want[k] = (want[k] ?? 0) + n);
+  const indices: string[] = [];
+  const keys: string[] = [];
+  let bulk = '';
+  for (const signal of ['logs', 'metrics'] as const) {
+    for (const d of days) {
+      const index = partitionIndex(id, signal, now - d * DAY, 'daily');
+      indices.push(index);
+      for (let i = 0; i < docs; i++) bulk += `{"index":{"_index":"${index}"}}\n{"message":"expired ${i}"}\n`;
+      add(`tier="hot",signal="${signal}",kind="indices"`, 1);
+      add(`tier="hot",signal="${signal}",kind="records"`, docs);
+    }
+    for (const h of hours) {
+      const put = await putHour({ prefix: `${id}/cold`, signal, namespace: 'it', pipeline: id }, now - h * HOUR, 1, 70);
+      keys.push(...put.keys);
+      add(`tier="cold",signal="${signal}",kind="objects"`, 1);
+      add(`tier="cold",signal="${signal}",kind="index_objects"`, 1);
+      add(`tier="cold",signal="${signal}",kind="bytes"`, put.bytes);
+    }
+  }
+  const indexed = await osRequest<{ errors: boolean }>('POST', '/_bulk?refresh=true', bulk);
+  if (indexed.errors) throw new Error(`bulk of the expired indices failed: ${JSON.stringify(indexed)}`);
+  return { indices, keys, want };
+}
+
+/** The counters of several processors added up, hot bytes left out (OpenSearch's store size is not ours to predict). */
+function summed(...deleted: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of deleted) {
+    for (const [k, v] of Object.entries(d)) if (!(k.includes('tier="hot"') && k.endsWith('kind="bytes"'))) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
+test.serial(
+  'two processors: exactly one runs retention, the counts over both are exact; SIGKILL of the runner hands retention to the other',
+  async (t) => {
+    const id = `ret-${randomBytes(4).toString('hex')}`;
+    const r: Runtime = { id, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-retention-')), config: {}, processes: [] };
+    cleanups.push(
+      () => osRequest('DELETE', `/${id}-*`),
+      async () => {
+        const left = await listKeys(`${id}/`);
+        if (left.size > 0) for (const batch of chunk([...left.keys()], 1000)) await bucketAdmin(s3, BUCKET).deleteObjects(batch);
+      },
+      async () => {
+        for (const p of r.processes) await p.kill();
+      },
+    );
+    const policy = { logs: { hot: '5m', cold: '10m' }, metrics: { hot: '5m', cold: '10m' }, interval: '1s' };
+    const config = runtimeConfig(id, 'daily', policy);
+    const a = await startWith(r, 'processor', config);
+    const b = await startWith(r, 'processor', config);
+    // Settled: both consumers joined the OpenSearch sink's group (ready) and one of them holds partition 0.
+    const settle = (ps: RuntimeProcess[]) =>
+      waitFor(
+        'both processors ready and exactly one retention runner',
+        60_000,
+        async () => Promise.all(ps.map(async (p) => ({ ready: (await fetch(`${p.url}/readyz`)).status, ...(await retentionState(p)) }))),
+        (s) => s.every((x) => x.ready === 200) && s.reduce((n, x) => n + x.runner, 0) === 1,
+      );
+    const settled = await settle([a, b]);
+    const [runner, other] = settled[0]!.runner === 1 ? [a, b] : [b, a];
+
+    // Data that must stay: today's indices, the current hour, the journal.
+    const now = Date.now();
+    const kept = [partitionIndex(id, 'logs', now, 'daily'), partitionIndex(id, 'metrics', now, 'daily')].sort();
+    await osRequest(
+      'POST',
+      '/_bulk?refresh=true',
+      kept.map((index) => `{"index":{"_index":"${index}"}}\n{"message":"current"}\n`).join(''),
+    );
+    const keptKeys = (await putHour({ prefix: `${id}/cold`, signal: 'logs', namespace: 'it', pipeline: id }, now, 1, 70)).keys;
+    const journal = journalKey({ prefix: `${id}/cold`, signal: 'logs', namespace: 'it', pipeline: id }, 0);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: journal, Body: '{"partition":0}' }));
+    keptKeys.push(journal);
+
+    // Phase 1: 2 daily indices per signal (3 documents each) and 2 hours per signal in S3 expire.
+    const first = await expiredSet(id, [3, 2], [26, 3], 3);
+    t.is(first.indices.length, 4);
+    await waitFor(
+      'the first expired set deleted',
+      60_000,
+      async () => ({ indices: (await indicesOf(id)).length, keys: (await listKeys(`${id}/cold/`)).size }),
+      (left) => left.indices === kept.length && left.keys === keptKeys.length,
+    );
+    const both = () => Promise.all([retentionState(runner), retentionState(other)]);
+    await waitFor(
+      'the counters of the first set',
+      30_000,
+      both,
+      ([x, y]) => canonical(summed(x.deleted, y.deleted)) === canonical(first.want),
+    );
+    // A later clean pass of the runner counts nothing twice; the other replica never ran one.
+    const afterSet = (await retentionState(runner)).lastCold;
+    const [x1, y1] = await waitFor('a later retention pass', 30_000, both, ([x]) => x.lastCold > afterSet);
+    t.deepEqual(summed(x1.deleted), first.want, 'everything was counted by the runner');
+    t.true(x1.deleted['tier="hot",signal="logs",kind="bytes"']! > 0);
+    t.deepEqual(y1.deleted, {}, 'the other replica deleted and counted nothing');
+    t.is(y1.runner, 0);
+    t.deepEqual([x1.errors, y1.errors], [{}, {}]);
+    t.false(other.output().includes('retention: deleted expired'), 'no deletion log line on the other replica');
+    t.deepEqual(await indicesOf(id), kept);
+    t.deepEqual([...(await listKeys(`${id}/cold/`)).keys()].sort(), keptKeys.sort());
+
+    // Phase 2: the runner dies without leaving the group; after its session timeout the group
+    // rebalances, the survivor holds partition 0 and takes retention over.
+    await runner.kill();
+    const second = await expiredSet(id, [5, 4], [50, 5], 2);
+    const [taken] = await settle([other]);
+    t.is(taken!.runner, 1);
+    await waitFor(
+      'the second expired set deleted',
+      90_000,
+      async () => ({ indices: (await indicesOf(id)).length, keys: (await listKeys(`${id}/cold/`)).size }),
+      (left) => left.indices === kept.length && left.keys === keptKeys.length,
+    );
+    await waitFor(
+      'the survivor counted the second set',
+      30_000,
+      () => retentionState(other),
+      (s) => canonical(summed(s.deleted)) === canonical(second.want),
+    );
+    const afterTakeover = (await retentionState(other)).lastCold;
+    const final = await waitFor(
+      'a later retention pass of the survivor',
+      30_000,
+      () => retentionState(other),
+      (s) => s.lastCold > afterTakeover,
+    );
+    t.deepEqual(summed(final.deleted), second.want, 'exactly the second set, nothing of the first counted again');
+    t.deepEqual(final.errors, {});
+    t.deepEqual(await indicesOf(id), kept);
+    t.deepEqual([...(await listKeys(`${id}/cold/`)).keys()].sort(), keptKeys.sort());
+    t.regex(other.output(), /retention: this replica is now the retention runner/);
+    t.is(await other.stop(), 0);
+  },
+);
 
 const canonical = (o: Record<string, number>) => JSON.stringify(Object.entries(o).sort());
 
