@@ -158,9 +158,9 @@ test('start runs passes on the interval until stop; a failing tier is counted an
 function gatedIndices(names: string[]) {
   const calls: string[] = [];
   let release!: () => void;
-  let gate = new Promise<void>((r) => (release = r));
+  const gate = new Promise<void>((r) => (release = r));
   let listed!: () => void;
-  let firstList = new Promise<void>((r) => (listed = r));
+  const firstList = new Promise<void>((r) => (listed = r));
   const admin: IndexAdmin = {
     list: async (pattern) => {
       calls.push(pattern);
@@ -173,12 +173,8 @@ function gatedIndices(names: string[]) {
   return {
     admin,
     calls,
-    firstList: () => firstList,
+    firstList,
     open: () => release(),
-    close: () => {
-      gate = new Promise<void>((r) => (release = r));
-      firstList = new Promise<void>((r) => (listed = r));
-    },
   };
 }
 
@@ -207,7 +203,7 @@ test('a replica that is not elected runs no pass until setRunner(true); the gaug
   // Elected: the first pass starts at once (this replica never ran one), one list per signal.
   loop.setRunner(true, 'holds partition 0');
   t.is(await gauge(registry, 'sextant_retention_runner'), 1);
-  await indices.firstList();
+  await indices.firstList;
   while (indices.calls.length < 2) await new Promise((r) => setTimeout(r, 5));
   t.deepEqual(indices.calls, ['p-logs-*', 'p-metrics-*']);
   // Elected again (a rebalance that left it the holder): the cadence stays, no extra pass.

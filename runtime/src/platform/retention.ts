@@ -47,7 +47,7 @@ export function createRetentionMetrics(registry: client.Registry): RetentionMetr
   });
   const lastPass = new client.Gauge({
     name: 'sextant_retention_last_pass_timestamp_seconds',
-    help: 'When a retention pass over a tier last completed without errors (alert when it is old).',
+    help: 'When a retention pass over a tier last completed without errors; only the runner sets it, so alert when the max over the replicas is old.',
     labelNames: ['tier'] as const,
     registers: [registry],
   });
