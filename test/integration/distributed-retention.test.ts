@@ -508,6 +508,13 @@ function summed(...deleted: Record<string, number>[]): Record<string, number> {
   return out;
 }
 
+/** `b` minus `a`, per label set (what a processor counted since `a`); zero entries left out. */
+function since(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) if (v - (a[k] ?? 0) !== 0) out[k] = v - (a[k] ?? 0);
+  return out;
+}
+
 test.serial(
   'two processors: exactly one runs retention, the counts over both are exact; SIGKILL of the runner hands retention to the other',
   async (t) => {
@@ -525,18 +532,7 @@ test.serial(
     );
     const policy = { logs: { hot: '5m', cold: '10m' }, metrics: { hot: '5m', cold: '10m' }, interval: '1s' };
     const config = runtimeConfig(id, 'daily', policy);
-    const a = await startWith(r, 'processor', config);
-    const b = await startWith(r, 'processor', config);
-    // Settled: both consumers joined the OpenSearch sink's group (ready) and one of them holds partition 0.
-    const settle = (ps: RuntimeProcess[]) =>
-      waitFor(
-        'both processors ready and exactly one retention runner',
-        60_000,
-        async () => Promise.all(ps.map(async (p) => ({ ready: (await fetch(`${p.url}/readyz`)).status, ...(await retentionState(p)) }))),
-        (s) => s.every((x) => x.ready === 200) && s.reduce((n, x) => n + x.runner, 0) === 1,
-      );
-    const settled = await settle([a, b]);
-    const [runner, other] = settled[0]!.runner === 1 ? [a, b] : [b, a];
+    const loc = (signal: 'logs' | 'metrics'): PipelineLocation => ({ prefix: `${id}/cold`, signal, namespace: 'it', pipeline: id });
 
     // Data that must stay: today's indices, the current hour, the journal.
     const now = Date.now();
@@ -546,20 +542,32 @@ test.serial(
       '/_bulk?refresh=true',
       kept.map((index) => `{"index":{"_index":"${index}"}}\n{"message":"current"}\n`).join(''),
     );
-    const keptKeys = (await putHour({ prefix: `${id}/cold`, signal: 'logs', namespace: 'it', pipeline: id }, now, 1, 70)).keys;
-    const journal = journalKey({ prefix: `${id}/cold`, signal: 'logs', namespace: 'it', pipeline: id }, 0);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: journal, Body: '{"partition":0}' }));
-    keptKeys.push(journal);
+    const keptKeys = (await putHour(loc('logs'), now, 1, 70)).keys;
+    keptKeys.push(journalKey(loc('logs'), 0));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: journalKey(loc('logs'), 0), Body: '{"partition":0}' }));
+    const leftOver = async () => ({ indices: await indicesOf(id), keys: [...(await listKeys(`${id}/cold/`)).keys()].sort() });
+    const onlyKept = (left: { indices: string[]; keys: string[] }) =>
+      canonical({ i: left.indices.length, k: left.keys.length }) === canonical({ i: kept.length, k: keptKeys.length });
 
-    // Phase 1: 2 daily indices per signal (3 documents each) and 2 hours per signal in S3 expire.
+    // Phase 1: 2 daily indices per signal (3 documents each) and 2 hours per signal in S3
+    // expire. They exist, complete, before the processors start: the first one to join runs
+    // retention alone, then hands the role over (or keeps it) when the second joins.
     const first = await expiredSet(id, [3, 2], [26, 3], 3);
     t.is(first.indices.length, 4);
-    await waitFor(
-      'the first expired set deleted',
-      60_000,
-      async () => ({ indices: (await indicesOf(id)).length, keys: (await listKeys(`${id}/cold/`)).size }),
-      (left) => left.indices === kept.length && left.keys === keptKeys.length,
-    );
+    const a = await startWith(r, 'processor', config);
+    const b = await startWith(r, 'processor', config);
+    // Settled: both consumers joined the OpenSearch sink's group (ready) and one of them holds partition 0.
+    const settle = (ps: RuntimeProcess[]) =>
+      waitFor(
+        'processors ready and exactly one retention runner',
+        60_000,
+        async () => Promise.all(ps.map(async (p) => ({ ready: (await fetch(`${p.url}/readyz`)).status, ...(await retentionState(p)) }))),
+        (s) => s.every((x) => x.ready === 200) && s.reduce((n, x) => n + x.runner, 0) === 1,
+      );
+    const settled = await settle([a, b]);
+    const [runner, other] = settled[0]!.runner === 1 ? [a, b] : [b, a];
+    t.deepEqual(settled.map((s) => s.runner).sort(), [0, 1]);
+    await waitFor('the first expired set deleted', 60_000, leftOver, onlyKept);
     const both = () => Promise.all([retentionState(runner), retentionState(other)]);
     await waitFor(
       'the counters of the first set',
@@ -567,35 +575,47 @@ test.serial(
       both,
       ([x, y]) => canonical(summed(x.deleted, y.deleted)) === canonical(first.want),
     );
-    // A later clean pass of the runner counts nothing twice; the other replica never ran one.
-    const afterSet = (await retentionState(runner)).lastCold;
-    const [x1, y1] = await waitFor('a later retention pass', 30_000, both, ([x]) => x.lastCold > afterSet);
-    t.deepEqual(summed(x1.deleted), first.want, 'everything was counted by the runner');
-    t.true(x1.deleted['tier="hot",signal="logs",kind="bytes"']! > 0);
-    t.deepEqual(y1.deleted, {}, 'the other replica deleted and counted nothing');
-    t.is(y1.runner, 0);
-    t.deepEqual([x1.errors, y1.errors], [{}, {}]);
-    t.false(other.output().includes('retention: deleted expired'), 'no deletion log line on the other replica');
-    t.deepEqual(await indicesOf(id), kept);
-    t.deepEqual([...(await listKeys(`${id}/cold/`)).keys()].sort(), keptKeys.sort());
+    // Two more clean passes of the runner: nothing is counted twice, and the other replica
+    // runs none (its last-pass gauge stands still).
+    const [x0, y0] = await both();
+    await waitFor(
+      'a later retention pass',
+      30_000,
+      () => retentionState(runner),
+      (x) => x.lastCold > x0.lastCold,
+    );
+    const x1 = await retentionState(runner);
+    await waitFor(
+      'another retention pass',
+      30_000,
+      () => retentionState(runner),
+      (x) => x.lastCold > x1.lastCold,
+    );
+    const [x2, y2] = await both();
+    t.deepEqual(summed(x2.deleted, y2.deleted), first.want, 'summed over both processors: exactly what expired');
+    t.deepEqual([x2.runner, y2.runner], [1, 0]);
+    t.is(y2.lastCold, y0.lastCold, 'the other replica ran no pass meanwhile');
+    t.deepEqual([x2.errors, y2.errors], [{}, {}]);
+    t.deepEqual(await leftOver(), { indices: kept, keys: [...keptKeys].sort() });
+    t.log(`phase 1: runner counted ${JSON.stringify(summed(x2.deleted))}, the other ${JSON.stringify(summed(y2.deleted))}`);
 
-    // Phase 2: the runner dies without leaving the group; after its session timeout the group
-    // rebalances, the survivor holds partition 0 and takes retention over.
-    await runner.kill();
+    // Phase 2: the runner freezes (SIGSTOP: it deletes nothing more and stops heartbeating),
+    // the second set is written complete, then the runner is SIGKILLed without leaving the
+    // group. After its session timeout the group rebalances and the survivor takes over.
+    runner.child.kill('SIGSTOP');
     const second = await expiredSet(id, [5, 4], [50, 5], 2);
+    const before = await retentionState(other);
+    if (before.runner !== 0)
+      throw new Error('the survivor was elected before the second set was complete (slower than the 10 s session timeout); rerun');
+    await runner.kill();
     const [taken] = await settle([other]);
     t.is(taken!.runner, 1);
-    await waitFor(
-      'the second expired set deleted',
-      90_000,
-      async () => ({ indices: (await indicesOf(id)).length, keys: (await listKeys(`${id}/cold/`)).size }),
-      (left) => left.indices === kept.length && left.keys === keptKeys.length,
-    );
+    await waitFor('the second expired set deleted', 90_000, leftOver, onlyKept);
     await waitFor(
       'the survivor counted the second set',
       30_000,
       () => retentionState(other),
-      (s) => canonical(summed(s.deleted)) === canonical(second.want),
+      (s) => canonical(summed(since(before.deleted, s.deleted))) === canonical(second.want),
     );
     const afterTakeover = (await retentionState(other)).lastCold;
     const final = await waitFor(
@@ -604,10 +624,9 @@ test.serial(
       () => retentionState(other),
       (s) => s.lastCold > afterTakeover,
     );
-    t.deepEqual(summed(final.deleted), second.want, 'exactly the second set, nothing of the first counted again');
+    t.deepEqual(summed(since(before.deleted, final.deleted)), second.want, 'exactly the second set, nothing counted twice');
     t.deepEqual(final.errors, {});
-    t.deepEqual(await indicesOf(id), kept);
-    t.deepEqual([...(await listKeys(`${id}/cold/`)).keys()].sort(), keptKeys.sort());
+    t.deepEqual(await leftOver(), { indices: kept, keys: [...keptKeys].sort() });
     t.regex(other.output(), /retention: this replica is now the retention runner/);
     t.is(await other.stop(), 0);
   },
