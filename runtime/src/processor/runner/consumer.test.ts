@@ -49,6 +49,7 @@ class FakeKafka {
       subscribe: async () => undefined,
       run: async (o: { eachBatch: (p: EachBatchPayload) => Promise<void> }) => void (this.eachBatch = o.eachBatch),
       commitOffsets: async (offsets: TopicPartitionOffsetAndMetadata[]) => void this.commits.push(offsets),
+      pause: () => undefined,
     };
   }
 }
@@ -57,6 +58,15 @@ const config = resolveRuntimeConfig(
   { pipeline: { namespace: 'a', name: 'b' }, signals: ['logs'], kafka: { brokers: ['k:1'] }, sinks: {} },
   'test',
 );
+
+/** Polls until cond holds (the write pipeline acknowledges and commits after eachBatch returned). */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within 20 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 async function runner(sink: FakeSink) {
   const fake = new FakeKafka();
@@ -72,16 +82,17 @@ async function runner(sink: FakeSink) {
     processorMetrics: createProcessorMetrics(registry),
     log: silentLogger(),
     backoffMs: { initial: 5, max: 20 },
+    drainMs: 100,
   });
   await r.start();
   return { fake, registry, runner: r };
 }
 
-function payload(messages: KafkaMessage[], resolved: string[], running = () => true): EachBatchPayload {
+function payload(messages: KafkaMessage[], resolved: string[], running = () => true, partition = 2): EachBatchPayload {
   return {
     batch: {
       topic: 'sextant.a.b.logs',
-      partition: 2,
+      partition,
       messages,
       lastOffset: () => messages[messages.length - 1]!.offset,
       offsetLag: () => '0',
@@ -109,6 +120,8 @@ test('offsets are committed only after the sink acknowledged; an outage is retri
   const { fake, registry } = await runner(sink);
   const resolved: string[] = [];
   await fake.eachBatch!(payload([msg(good(1), 10), msg(good(2), 11)], resolved));
+  t.deepEqual(fake.commits, [], 'nothing committed before the sink acknowledged');
+  await until(() => fake.commits.length > 0);
   t.is(sink.written.length, 1);
   t.is(sink.written[0]!.length, 2);
   t.deepEqual(fake.commits, [[{ topic: 'sextant.a.b.logs', partition: 2, offset: '12' }]]);
@@ -119,11 +132,51 @@ test('offsets are committed only after the sink acknowledged; an outage is retri
 test('stopping during an outage leaves the batch uncommitted for the next owner', async (t) => {
   const sink = new FakeSink();
   sink.failures = 1_000;
-  const { fake } = await runner(sink);
-  let running = true;
-  setTimeout(() => (running = false), 50);
-  await fake.eachBatch!(payload([msg(good(1), 10)], [], () => running));
+  const { fake, runner: r } = await runner(sink);
+  await fake.eachBatch!(payload([msg(good(1), 10)], []));
+  await until(() => sink.failures < 998);
+  t.false(r.ready(), 'not ready while the sink fails');
+  await r.close();
   t.deepEqual(fake.commits, []);
+  t.deepEqual(sink.written, []);
+});
+
+test('an outage fills the pipeline: the next batches wait (not taken) and are left to Kafka when the consumer stops', async (t) => {
+  const sink = new FakeSink();
+  sink.failures = 1_000;
+  const { fake, runner: r } = await runner(sink);
+  const resolved: string[] = [];
+  // 5,000 records a write × 2 in flight × 2: 20,000 records fill the pipeline.
+  const big = Array.from({ length: 20_000 }, (_, i) => msg(good(i), i));
+  await fake.eachBatch!(payload(big, resolved));
+  t.deepEqual(resolved, ['19999']);
+  let running = true;
+  setTimeout(() => (running = false), 100);
+  await fake.eachBatch!(payload([msg(good(1), 20_000)], resolved, () => running));
+  t.deepEqual(resolved, ['19999'], 'the second batch was not taken');
+  await r.close();
+  t.deepEqual(fake.commits, []);
+});
+
+test('batches of several partitions are merged into one write; each partition commits its own offset', async (t) => {
+  const sink = new FakeSink();
+  const { fake } = await runner(sink);
+  await Promise.all([
+    fake.eachBatch!(payload([msg(good(1), 10), msg(good(2), 11)], [], () => true, 0)),
+    fake.eachBatch!(payload([msg(good(3), 5)], [], () => true, 1)),
+  ]);
+  await until(() => fake.commits.length > 0);
+  t.is(sink.written.length, 1);
+  t.deepEqual(
+    sink.written[0]!.map((r) => (r.kind === 'log' ? r.entry.message : '')),
+    ['m1', 'm2', 'm3'],
+  );
+  t.deepEqual(fake.commits, [
+    [
+      { topic: 'sextant.a.b.logs', partition: 0, offset: '12' },
+      { topic: 'sextant.a.b.logs', partition: 1, offset: '6' },
+    ],
+  ]);
 });
 
 test('undecodable and sink-rejected records go to the DLQ with the reason in headers, counted', async (t) => {
@@ -131,6 +184,7 @@ test('undecodable and sink-rejected records go to the DLQ with the reason in hea
   sink.reject = [1];
   const { fake, registry } = await runner(sink);
   await fake.eachBatch!(payload([msg('{bad', 0), msg(good(1), 1), msg(good(2), 2)], []));
+  await until(() => fake.commits.length > 0);
   t.is(fake.dlq.length, 2);
   t.like(fake.dlq[0]!.headers, { 'sextant-error-stage': 'decode', 'sextant-origin': 'sextant.a.b.logs/2' });
   t.regex(String(fake.dlq[0]!.headers!['sextant-error']), /^not JSON/);

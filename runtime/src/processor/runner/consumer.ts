@@ -2,11 +2,13 @@
  * The processor runner for one (pipeline, sink): its own consumer group
  * `sextant.<namespace>.<pipeline>.<sink>`, so sinks progress independently (DESIGN §4).
  *
- * Per batch: decode + stages, sink write, DLQ for poison records, then — and only then —
- * commit the offsets. A sink outage keeps the batch in hand: exponential backoff (heartbeats
- * keep the group membership), no commit, no drop. On SIGTERM kafkajs lets the batch in
- * hand finish (or, mid-backoff, leaves it uncommitted for the next owner), then the group
- * is left.
+ * Per batch: decode + stages and DLQ for poison records; then a writing sink's records enter
+ * the WritePipeline (write-pipeline.ts), which merges batches of all partitions into sink
+ * writes, keeps a few in flight while Kafka fetches on, and commits a partition's offsets
+ * only after the sink acknowledged every record up to them. A sink outage fills the
+ * pipeline: writes back off exponentially, eachBatch waits with heartbeats, nothing is
+ * committed or dropped. On SIGTERM fetching stops, the pipeline drains (bounded wait) and
+ * commits, then the group is left; what could not drain stays uncommitted for the next owner.
  *
  * A buffering sink (S3: objects of many batches) takes each batch into memory, and the
  * runner commits only what the sink reports durable after a flush; flushes that become due
@@ -22,7 +24,8 @@ import type { ProcessorMetrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import { prepareBatch, type DeadLetter } from './batch.js';
 import type { RunnerMetrics } from './metrics.js';
-import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset } from './sink.js';
+import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from './sink.js';
+import { WritePipeline, type RejectedItem } from './write-pipeline.js';
 
 export interface RunnerOptions {
   kafka: Kafka;
@@ -46,7 +49,14 @@ export interface RunnerOptions {
    * stopped). The processor elects its retention runner from it (platform/retention-election.ts).
    */
   onAssignment?: (assignment: Record<string, number[]> | undefined) => void;
+  /** Writing sinks: sink writes in flight at once (default 2: one indexing while the next is built). */
+  writesInFlight?: number;
+  /** Writing sinks: how long close() waits for the pipeline to write and commit what it took (default 10 s). */
+  drainMs?: number;
 }
+
+/** Records per merged write when the sink does not say (OpenSearch says: bulk.maxDocs). */
+const DEFAULT_WRITE_RECORDS = 5_000;
 
 export function consumerGroupId(config: Pick<RuntimeConfig, 'pipeline'>, sink: string): string {
   return `sextant.${config.pipeline.namespace}.${config.pipeline.name}.${sink}`;
@@ -66,6 +76,8 @@ export class SinkRunner {
   private timer: NodeJS.Timeout | undefined;
   private tickDelay = 0;
   private nextTickAt = 0;
+  /** Writing sinks: the merged, pipelined write path. */
+  private pipeline: WritePipeline | undefined;
 
   constructor(private readonly options: RunnerOptions) {
     for (const s of options.config.signals) this.signalOf.set(topicName(options.config, s), s);
@@ -116,6 +128,7 @@ export class SinkRunner {
       this.consumerRunning = false;
       onAssignment?.(undefined);
     });
+    if (!isBuffering(sink)) this.pipeline = this.writePipeline(sink);
     await consumer.connect();
     // A new group starts at the earliest offset: nothing published before it existed is lost.
     await consumer.subscribe({ topics: [...this.signalOf.keys()], fromBeginning: true });
@@ -123,7 +136,7 @@ export class SinkRunner {
       autoCommit: false,
       eachBatchAutoResolve: false,
       // A buffering sink appends and flushes in offset order, one batch at a time; a writing
-      // sink is stateless per batch, so partitions overlap their sink round trips.
+      // sink's batches only enter the write pipeline, several partitions at once.
       partitionsConsumedConcurrently: isBuffering(sink) ? 1 : config.kafka.consumer.concurrency,
       eachBatch: (p) => this.eachBatch(p),
     });
@@ -139,6 +152,7 @@ export class SinkRunner {
   async close(): Promise<void> {
     const { sink } = this.options;
     if (isBuffering(sink)) await this.drain(sink);
+    else if (this.pipeline) await this.drainPipeline(this.pipeline);
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     await this.options.sink.close();
@@ -151,64 +165,89 @@ export class SinkRunner {
     const signal = this.signalOf.get(batch.topic);
     if (!signal) return;
     if (isBuffering(sink)) return this.eachBufferedBatch(payload, sink, signal);
+    const writes = this.pipeline!;
+    const running = () => isRunning() && !isStale() && !this.closing;
     const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, pipeline);
     if (prepared.processed) this.logDrops(prepared);
-    let delay = this.backoff.initial;
-    for (;;) {
-      if (!isRunning() || isStale()) return; // not committed: the next owner replays it
-      try {
-        const rejected = await sink.write(prepared.records);
-        const letters: DeadLetter[] = this.undecodable(prepared.deadLetters);
-        const dlq: Message[] = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
-        for (const r of rejected) {
-          const record = prepared.records[r.index]!;
-          const encoded = record.kind === 'log' ? encodeLogEntry(record.entry, {}) : encodeSample(record.sample, {});
-          dlq.push(
-            this.deadLetter(
-              encoded.key ?? null,
-              encoded.value,
-              {},
-              { reason: 'rejected', error: r.reason, partition: batch.partition },
-              batch.topic,
-            ),
-          );
-        }
-        if (dlq.length > 0) await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
-        for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
-        if (rejected.length > 0) metrics.dlq.inc({ sink: sink.name, reason: 'rejected' }, rejected.length);
-        if (dlq.length > 0) {
-          this.options.log.warn(
-            {
-              sink: sink.name,
-              topic: batch.topic,
-              partition: batch.partition,
-              count: dlq.length,
-              example: letters[0]?.error ?? rejected[0]?.reason,
-            },
-            'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
-          );
-        }
-        metrics.written.inc({ sink: sink.name, signal }, prepared.records.length - rejected.length);
-        break;
-      } catch (error) {
-        metrics.sinkErrors.inc({ sink: sink.name });
-        if (this.sinkHealthy) this.options.log.warn({ err: error, sink: sink.name }, 'sink write failed; backing off (no commit, no drop)');
-        this.sinkHealthy = false;
-        metrics.sinkUp.set({ sink: sink.name }, 0);
-        await this.sleepWithHeartbeat(delay, heartbeat, isRunning);
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
+    // Not taken while the pipeline is full (or the consumer stops): Kafka delivers it again.
+    if (!(await writes.waitForRoom(heartbeat, running))) return;
+    const letters = this.undecodable(prepared.deadLetters);
+    if (letters.length > 0) {
+      const dlq = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
+      const sent = await this.withBackoff(sink.name, heartbeat, running, async () => {
+        await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
+      });
+      if (!sent) return;
+      for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
+      this.options.log.warn(
+        { sink: sink.name, topic: batch.topic, partition: batch.partition, count: dlq.length, example: letters[0]?.error },
+        'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
+      );
     }
-    if (!this.sinkHealthy) this.options.log.info({ sink: sink.name }, 'sink accepts writes again');
-    this.sinkHealthy = true;
-    metrics.sinkUp.set({ sink: sink.name }, 1);
     const last = batch.lastOffset();
-    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    writes.enqueue({ topic: batch.topic, partition: batch.partition, signal, lastOffset: last }, prepared.records);
+    // Consumed, not committed: the pipeline commits once the sink acknowledged it.
     resolveOffset(last);
-    metrics.commits.inc({ sink: sink.name });
     metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
     if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
     await heartbeat();
+  }
+
+  private writePipeline(sink: Sink): WritePipeline {
+    const { metrics, log } = this.options;
+    const maxRecords = sink.maxRecordsPerWrite ?? DEFAULT_WRITE_RECORDS;
+    const inFlight = this.options.writesInFlight ?? 2;
+    return new WritePipeline({
+      sink,
+      maxRecords,
+      inFlight,
+      // Room for the writes in flight and as many again being merged: beyond it Kafka waits.
+      maxPending: maxRecords * inFlight * 2,
+      backoffMs: this.backoff,
+      deadLetter: (items) => this.deadLetterRejected(items),
+      commit: (offsets) => this.consumer!.commitOffsets(offsets),
+      onWritten: (signal, count) => metrics.written.inc({ sink: sink.name, signal }, count),
+      onCommitted: () => metrics.commits.inc({ sink: sink.name }),
+      onFailure: (error) => this.sinkFailed(sink.name, error),
+      onSuccess: () => this.sinkRecovered(sink.name),
+      log,
+    });
+  }
+
+  /** Records the sink refused for good (mapping errors) → the DLQ, re-encoded as on the bus. */
+  private async deadLetterRejected(items: RejectedItem[]): Promise<void> {
+    const { sink, metrics, log } = this.options;
+    const messages: Message[] = items.map(({ record, reason, segment }) => {
+      const encoded = record.kind === 'log' ? encodeLogEntry(record.entry, {}) : encodeSample(record.sample, {});
+      return this.deadLetter(
+        encoded.key ?? null,
+        encoded.value,
+        {},
+        { reason: 'rejected', error: reason, partition: segment.partition },
+        segment.topic,
+      );
+    });
+    await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages, acks: -1 });
+    metrics.dlq.inc({ sink: sink.name, reason: 'rejected' }, items.length);
+    log.warn(
+      { sink: sink.name, topic: items[0]!.segment.topic, count: items.length, example: items[0]!.reason },
+      'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
+    );
+  }
+
+  /** SIGTERM with a writing sink: stop fetching, let the pipeline write and commit what it took (bounded), then leave. */
+  private async drainPipeline(pipeline: WritePipeline): Promise<void> {
+    this.closing = true;
+    try {
+      this.consumer?.pause([...this.signalOf.keys()].map((topic) => ({ topic })));
+    } catch {
+      // not running: nothing is fetched anyway
+    }
+    if (!(await pipeline.drain(this.options.drainMs ?? 10_000)))
+      this.options.log.warn(
+        { sink: this.options.sink.name },
+        'shutdown: writes still pending; their records stay uncommitted for the next owner',
+      );
   }
 
   /**

@@ -17,6 +17,12 @@ export interface RejectedRecord {
 
 export interface Sink {
   readonly name: string;
+  /**
+   * How many records one write() should carry: the runner merges the batches of several
+   * partitions up to it (OpenSearch: bulk.maxDocs — bigger bulks cost the server less per
+   * document). Default 5,000.
+   */
+  readonly maxRecordsPerWrite?: number;
   /** Prepares the backend (index templates); throws SinkUnavailableError while it is down. */
   start(): Promise<void>;
   write(records: SinkRecord[]): Promise<RejectedRecord[]>;
