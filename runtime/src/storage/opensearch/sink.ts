@@ -8,7 +8,7 @@ import { Client } from '@opensearch-project/opensearch';
 import type { Logger } from '../../common/log.js';
 import type { OpenSearchSinkSettings, SecretReader } from '../../platform/runtime-config.js';
 import { SinkUnavailableError, type RejectedRecord, type Sink, type SinkRecord } from '../../processor/runner/sink.js';
-import { bulkChunks } from './bulk.js';
+import { BULK_FILTER_PATH, bulkChunks } from './bulk.js';
 import { indexTemplates, logDocument, sampleDocument, type IndexedDoc } from './documents.js';
 
 const ITEM_RETRIES = 3;
@@ -33,12 +33,15 @@ export function createOpenSearchClient(settings: OpenSearchSinkSettings, secrets
 
 export class OpenSearchSink implements Sink {
   readonly name = 'opensearch';
+  readonly maxRecordsPerWrite: number;
 
   constructor(
     private readonly client: Client,
     private readonly settings: OpenSearchSinkSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.maxRecordsPerWrite = settings.bulk.maxDocs;
+  }
 
   async start(): Promise<void> {
     try {
@@ -61,7 +64,7 @@ export class OpenSearchSink implements Sink {
     for (let attempt = 0; ; attempt++) {
       const retry: number[] = [];
       for (const chunk of bulkChunks(docs, this.settings.bulk.maxDocs, this.settings.bulk.maxBytes, pending)) {
-        const items = await this.bulk(chunk.body);
+        const items = await this.bulk(chunk.body, chunk.indices.length);
         items.forEach((item, k) => {
           const index = chunk.indices[k]!;
           if (item.status >= 200 && item.status < 300) return;
@@ -78,14 +81,19 @@ export class OpenSearchSink implements Sink {
     }
   }
 
-  private async bulk(body: string): Promise<BulkItem[]> {
+  private async bulk(body: string, documents: number): Promise<BulkItem[]> {
     let response;
     try {
-      response = await this.client.bulk({ body: body as never });
+      response = await this.client.bulk({ body: body as never, filter_path: BULK_FILTER_PATH });
     } catch (error) {
       throw new SinkUnavailableError(`OpenSearch bulk request failed: ${(error as Error).message}`);
     }
-    const items = (response.body as { items: Record<string, BulkItem>[] }).items;
+    const items = (response.body as { items?: Record<string, BulkItem>[] }).items;
+    // Every document must have its result, or one without would pass for stored.
+    if (!Array.isArray(items) || items.length !== documents)
+      throw new SinkUnavailableError(
+        `OpenSearch _bulk answered ${Array.isArray(items) ? items.length : 'no'} item results for ${documents} documents`,
+      );
     return items.map((i) => Object.values(i)[0]!);
   }
 
