@@ -63,6 +63,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly secretReads = new client.Counter({
+    name: 'sextant_operator_secret_reads_total',
+    help: 'Referenced Secrets whose data a reconcile needed, by source: cache (same resourceVersion as last read) or api (a GET).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventFailures = new client.Counter({
     name: 'sextant_operator_event_failures_total',
     help: 'Kubernetes Events that could not be recorded (the reconcile went on).',

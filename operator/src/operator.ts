@@ -1,6 +1,6 @@
 /**
  * The operator process (`sextant operator`): informers over Pipelines, Sinks,
- * RetentionPolicies, Secrets and the children it owns; the Pipeline controller and the
+ * RetentionPolicies, Secrets (metadata only: see kube/metadata.ts) and the children it owns; the Pipeline controller and the
  * agent-routes controller; leader election on a Lease (only the leader reconciles, every
  * replica keeps warm caches); /healthz, /readyz (caches synced) and /metrics.
  */
@@ -16,12 +16,14 @@ import { TopicEnsurer } from './controllers/kafka-topics.js';
 import { PipelineController } from './controllers/pipeline.js';
 import { sinkReconciler } from './controllers/sink.js';
 import { Applier } from './kube/apply.js';
-import { loadKubeConfig, makeClients, objectKey, type KubeClients } from './kube/client.js';
+import { isNotFound, loadKubeConfig, makeClients, objectKey, type KubeClients } from './kube/client.js';
 import { Controller } from './kube/controller.js';
 import { EventRecorder } from './kube/events.js';
 import { Informer, type InformerEvent } from './kube/informer.js';
 import { defaultLeaseTimings, LeaderElector } from './kube/leader.js';
+import { metadataListOptions, metadataWatch, slimList } from './kube/metadata.js';
 import { WorkQueue } from './kube/queue.js';
+import { SecretDataCache } from './kube/secret-data.js';
 import { OperatorMetrics } from './metrics.js';
 import {
   AGENT_ROUTE_KEYS_SECRET,
@@ -109,13 +111,35 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     path: `/apis/${GROUP}/${VERSION}/retentionpolicies`,
     list: customList(clients, KINDS.RetentionPolicy.plural),
   });
-  const secrets = new Informer<k8s.V1Secret>(kc, {
+  // Every Secret of the cluster, metadata only: existence and resourceVersion are what
+  // Pipelines and Sinks need to be told about; a full cache would hold every Helm release.
+  const secrets = new Informer<k8s.KubernetesObject>(kc, {
     ...informerOptions,
     name: 'secrets',
     path: '/api/v1/secrets',
-    list: () => clients.core.listSecretForAllNamespaces(),
+    list: () => slimList(clients.core.listSecretForAllNamespaces({}, metadataListOptions())),
+    watch: metadataWatch(kc),
   });
+  const secretData = new SecretDataCache(
+    async (namespace, name) => {
+      try {
+        return await clients.core.readNamespacedSecret({ namespace, name });
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    (source) => metrics.secretReads.inc({ source }),
+  );
   const managed = { ...informerOptions, labelSelector: MANAGED_SELECTOR };
+  // The operator's own Secret (the agent route keys, in its namespace), in full: the applier
+  // compares its data to decide that an apply would change nothing.
+  const managedSecrets = new Informer<k8s.V1Secret>(kc, {
+    ...managed,
+    name: 'managed-secrets',
+    path: `/api/v1/namespaces/${options.namespace}/secrets`,
+    list: () => clients.core.listNamespacedSecret({ namespace: options.namespace, labelSelector: MANAGED_SELECTOR }),
+  });
   const deployments = new Informer<k8s.V1Deployment>(kc, {
     ...managed,
     name: 'deployments',
@@ -155,9 +179,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   ]);
   const lookupInformers = new Map<string, Informer<k8s.KubernetesObject>>([
     ...children,
-    ['v1/Secret', secrets as Informer<k8s.KubernetesObject>],
+    ['v1/Secret', managedSecrets as Informer<k8s.KubernetesObject>],
   ]);
-  const all: Informer<k8s.KubernetesObject>[] = [pipelines, sinks, retentionPolicies, ...lookupInformers.values()];
+  const all: Informer<k8s.KubernetesObject>[] = [pipelines, sinks, retentionPolicies, secrets, ...lookupInformers.values()];
 
   const applier = new Applier(clients, {
     get: (apiVersion, kind, name, namespace) => lookupInformers.get(`${apiVersion}/${kind}`)?.get(name, namespace),
@@ -171,6 +195,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     clients,
     caches: { pipelines, sinks, retentionPolicies, secrets, deployments, children },
     applier,
+    secretData,
     events,
     topics: new TopicEnsurer(log),
     render: { renderPipeline, referencedSecrets },
@@ -227,6 +252,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   retentionPolicies.on(referenced('RetentionPolicy'));
   secrets.on(referenced('Secret'));
   secrets.on((obj, event) => {
+    if (event === 'delete' && obj.metadata?.namespace && obj.metadata.name) secretData.forget(obj.metadata.namespace, obj.metadata.name);
+  });
+  secrets.on((obj, event) => {
     if (event === 'resync' || !obj.metadata?.namespace) return;
     for (const sink of sinks.list(obj.metadata.namespace))
       if (JSON.stringify((sink as { spec?: unknown }).spec ?? {}).includes(`"name":"${obj.metadata.name}"`)) sinkQueue.add(objectKey(sink));
@@ -234,7 +262,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const agentObject = (name: string) => (obj: k8s.KubernetesObject, event: InformerEvent) => {
     if (event !== 'resync' && obj.metadata?.namespace === options.namespace && obj.metadata.name === name) routesChanged();
   };
-  secrets.on(agentObject(AGENT_ROUTE_KEYS_SECRET));
+  managedSecrets.on(agentObject(AGENT_ROUTE_KEYS_SECRET));
   configMaps.on(agentObject(AGENT_ROUTES_CONFIGMAP));
 
   // HTTP: health, readiness (every cache synced) and metrics.

@@ -280,6 +280,41 @@ test('a missing Secret is SecretNotFound; an invalid Pipeline is InvalidSpec and
   await untilReady(ns, 'nosecret');
 });
 
+test('rotating a referenced Secret rolls every Deployment (config hash) and gives the node agent the new API key', async (t) => {
+  const ns = exampleNamespace('sx-rotate');
+  const before = await untilReady(ns, 'api');
+  const oldHash = before.status!.configHash!;
+  const agentKey = () => {
+    const data = getJson<Obj>(['-n', operatorNs, 'get', 'secret', 'sextant-agent-route-keys']).data?.[`${ns}.api`];
+    return data === undefined ? undefined : Buffer.from(data, 'base64').toString();
+  };
+  await until('the example key in the agent route keys', () => (agentKey() === 'REPLACE-ME-with-a-long-random-api-key' ? true : undefined));
+  const getsBefore = (await operator.metric('sextant_operator_secret_reads_total', { source: 'api' })) ?? 0;
+
+  kubectl([
+    '-n',
+    ns,
+    'patch',
+    'secret',
+    'api-keys',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ stringData: { keys: 'rotated-2,rotated-1' } }),
+  ]);
+  const after = await until('the rotated Secret to be rolled out', () => {
+    const p = pipeline(ns, 'api');
+    return p.status?.configHash !== undefined && p.status.configHash !== oldHash && condition(p, 'Ready')?.status === 'True'
+      ? p
+      : undefined;
+  });
+  for (const d of list<Obj & { spec: any }>(ns, 'deployments'))
+    t.is(d.spec.template.metadata.annotations['sextant.dev/config-hash'], after.status!.configHash, `${d.metadata.name} rolls`);
+  await until('the rotated key in the agent route keys', () => (agentKey() === 'rotated-2' ? true : undefined));
+  // The Secret cache holds metadata only: the new value came from a GET.
+  t.true((await operator.metric('sextant_operator_secret_reads_total', { source: 'api' }))! > getsBefore);
+});
+
 test('editing a stage changes the config hash and rolls every Deployment (new ReplicaSets); removing autoscaling prunes the HPA', async (t) => {
   const ns = exampleNamespace('sx-edit');
   const before = await untilReady(ns, 'api');

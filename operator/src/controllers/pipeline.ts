@@ -1,7 +1,8 @@
 /**
  * The Pipeline controller (DESIGN §6): a level-triggered, idempotent reconcile of one
  * Pipeline key. Whatever woke it, it reads the latest Pipeline and everything it refers to
- * from the informer caches, computes the whole desired state, and converges:
+ * from the informer caches (Secrets: metadata there, data of the referenced ones by GET when
+ * their resourceVersion moved), computes the whole desired state, and converges:
  *
  *   decode spec → resolve Sinks, RetentionPolicy, Secrets → render (pure) → validate the
  *   runtime config with the runtime's own codec → ensure Kafka topics → apply children
@@ -34,6 +35,7 @@ import { mergeConditions, type Condition, type DesiredCondition } from '../kube/
 import type { ReconcileResult } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
+import type { SecretDataCache, SecretValues } from '../kube/secret-data.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { COMPONENTS, deploymentName, type PipelineInputs, type RenderedPipeline } from '../render/index.js';
 import { KafkaUnavailableError, PodSecretReader, type TopicEnsurer } from './kafka-topics.js';
@@ -54,7 +56,8 @@ export interface PipelineCaches {
   pipelines: Informer<k8s.KubernetesObject>;
   sinks: Informer<k8s.KubernetesObject>;
   retentionPolicies: Informer<k8s.KubernetesObject>;
-  secrets: Informer<k8s.V1Secret>;
+  /** Metadata only (kube/metadata.ts): existence and resourceVersion; data comes from secretData. */
+  secrets: Informer<k8s.KubernetesObject>;
   deployments: Informer<k8s.V1Deployment>;
   /** Every kind of child the render may produce, by `apiVersion/kind`, for pruning. */
   children: Map<string, Informer<k8s.KubernetesObject>>;
@@ -64,6 +67,8 @@ export interface PipelineControllerDeps<Settings> {
   clients: KubeClients;
   caches: PipelineCaches;
   applier: Applier;
+  /** The data of referenced Secrets, read on demand (the informer holds metadata only). */
+  secretData: SecretDataCache;
   events: EventRecorder;
   topics: TopicEnsurer;
   render: RenderFunctions<Settings>;
@@ -80,12 +85,6 @@ interface Blocker {
   message: string;
   /** The runtimes keep running with the last good config; retry with backoff (Kafka) or wait for an event. */
   retry: boolean;
-}
-
-export function secretValue(secret: k8s.V1Secret | undefined, key: string): string | undefined {
-  const data = secret?.data?.[key];
-  if (data !== undefined) return Buffer.from(data, 'base64').toString('utf8');
-  return secret?.stringData?.[key];
 }
 
 export class PipelineController<Settings> {
@@ -142,6 +141,7 @@ export class PipelineController<Settings> {
     let runtimeConfig: RuntimeConfig | undefined;
     let blocker: Blocker | undefined;
     let pipeline: Pipeline | undefined;
+    let secretVersions: Record<string, string> = {};
 
     const decoded = decodeResource('Pipeline', raw);
     if (!decoded.ok) blocker = { reason: 'InvalidSpec', message: decoded.errors.join('; '), retry: false };
@@ -150,6 +150,7 @@ export class PipelineController<Settings> {
       const resolved = this.resolve(pipeline);
       if ('blocker' in resolved) blocker = resolved.blocker;
       else {
+        secretVersions = resolved.inputs.secretVersions;
         try {
           rendered = this.deps.render.renderPipeline(resolved.inputs, this.deps.settings);
           runtimeConfig = resolveRuntimeConfig(rendered.runtimeConfig, `the runtime config rendered from Pipeline ${key}`);
@@ -168,11 +169,14 @@ export class PipelineController<Settings> {
     }
 
     let applied = false;
-    if (rendered && runtimeConfig && pipeline) {
+    // Only a Pipeline that will run reads Secret data (a GET unless unchanged since the last read).
+    let secretValues: SecretValues | undefined;
+    if (rendered && runtimeConfig && pipeline) secretValues = await this.deps.secretData.read(namespace, secretVersions);
+    if (rendered && runtimeConfig && pipeline && secretValues) {
       // Topics and children in parallel: the runtimes wait for Kafka themselves (ingestion
       // answers 503), so children are applied even while Kafka is down and a config change
       // still rolls out. The topics promise never rejects: its error is looked at below.
-      const topics = this.deps.topics.ensure(runtimeConfig, this.podSecrets(namespace, rendered)).then(
+      const topics = this.deps.topics.ensure(runtimeConfig, this.podSecrets(namespace, rendered, secretValues)).then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -199,7 +203,7 @@ export class PipelineController<Settings> {
 
     const status = this.computeStatus(raw, generation, rendered, blocker, applied);
     // The route first: a status write that fails must not keep the agent routes waiting.
-    this.updateRoute(key, pipeline, rendered, status.ready);
+    this.updateRoute(key, pipeline, rendered, status.ready, secretValues);
     await this.writeStatus(raw, status.status, status.transitions);
 
     if (blocker?.retry) return { retry: { reason: blocker.reason, message: blocker.message } };
@@ -278,13 +282,14 @@ export class PipelineController<Settings> {
   }
 
   /** The runtime pods' view of their secrets (env from secretKeyRef, Secret volumes), for the operator's Kafka client. */
-  private podSecrets(namespace: string, rendered: RenderedPipeline): PodSecretReader {
+  private podSecrets(namespace: string, rendered: RenderedPipeline, values: SecretValues): PodSecretReader {
     const deployments = rendered.objects.filter((o): o is k8s.V1Deployment => o.kind === 'Deployment');
     const podSpec: k8s.V1PodSpec = {
       containers: deployments.flatMap((d) => d.spec?.template.spec?.containers ?? []),
       volumes: deployments.flatMap((d) => d.spec?.template.spec?.volumes ?? []),
     };
-    return new PodSecretReader(namespace, podSpec, (ns, name, key) => secretValue(this.deps.caches.secrets.get(name, ns), key));
+    // Every Secret the pods use is in this namespace and among the referenced ones read above.
+    return new PodSecretReader(namespace, podSpec, (_ns, name, key) => values(name, key));
   }
 
   /** The ConfigMap first (the pods mount it), then every other child concurrently. */
@@ -480,11 +485,17 @@ export class PipelineController<Settings> {
     }
   }
 
-  private updateRoute(key: string, pipeline: Pipeline | undefined, rendered: RenderedPipeline | undefined, ready: boolean): void {
+  private updateRoute(
+    key: string,
+    pipeline: Pipeline | undefined,
+    rendered: RenderedPipeline | undefined,
+    ready: boolean,
+    values: SecretValues | undefined,
+  ): void {
     let next: PipelineRoute | null = null;
-    if (pipeline && rendered?.agentRoute && ready) {
+    if (pipeline && rendered?.agentRoute && ready && values) {
       const ref = pipeline.spec.sources.http.apiKeysSecretRef;
-      const keys = secretValue(this.deps.caches.secrets.get(ref.name, pipeline.metadata.namespace), ref.key);
+      const keys = values(ref.name, ref.key);
       const apiKey = (keys ?? '')
         .split(/[,\n]/)
         .map((k) => k.trim())

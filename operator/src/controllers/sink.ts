@@ -16,7 +16,8 @@ import { sameJson } from './pipeline.js';
 export interface SinkControllerDeps {
   clients: KubeClients;
   sinks: Informer<k8s.KubernetesObject>;
-  secrets: Informer<k8s.V1Secret>;
+  /** Metadata only: a Sink needs its Secrets to exist, not their data. */
+  secrets: Informer<k8s.KubernetesObject>;
   metrics: OperatorMetrics;
   log: Logger;
 }

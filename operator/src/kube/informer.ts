@@ -21,6 +21,8 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
   path: string;
   list: () => Promise<k8s.KubernetesListObject<T>>;
   labelSelector?: string;
+  /** The watch to use instead of client-node's plain one (metadata.ts: metadata-only). */
+  watch?: k8s.Watch;
   /** 0 disables resync. */
   resyncMs: number;
   log: Logger;
@@ -47,7 +49,9 @@ export class Informer<T extends k8s.KubernetesObject> {
       setImmediate(() => this.markSynced());
       return result;
     };
-    this.lw = k8s.makeInformer(kc, options.path, list, options.labelSelector);
+    this.lw = options.watch
+      ? new k8s.ListWatch(options.path, options.watch, list, false, options.labelSelector)
+      : k8s.makeInformer(kc, options.path, list, options.labelSelector);
     this.lw.on('add', (obj) => this.dispatch(obj, 'add'));
     this.lw.on('update', (obj) => this.dispatch(obj, 'update'));
     this.lw.on('delete', (obj) => this.dispatch(obj, 'delete'));
