@@ -54,6 +54,8 @@ interface SextantRun {
   brokerCpuSecondsPerMillion: number | null;
   peakRssMb: number;
   kafkaBatches: number;
+  /** The load generator's (this process's) CPU-seconds per million events: it must stay well below the ingestion's. */
+  clientCpuSecondsPerMillion: number;
 }
 
 interface PerfRun {
@@ -81,6 +83,7 @@ async function runSextant(o: Options, bodies: string[], warmBodies: string[]): P
     const cpuBefore = cpuSeconds(pid);
     const brokerBefore = broker ? cpuSeconds(broker) : 0;
     const batchesBefore = await scrapeMetric(p.url, 'sextant_bus_batches_sent_total');
+    const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     let done = 0;
     const ticker = setInterval(() => progress(`  sextant: ${done * o.batch} of ${o.events} events acknowledged`), 5_000);
@@ -90,6 +93,7 @@ async function runSextant(o: Options, bodies: string[], warmBodies: string[]): P
       clearInterval(ticker);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const clientCpu = process.cpuUsage(clientBefore);
     const cpu = cpuSeconds(pid) - cpuBefore;
     const brokerCpu = broker ? cpuSeconds(broker) - brokerBefore : undefined;
     const batches = (await scrapeMetric(p.url, 'sextant_bus_batches_sent_total')) - batchesBefore;
@@ -103,6 +107,7 @@ async function runSextant(o: Options, bodies: string[], warmBodies: string[]): P
       brokerCpuSecondsPerMillion: brokerCpu === undefined ? null : (brokerCpu / o.events) * 1e6,
       peakRssMb: peakRssMb(pid),
       kafkaBatches: batches,
+      clientCpuSecondsPerMillion: ((clientCpu.user + clientCpu.system) / 1e6 / o.events) * 1e6,
     };
   } finally {
     await p.stop();
@@ -257,6 +262,7 @@ export async function runIngestKafka(args: string[]): Promise<void> {
       cpuSecondsPerMillionMedian: +median(sextant.map((s) => s.cpuSecondsPerMillion)).toFixed(2),
       brokerCpuSecondsPerMillionMedian: medianOrNull(sextant.map((s) => s.brokerCpuSecondsPerMillion)),
       peakRssMbMax: Math.round(Math.max(...sextant.map((s) => s.peakRssMb))),
+      clientCpuSecondsPerMillionMedian: +median(sextant.map((s) => s.clientCpuSecondsPerMillion)).toFixed(2),
       recordsPerKafkaBatchMedian: Math.round(median(sextant.map((s) => o.events / Math.max(1, s.kafkaBatches)))),
       runs: sextant,
     },
@@ -286,7 +292,7 @@ Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. ${o.eve
 | sextant ingestion: HTTP → validate → Kafka (acks=all) | ${s.eventsPerSecondMedian} | ${s.cpuSecondsPerMillionMedian} | ${s.brokerCpuSecondsPerMillionMedian ?? '—'} | ${s.peakRssMbMax} MB |
 | Kafka ProducerPerformance, same broker, same value size (baseline) | ${b.eventsPerSecondMedian} | ${b.cpuSecondsPerMillionMedian} (less a JVM start) | ${b.brokerCpuSecondsPerMillionMedian ?? '—'} | — |
 
-Same-run ratio sextant/ProducerPerformance: median ${result.ratioMedian} (runs: ${result.ratios.join(', ')}). Target ratio ≥ 0.6. CPU per event, ProducerPerformance/sextant: median ${result.cpuEfficiencyRatioMedian} (1 = as cheap as Kafka's own client). ${HEADLINE.toLocaleString('en')} events/s ${result.reaches100kEventsPerSecond ? 'reached' : 'not reached'} on this machine. Sextant sent a median ${s.recordsPerKafkaBatchMedian} records per Kafka produce request.
+Same-run ratio sextant/ProducerPerformance: median ${result.ratioMedian} (runs: ${result.ratios.join(', ')}). Target ratio ≥ 0.6. CPU per event, ProducerPerformance/sextant: median ${result.cpuEfficiencyRatioMedian} (1 = as cheap as Kafka's own client). ${HEADLINE.toLocaleString('en')} events/s ${result.reaches100kEventsPerSecond ? 'reached' : 'not reached'} on this machine. Sextant sent a median ${s.recordsPerKafkaBatchMedian} records per Kafka produce request. The load generator (a separate process) used a median ${s.clientCpuSecondsPerMillionMedian} CPU-s per 1M events.
 `;
   writeResults('ingest-kafka', result, md);
 }

@@ -4,7 +4,7 @@ import prom from 'prom-client';
 import { silentLogger } from '../../common/log.js';
 import { resolveRuntimeConfig } from '../../platform/runtime-config.js';
 import { BusUnavailableError } from '../bus.js';
-import { chunkByBytes, KafkaBus, messageBytes } from './kafka-bus.js';
+import { chunkByBytes, headersBytes, KafkaBus, messageBytes } from './kafka-bus.js';
 import { createKafkaBusMetrics } from './metrics.js';
 
 /** A fake kafkajs client: records sendBatch calls; `down` makes every call fail. */
@@ -139,6 +139,18 @@ test('chunkByBytes keeps a record larger than the bound on its own', (t) => {
   t.deepEqual(
     chunks.map((c) => c.map((tm) => tm.messages.length)),
     [[1], [1], [1]],
+  );
+});
+
+test('chunkByBytes cuts by the sizes it is given (computed once per publish) and counts shared headers once per record', (t) => {
+  const headers = { 'sextant-tenant': 'team-a', 'sextant-ingest-time': '1764151200123' };
+  const m = { key: 'k', value: 'v'.repeat(100), headers };
+  t.is(messageBytes(m, headersBytes(headers)), messageBytes(m));
+  t.true(messageBytes(m) > messageBytes({ key: 'k', value: 'v'.repeat(100) }) + 40);
+  const messages = [m, m, m, m];
+  t.deepEqual(
+    chunkByBytes(new Map([['t', messages]]), 1000, new Map([['t', [600, 500, 300, 600]]])).map((c) => c.map((tm) => tm.messages.length)),
+    [[1], [2], [1]],
   );
 });
 

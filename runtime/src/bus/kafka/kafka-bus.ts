@@ -12,18 +12,21 @@
  * BusUnavailableError (ingestion answers 503 + Retry-After, /readyz is false) and a probe
  * reconnects a fresh producer in the background until a metadata request succeeds.
  */
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from '../../common/log.js';
 import type { LogEntry, Sample } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
 import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
 import { encodeLogEntry, encodeSample, recordHeaders } from './codec.js';
 import type { KafkaBusMetrics } from './metrics.js';
+import { MemoizedKeyPartitioner } from './partitioner.js';
 import { ensureTopics } from './topics.js';
 
 interface Pending {
   topic: string;
   messages: Message[];
+  /** messageBytes of each message, computed once (the byte bounds look at every record twice). */
+  sizes: number[];
   bytes: number;
   resolve: (result: PublishResult) => void;
   reject: (error: Error) => void;
@@ -108,6 +111,7 @@ export class KafkaBus implements Bus {
     return this.enqueue(
       this.logsTopic,
       entries.map((e) => encodeLogEntry(e, headers)),
+      headers,
     );
   }
 
@@ -118,6 +122,7 @@ export class KafkaBus implements Bus {
     return this.enqueue(
       this.metricsTopic,
       samples.map((s) => encodeSample(s, headers)),
+      headers,
     );
   }
 
@@ -135,14 +140,17 @@ export class KafkaBus implements Bus {
     await this.producer?.disconnect().catch(() => undefined);
   }
 
-  private enqueue(topic: string, messages: Message[]): Promise<PublishResult> {
+  /** All messages carry `headers` (one object per publish): their size is counted once. */
+  private enqueue(topic: string, messages: Message[], headers: IHeaders): Promise<PublishResult> {
     if (this.closed) return Promise.reject(new BusUnavailableError('shutting down'));
     if (!this.healthy) return Promise.reject(new BusUnavailableError('Kafka is unavailable', 2));
     if (messages.length === 0) return Promise.resolve({ accepted: 0 });
+    const headerBytes = headersBytes(headers);
+    const sizes = new Array<number>(messages.length);
     let bytes = 0;
-    for (const m of messages) bytes += messageBytes(m);
+    for (let i = 0; i < messages.length; i++) bytes += sizes[i] = messageBytes(messages[i]!, headerBytes);
     return new Promise((resolve, reject) => {
-      this.pending.push({ topic, messages, bytes, resolve, reject });
+      this.pending.push({ topic, messages, sizes, bytes, resolve, reject });
       this.pendingRecords += messages.length;
       if (this.sending) return; // flushed when the send in flight completes
       if (this.pendingRecords >= this.options.config.kafka.producer.maxBatchRecords) this.flush();
@@ -179,14 +187,20 @@ export class KafkaBus implements Bus {
   private async send(batch: Pending[], records: number): Promise<void> {
     const { metrics, log, config } = this.options;
     const byTopic = new Map<string, Message[]>();
+    const sizes = new Map<string, number[]>();
     for (const p of batch) {
       const list = byTopic.get(p.topic) ?? [];
-      for (const m of p.messages) list.push(m);
+      const listSizes = sizes.get(p.topic) ?? [];
+      for (let i = 0; i < p.messages.length; i++) {
+        list.push(p.messages[i]!);
+        listSizes.push(p.sizes[i]!);
+      }
       byTopic.set(p.topic, list);
+      sizes.set(p.topic, listSizes);
     }
     const stop = metrics.sendDuration.startTimer();
     try {
-      for (const topicMessages of chunkByBytes(byTopic, config.kafka.producer.maxBatchBytes)) {
+      for (const topicMessages of chunkByBytes(byTopic, config.kafka.producer.maxBatchBytes, sizes)) {
         if (!this.producer || !this.healthy) throw new Error('Kafka is unavailable');
         await withTimeout(
           this.producer.sendBatch({
@@ -238,7 +252,8 @@ export class KafkaBus implements Bus {
             idempotent: true,
             maxInFlightRequests: 1,
             allowAutoTopicCreation: false,
-            createPartitioner: Partitioners.DefaultPartitioner,
+            // The default's assignment, memoised per key (see partitioner.ts).
+            createPartitioner: MemoizedKeyPartitioner,
           });
           await producer.connect();
           this.producer = producer;
@@ -279,10 +294,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Per-record framing of Kafka's record format (lengths, offsets, timestamps as varints) — an upper bound. */
 const RECORD_OVERHEAD_BYTES = 32;
 
-/** A record's size on the wire, near enough to keep a batch under the broker's limit. */
-export function messageBytes(m: Message): number {
-  let bytes = RECORD_OVERHEAD_BYTES + byteLength(m.key) + byteLength(m.value);
-  for (const [k, v] of Object.entries(m.headers ?? {})) bytes += Buffer.byteLength(k) + byteLength(v as string | Buffer | undefined);
+/**
+ * A record's size on the wire, near enough to keep a batch under the broker's limit.
+ * `headerBytes`, when given, is headersBytes(m.headers), computed once for records sharing them.
+ */
+export function messageBytes(m: Message, headerBytes = headersBytes(m.headers)): number {
+  return RECORD_OVERHEAD_BYTES + byteLength(m.key) + byteLength(m.value) + headerBytes;
+}
+
+export function headersBytes(headers: IHeaders | undefined): number {
+  let bytes = 0;
+  for (const [k, v] of Object.entries(headers ?? {})) bytes += Buffer.byteLength(k) + byteLength(v as string | Buffer | undefined);
   return bytes;
 }
 
@@ -292,14 +314,19 @@ function byteLength(v: string | Buffer | null | undefined | (string | Buffer)[])
   return Buffer.byteLength(v);
 }
 
-/** Splits the messages into sends of at most maxBytes (a single larger record goes alone). */
-export function chunkByBytes(byTopic: Map<string, Message[]>, maxBytes: number): TopicMessages[][] {
+/**
+ * Splits the messages into sends of at most maxBytes (a single larger record goes alone).
+ * `sizes` (per topic, parallel to its messages) are their messageBytes when already known.
+ */
+export function chunkByBytes(byTopic: Map<string, Message[]>, maxBytes: number, sizes?: Map<string, number[]>): TopicMessages[][] {
   const chunks: TopicMessages[][] = [];
   let chunk = new Map<string, Message[]>();
   let bytes = 0;
   for (const [topic, messages] of byTopic) {
-    for (const m of messages) {
-      const size = messageBytes(m);
+    const known = sizes?.get(topic);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const size = known?.[i] ?? messageBytes(m);
       if (bytes > 0 && bytes + size > maxBytes) {
         chunks.push([...chunk].map(([t, ms]) => ({ topic: t, messages: ms })));
         chunk = new Map();
