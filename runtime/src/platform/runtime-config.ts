@@ -107,8 +107,9 @@ const KafkaConfig = closed(
         sessionTimeoutMs: withDefault(PositiveInt('positive integer'), 30_000),
         heartbeatIntervalMs: withDefault(PositiveInt('positive integer'), 3_000),
         /**
-         * Partitions whose batches are in flight at once (each commits its own offsets), so the
-         * next batch is prepared while a bulk request is out. The S3 sink takes one at a time.
+         * Partitions whose fetched batches are decoded and queued at once. OpenSearch writes
+         * merge every partition's records into bulks of bulk.maxDocs (two in flight), each
+         * partition committing once all its records are acknowledged. S3 takes one at a time.
          */
         concurrency: withDefault(PositiveInt('positive integer'), 3),
       }),
