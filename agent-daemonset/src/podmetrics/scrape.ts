@@ -17,7 +17,7 @@ import { ThrottledLog } from '../../../runtime/src/common/throttled-log.js';
 import type { AgentConfig, RouteConfig } from '../config.js';
 import type { PodInfo } from '../kube/pods.js';
 import type { AgentMetrics } from '../metrics.js';
-import { backoffMs, post } from '../shipper/http.js';
+import { backoffMs, post, request } from '../shipper/http.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -194,12 +194,14 @@ export class PodScraper {
     const m = this.o.metrics;
     let text: string;
     try {
-      const res = await fetch(target.url, {
+      const res = await request({
+        url: target.url,
+        method: 'GET',
         headers: { accept: 'text/plain;version=0.0.4;q=1,*/*;q=0.1' },
-        signal: AbortSignal.timeout(this.o.config.podMetrics.timeoutMs),
+        timeoutMs: this.o.config.podMetrics.timeoutMs,
       });
-      text = await res.text();
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      text = res.body;
+      if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
     } catch (error) {
       m.scrapes.inc({ result: 'error' });
       this.throttled.record(`fail:${target.url}`, 1, (count) =>

@@ -82,6 +82,15 @@ export class RouteShipper {
    * come, so their strings die young instead of piling up in the V8 heap.
    */
   private pendingBuf: Buffer | undefined;
+  /**
+   * Batch buffers whose compression has finished, kept for the next batches: at most as
+   * many as can be in use at once (the pending batch and MAX_COMPRESSING being compressed).
+   * Without them every batch allocated a fresh buffer of maxBytes + 64 KiB; those lived
+   * through the compression, left V8's young generation and waited for a full GC, so the
+   * benchmark's agent held 12-15 MB more at its peak (agent-daemonset/README.md, Benchmark).
+   * Keeping only one spare saved little: compressions finish in bursts.
+   */
+  private spareBufs: Buffer[] = [];
   private pendingCount = 0;
   private pendingBytes = 0;
   private pendingMarks = new Map<AckTarget, [number, number]>();
@@ -247,7 +256,7 @@ export class RouteShipper {
         room = 0;
       }
       if (need > room) {
-        this.pendingBuf = Buffer.allocUnsafe(Math.max(max + 64 * 1024, need));
+        this.pendingBuf = this.batchBuffer(Math.max(max + 64 * 1024, need));
         this.pendingBytes = 0;
       }
     }
@@ -272,6 +281,8 @@ export class RouteShipper {
   /** Seals the pending batch if it is older than maxWait; acknowledges marks with no entries behind them. */
   tick(now: number): void {
     if (this.pendingCount > 0 && now - this.pendingSince >= this.route.batch.maxWaitMs) this.seal();
+    // A quiet route keeps no spare megabytes; under load this point is rarely reached.
+    if (this.pendingCount === 0 && this.compressing === 0) this.spareBufs.length = 0;
     if (this.pendingCount === 0 && this.pendingMarks.size > 0 && this.queue.length === 0 && this.compressing === 0) {
       const marks = this.pendingMarks;
       this.pendingMarks = new Map();
@@ -279,10 +290,17 @@ export class RouteShipper {
     }
   }
 
+  /** A buffer of at least `size` bytes for a new batch: a spare when one is big enough. */
+  private batchBuffer(size: number): Buffer {
+    const spare = this.spareBufs.pop();
+    return spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
+  }
+
   /** Seals the pending entries into a batch (gzip runs off the event loop, order is kept). */
   seal(): void {
     if (this.pendingCount === 0) return;
-    const ndjson = this.pendingBuf!.subarray(0, this.pendingBytes);
+    const buffer = this.pendingBuf!;
+    const ndjson = buffer.subarray(0, this.pendingBytes);
     const entries = this.pendingCount;
     const rawBytes = this.pendingBytes;
     const marks = this.pendingMarks;
@@ -301,6 +319,10 @@ export class RouteShipper {
       } finally {
         this.memoryBytes -= rawBytes;
         this.compressing--;
+        // zlib has finished reading it (compressed or failed): it may take the next batch. Only
+        // the usual size is kept, not one grown for an oversized line.
+        if (buffer.length === this.route.batch.maxBytes + 64 * 1024 && this.spareBufs.length <= MAX_COMPRESSING)
+          this.spareBufs.push(buffer);
       }
       this.queue.push({
         seq,
