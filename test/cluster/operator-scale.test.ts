@@ -103,6 +103,11 @@ test(`${COUNT} Pipelines reach Ready`, async (t) => {
   t.is(
     await operator.metric('sextant_operator_reconcile_errors_total', { kind: 'Pipeline', reason: 'ApiError' }),
     undefined,
-    'no reconcile failed',
+    // The operator's own words on what failed, so a failure here names its cause.
+    `no reconcile failed:\n${operator
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('failed; retrying') || l.includes('reconcile of Pipeline'))
+      .join('\n')}`,
   );
 });
