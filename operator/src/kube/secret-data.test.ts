@@ -83,3 +83,12 @@ test('a failing GET (403, 5xx) propagates: the reconcile retries with backoff', 
   const cache = new SecretDataCache(() => Promise.reject(new Error('forbidden')));
   await t.throwsAsync(cache.read('a', { keys: '1' }), { message: 'forbidden' });
 });
+
+test('reads of one Secret at the same resourceVersion in flight together share one GET', async (t) => {
+  const s = store();
+  s.put('a', 'keys', '1', { 'api-keys': 'k1' });
+  const cache = new SecretDataCache(s.fetch);
+  const all = await Promise.all(Array.from({ length: 50 }, () => cache.read('a', { keys: '1' })));
+  t.true(all.every((v) => v('keys', 'api-keys') === 'k1'));
+  t.is(s.gets.length, 1);
+});

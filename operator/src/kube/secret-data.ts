@@ -23,6 +23,8 @@ interface Entry {
 
 export class SecretDataCache {
   private readonly entries = new Map<string, Entry>();
+  /** GETs in flight by Secret and the resourceVersion asked for. */
+  private readonly inFlight = new Map<string, Promise<Record<string, string> | undefined>>();
 
   constructor(
     private readonly fetch: SecretFetch,
@@ -48,22 +50,31 @@ export class SecretDataCache {
           return;
         }
         this.onRead('api');
-        const secret = await this.fetch(namespace, name);
-        if (!secret) {
-          this.entries.delete(id);
-          return;
+        // Many Pipelines sharing a Secret reconcile at once after a start or a change: one GET.
+        const key = `${id}@${resourceVersion}`;
+        let pending = this.inFlight.get(key);
+        if (!pending) {
+          pending = this.get(id, namespace, name).finally(() => this.inFlight.delete(key));
+          this.inFlight.set(key, pending);
         }
-        const data = { ...stringDataAsBase64(secret.stringData), ...(secret.data ?? {}) };
-        this.entries.delete(id);
-        this.entries.set(id, { resourceVersion: secret.metadata?.resourceVersion ?? '', data });
-        while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
-        found.set(name, data);
+        const data = await pending;
+        if (data) found.set(name, data);
       }),
     );
     return (name, key) => {
       const value = found.get(name)?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
     };
+  }
+
+  private async get(id: string, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const secret = await this.fetch(namespace, name);
+    this.entries.delete(id);
+    if (!secret) return undefined;
+    const data = { ...stringDataAsBase64(secret.stringData), ...(secret.data ?? {}) };
+    this.entries.set(id, { resourceVersion: secret.metadata?.resourceVersion ?? '', data });
+    while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+    return data;
   }
 
   /** Drops a deleted Secret's data. */
