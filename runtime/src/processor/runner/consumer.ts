@@ -171,19 +171,7 @@ export class SinkRunner {
     if (prepared.processed) this.logDrops(prepared);
     // Not taken while the pipeline is full (or the consumer stops): Kafka delivers it again.
     if (!(await writes.waitForRoom(heartbeat, running))) return;
-    const letters = this.undecodable(prepared.deadLetters);
-    if (letters.length > 0) {
-      const dlq = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
-      const sent = await this.withBackoff(sink.name, heartbeat, running, async () => {
-        await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
-      });
-      if (!sent) return;
-      for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
-      this.options.log.warn(
-        { sink: sink.name, topic: batch.topic, partition: batch.partition, count: dlq.length, example: letters[0]?.error },
-        'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
-      );
-    }
+    if (!(await this.sendUndecodable(prepared.deadLetters, batch.topic, batch.partition, heartbeat, running))) return;
     const last = batch.lastOffset();
     writes.enqueue({ topic: batch.topic, partition: batch.partition, signal, lastOffset: last }, prepared.records);
     // Consumed, not committed: the pipeline commits once the sink acknowledged it.
@@ -279,19 +267,7 @@ export class SinkRunner {
       for (const slice of slices) {
         const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, pipeline);
         if (prepared.processed) this.logDrops(prepared);
-        const letters = this.undecodable(prepared.deadLetters);
-        if (letters.length > 0) {
-          const dlq = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, batch.topic));
-          const sent = await this.withBackoff(sink.name, heartbeat, running, async () => {
-            await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
-          });
-          if (!sent) return;
-          for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
-          this.options.log.warn(
-            { sink: sink.name, topic: batch.topic, partition: batch.partition, count: dlq.length, example: letters[0]?.error },
-            'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
-          );
-        }
+        if (!(await this.sendUndecodable(prepared.deadLetters, batch.topic, batch.partition, heartbeat, running))) return;
         const lastOfSlice = slice[slice.length - 1]!.offset;
         sink.append(
           {
@@ -438,8 +414,31 @@ export class SinkRunner {
     this.options.metrics.sinkUp.set({ sink: sinkName }, 1);
   }
 
-  private undecodable(letters: DeadLetter[]): DeadLetter[] {
-    return this.options.deadLetterUndecodable === false ? [] : letters;
+  /**
+   * Undecodable records of a batch → the DLQ (unless another sink's runner sends them), with
+   * backoff; false when the consumer stopped before they were sent (nothing of the batch is taken).
+   */
+  private async sendUndecodable(
+    deadLetters: DeadLetter[],
+    topic: string,
+    partition: number,
+    heartbeat: () => Promise<void>,
+    running: () => boolean,
+  ): Promise<boolean> {
+    const { sink, metrics, log } = this.options;
+    const letters = this.options.deadLetterUndecodable === false ? [] : deadLetters;
+    if (letters.length === 0) return true;
+    const dlq = letters.map((d) => this.deadLetter(d.message.key, d.message.value, d.message.headers ?? {}, d, topic));
+    const sent = await this.withBackoff(sink.name, heartbeat, running, async () => {
+      await this.producer!.send({ topic: topicName(this.options.config, 'dlq'), messages: dlq, acks: -1 });
+    });
+    if (!sent) return false;
+    for (const d of letters) metrics.dlq.inc({ sink: sink.name, reason: d.reason });
+    log.warn(
+      { sink: sink.name, topic, partition, count: dlq.length, example: letters[0]?.error },
+      'records sent to the dead-letter topic (sextant_processor_dlq_records_total)',
+    );
+    return true;
   }
 
   private deadLetter(
