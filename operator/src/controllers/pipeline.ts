@@ -30,7 +30,7 @@ import {
   type Sink,
 } from '../api/v1alpha1.js';
 import type { Applier } from '../kube/apply.js';
-import { apiError, describeApiError, objectKey, splitKey, type KubeClients } from '../kube/client.js';
+import { apiError, describeApiError, isNotFound, objectKey, splitKey, type KubeClients } from '../kube/client.js';
 import { mergeConditions, type Condition, type DesiredCondition } from '../kube/conditions.js';
 import type { ReconcileResult } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -453,15 +453,23 @@ export class PipelineController<Settings> {
     const previous = (raw as { status?: unknown }).status;
     const key = objectKey(raw);
     if (!sameJson(previous, status)) {
-      await this.deps.clients.custom.patchNamespacedCustomObjectStatus({
-        group: GROUP,
-        version: VERSION,
-        namespace: raw.metadata!.namespace!,
-        plural: KINDS.Pipeline.plural,
-        name: raw.metadata!.name!,
-        // JSON patch (the client's default patch type): "add" replaces /status whole.
-        body: [{ op: 'add', path: '/status', value: status }],
-      });
+      try {
+        await this.deps.clients.custom.patchNamespacedCustomObjectStatus({
+          group: GROUP,
+          version: VERSION,
+          namespace: raw.metadata!.namespace!,
+          plural: KINDS.Pipeline.plural,
+          name: raw.metadata!.name!,
+          // JSON patch (the client's default patch type): "add" replaces /status whole.
+          body: [{ op: 'add', path: '/status', value: status }],
+        });
+      } catch (error) {
+        // Deleted while it was being reconciled (e.g. its namespace is going away): not a
+        // failure — its delete event removes what it owned from the routes.
+        if (!isNotFound(error)) throw error;
+        this.deps.log.debug({ pipeline: key }, 'Pipeline deleted during its reconcile; status not written');
+        return;
+      }
       this.deps.metrics.writes.inc({ kind: 'Pipeline', operation: 'status' });
     }
     for (const tr of transitions) {
