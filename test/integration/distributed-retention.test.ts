@@ -272,24 +272,31 @@ function partitionEnd(key: string): number | undefined {
   return m ? Date.parse(`${m[1]}T${m[2]}:00:00Z`) + HOUR : undefined;
 }
 
+/** A fresh pipeline id and runtime folder; its indices, objects and processes are removed after the test. */
+function newRuntime(): Runtime {
+  const id = `ret-${randomBytes(4).toString('hex')}`;
+  const r: Runtime = { id, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-retention-')), config: {}, processes: [] };
+  cleanups.push(
+    () => osRequest('DELETE', `/${id}-*`),
+    async () => {
+      const left = await listKeys(`${id}/`);
+      if (left.size > 0) for (const batch of chunk([...left.keys()], 1000)) await bucketAdmin(s3, BUCKET).deleteObjects(batch);
+    },
+    async () => {
+      for (const p of r.processes) await p.kill();
+    },
+  );
+  return r;
+}
+
 /**
  * Both index partitions: with hourly indices, logs 2 h old are expired too (with daily ones
  * they share today's index, which must stay).
  */
 const processorRetention = test.macro({
   exec: async (t, partition: IndexPartition) => {
-    const id = `ret-${randomBytes(4).toString('hex')}`;
-    const r: Runtime = { id, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-retention-')), config: {}, processes: [] };
-    cleanups.push(
-      () => osRequest('DELETE', `/${id}-*`),
-      async () => {
-        const left = await listKeys(`${id}/`);
-        if (left.size > 0) for (const batch of chunk([...left.keys()], 1000)) await bucketAdmin(s3, BUCKET).deleteObjects(batch);
-      },
-      async () => {
-        for (const p of r.processes) await p.kill();
-      },
-    );
+    const r = newRuntime();
+    const { id } = r;
     const policy = { logs: { hot: '5m', cold: '10m' }, metrics: { hot: '5m', cold: '10m' }, interval: '2s' };
 
     // Phase 1, no retention: data days old and current through ingestion → Kafka → both sinks.
@@ -518,18 +525,8 @@ function since(a: Record<string, number>, b: Record<string, number>): Record<str
 test.serial(
   'two processors: exactly one runs retention, the counts over both are exact; SIGKILL of the runner hands retention to the other',
   async (t) => {
-    const id = `ret-${randomBytes(4).toString('hex')}`;
-    const r: Runtime = { id, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-retention-')), config: {}, processes: [] };
-    cleanups.push(
-      () => osRequest('DELETE', `/${id}-*`),
-      async () => {
-        const left = await listKeys(`${id}/`);
-        if (left.size > 0) for (const batch of chunk([...left.keys()], 1000)) await bucketAdmin(s3, BUCKET).deleteObjects(batch);
-      },
-      async () => {
-        for (const p of r.processes) await p.kill();
-      },
-    );
+    const r = newRuntime();
+    const { id } = r;
     const policy = { logs: { hot: '5m', cold: '10m' }, metrics: { hot: '5m', cold: '10m' }, interval: '1s' };
     const config = runtimeConfig(id, 'daily', policy);
     const loc = (signal: 'logs' | 'metrics'): PipelineLocation => ({ prefix: `${id}/cold`, signal, namespace: 'it', pipeline: id });
