@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { encodeLogEntry, recordHeaders } from '../../runtime/src/bus/kafka/codec.js';
+import '../../runtime/src/bus/kafka/request-queue-fix.js';
 import type { LogEntry } from '../../runtime/src/model/types.js';
 import { infraVar } from '../integration/helpers/infra-env.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -62,8 +63,12 @@ export function writeRuntimeConfig(o: ConfigOptions): string {
   return file;
 }
 
-export function start(component: 'ingestion' | 'processor' | 'query', configFile: string): Promise<RuntimeProcess> {
-  return startRuntime(component, configFile, { SEXTANT_API_KEYS: API_KEY });
+export function start(
+  component: 'ingestion' | 'processor' | 'query',
+  configFile: string,
+  env: Record<string, string> = {},
+): Promise<RuntimeProcess> {
+  return startRuntime(component, configFile, { SEXTANT_API_KEYS: API_KEY, ...env });
 }
 
 export interface HttpEntry {

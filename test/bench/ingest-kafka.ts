@@ -8,8 +8,14 @@
  *
  * Each run starts a fresh ingestion on fresh topics, pushes a warm-up batch of events
  * (untimed, so the JIT and the producer connection are warm), then the timed events.
+ *
+ * `--clients kafkajs,platformatic` also runs the ingestion with its KafkaBus producing through
+ * @platformatic/kafka (the bench-only adapter in kafka-clients/, preloaded into the process),
+ * alternating the clients' order run by run: the Kafka client decision of issue 11.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +41,23 @@ import { cpuSeconds, machine, median, peakRssMb, progress, writeResults } from '
 const INFRA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../infra/infra.sh');
 const HEADLINE = 100_000;
 const CALIBRATION_RECORDS = 1_000;
+/**
+ * Kafka clients the ingestion can produce through: NODE_OPTIONS for its process. kafkajs is the
+ * runtime's own; the others are bench-only adapters (kafka-clients/), compiled to dist/ by tsc.
+ */
+/** A file of dist/ (the runtimes run built; `make bench` builds first). */
+function builtFile(relative: string): string {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist', relative);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "make build" first`);
+  return file;
+}
+const CLIENTS: Record<string, () => Record<string, string>> = {
+  kafkajs: () => ({}),
+  platformatic: () => ({
+    NODE_OPTIONS: `--import=${builtFile('test/bench/kafka-clients/use-platformatic.js')}`,
+    BENCH_KAFKA_BROKERS: brokers().join(','),
+  }),
+};
 
 interface Options {
   events: number;
@@ -45,6 +68,7 @@ interface Options {
   partitions: number;
   maxBatchRecords: number;
   runs: number;
+  clients: string[];
 }
 
 interface SextantRun {
@@ -56,6 +80,8 @@ interface SextantRun {
   kafkaBatches: number;
   /** The load generator's (this process's) CPU-seconds per million events: it must stay well below the ingestion's. */
   clientCpuSecondsPerMillion: number;
+  /** The 1-minute load average when the timed part ended (the machine is shared). */
+  loadAverage: number;
 }
 
 interface PerfRun {
@@ -67,10 +93,10 @@ interface PerfRun {
   brokerCpuSecondsPerMillion: number | null;
 }
 
-async function runSextant(o: Options, bodies: string[], warmBodies: string[]): Promise<SextantRun> {
+async function runSextant(o: Options, bodies: string[], warmBodies: string[], client = 'kafkajs'): Promise<SextantRun> {
   const id = benchId('ik');
   const configFile = writeRuntimeConfig({ id, partitions: o.partitions, maxBatchRecords: o.maxBatchRecords });
-  const p = await start('ingestion', configFile);
+  const p = await start('ingestion', configFile, CLIENTS[client]!());
   try {
     const deadline = Date.now() + 60_000;
     while ((await fetch(`${p.url}/readyz`)).status !== 200) {
@@ -108,6 +134,7 @@ async function runSextant(o: Options, bodies: string[], warmBodies: string[]): P
       peakRssMb: peakRssMb(pid),
       kafkaBatches: batches,
       clientCpuSecondsPerMillion: ((clientCpu.user + clientCpu.system) / 1e6 / o.events) * 1e6,
+      loadAverage: +os.loadavg()[0]!.toFixed(1),
     };
   } finally {
     await p.stop();
@@ -215,8 +242,11 @@ export async function runIngestKafka(args: string[]): Promise<void> {
       // and Kafka refuses the whole produce request (the ingestion then answers 503).
       'max-batch-records': { type: 'string', default: process.env.BENCH_MAX_BATCH_RECORDS ?? '2000' },
       runs: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
+      clients: { type: 'string', default: process.env.BENCH_CLIENTS ?? 'kafkajs' },
     },
   });
+  const clients = values.clients.split(',').map((c) => c.trim());
+  for (const c of clients) if (!CLIENTS[c]) throw new Error(`--clients: unknown client ${c} (known: ${Object.keys(CLIENTS).join(', ')})`);
   const o: Options = {
     events: Number(values.events),
     warmup: Number(values.warmup),
@@ -226,9 +256,11 @@ export async function runIngestKafka(args: string[]): Promise<void> {
     partitions: Number(values.partitions),
     maxBatchRecords: Number(values['max-batch-records']),
     runs: Number(values.runs),
+    clients,
   };
   for (const [k, v] of Object.entries(o))
-    if (!Number.isInteger(v) || v < (k === 'warmup' ? 0 : 1)) throw new Error(`--${k}: expected a positive integer, got ${v}`);
+    if ((k !== 'clients' && !Number.isInteger(v)) || v < (k === 'warmup' ? 0 : 1))
+      throw new Error(`--${k}: expected a positive integer, got ${v}`);
   const t0Ns = BigInt(Date.now()) * 1_000_000n;
   const recordSize = meanRecordValueBytes(Array.from({ length: 1000 }, (_, i) => makeEntry(i, t0Ns, o.messageBytes)));
   progress(
@@ -238,6 +270,7 @@ export async function runIngestKafka(args: string[]): Promise<void> {
   const warmBodies = makeBodies(0, o.warmup, o.batch, t0Ns, o.messageBytes);
   const bodies = makeBodies(o.warmup, o.events, o.batch, t0Ns, o.messageBytes);
   const sextant: SextantRun[] = [];
+  const others = new Map<string, SextantRun[]>(clients.filter((c) => c !== clients[0]).map((c) => [c, []]));
   const perf: PerfRun[] = [];
   for (let r = 1; r <= o.runs; r++) {
     // Alternate so drift in machine load hits both sides alike.
@@ -246,12 +279,30 @@ export async function runIngestKafka(args: string[]): Promise<void> {
     progress(
       `run ${r}/${o.runs}: ProducerPerformance ${Math.round(perf[perf.length - 1]!.eventsPerSecond)} events/s; now sextant ingestion over HTTP`,
     );
-    sextant.push(await runSextant(o, bodies, warmBodies));
-    progress(`run ${r}/${o.runs}: sextant ingestion ${Math.round(sextant[sextant.length - 1]!.eventsPerSecond)} events/s`);
+    // With several clients, their order alternates run by run as well.
+    const order = r % 2 === 1 ? clients : [...clients].reverse();
+    for (const client of order) {
+      const run = await runSextant(o, bodies, warmBodies, client);
+      (client === clients[0] ? sextant : others.get(client)!).push(run);
+      progress(`run ${r}/${o.runs}: sextant ingestion (${client}) ${Math.round(run.eventsPerSecond)} events/s`);
+    }
   }
   const ratios = sextant.map((s, i) => s.eventsPerSecond / perf[i]!.eventsPerSecond);
   const medianOrNull = (xs: (number | null)[]) => (xs.every((x) => x !== null) ? +median(xs as number[]).toFixed(2) : null);
   const sextantMedian = Math.round(median(sextant.map((s) => s.eventsPerSecond)));
+  // Per client, against the first (kafkajs) run by run: rate and CPU per event quotients.
+  const summarize = (runs: SextantRun[]) => ({
+    eventsPerSecondMedian: Math.round(median(runs.map((s) => s.eventsPerSecond))),
+    cpuSecondsPerMillionMedian: +median(runs.map((s) => s.cpuSecondsPerMillion)).toFixed(2),
+    peakRssMbMax: Math.round(Math.max(...runs.map((s) => s.peakRssMb))),
+    brokerCpuSecondsPerMillionMedian: medianOrNull(runs.map((s) => s.brokerCpuSecondsPerMillion)),
+    rateVsFirstClientMedian: +median(runs.map((s, i) => s.eventsPerSecond / sextant[i]!.eventsPerSecond)).toFixed(3),
+    cpuVsFirstClientMedian: +median(runs.map((s, i) => s.cpuSecondsPerMillion / sextant[i]!.cpuSecondsPerMillion)).toFixed(3),
+    ratioToProducerPerformanceMedian: +median(runs.map((s, i) => s.eventsPerSecond / perf[i]!.eventsPerSecond)).toFixed(3),
+    loadAverages: runs.map((s) => s.loadAverage),
+    runs,
+  });
+  const byClient = Object.fromEntries([[clients[0]!, sextant] as const, ...others].map(([c, runs]) => [c, summarize(runs)]));
   const result = {
     benchmark: 'ingest-kafka',
     date: new Date().toISOString(),
@@ -279,6 +330,7 @@ export async function runIngestKafka(args: string[]): Promise<void> {
     ratios: ratios.map((r) => +r.toFixed(3)),
     reaches100kEventsPerSecond: sextantMedian >= HEADLINE,
     targets: { ratio: 0.6, eventsPerSecond: HEADLINE },
+    clients: byClient,
   };
   const m = result.machine;
   const s = result.sextant;
@@ -293,6 +345,21 @@ Machine: ${m.cores} cores, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. ${o.eve
 | Kafka ProducerPerformance, same broker, same value size (baseline) | ${b.eventsPerSecondMedian} | ${b.cpuSecondsPerMillionMedian} (less a JVM start) | ${b.brokerCpuSecondsPerMillionMedian ?? '—'} | — |
 
 Same-run ratio sextant/ProducerPerformance: median ${result.ratioMedian} (runs: ${result.ratios.join(', ')}). Target ratio ≥ 0.6. CPU per event, ProducerPerformance/sextant: median ${result.cpuEfficiencyRatioMedian} (1 = as cheap as Kafka's own client). ${HEADLINE.toLocaleString('en')} events/s ${result.reaches100kEventsPerSecond ? 'reached' : 'not reached'} on this machine. Sextant sent a median ${s.recordsPerKafkaBatchMedian} records per Kafka produce request. The load generator (a separate process) used a median ${s.clientCpuSecondsPerMillionMedian} CPU-s per 1M events.
-`;
+${
+  clients.length < 2
+    ? ''
+    : `
+Kafka clients under the same KafkaBus (order alternating run by run; quotients are per run against ${clients[0]}, then the median):
+
+| client | events/s (median) | × ${clients[0]} rate | CPU-s per 1M events | × ${clients[0]} CPU | peak RSS | ratio to ProducerPerformance | load average (1 min) per run |
+|---|---:|---:|---:|---:|---:|---:|---|
+${Object.entries(byClient)
+  .map(
+    ([c, x]) =>
+      `| ${c} | ${x.eventsPerSecondMedian} | ${x.rateVsFirstClientMedian} | ${x.cpuSecondsPerMillionMedian} | ${x.cpuVsFirstClientMedian} | ${x.peakRssMbMax} MB | ${x.ratioToProducerPerformanceMedian} | ${x.loadAverages.join(', ')} |`,
+  )
+  .join('\n')}
+`
+}`;
   writeResults('ingest-kafka', result, md);
 }
