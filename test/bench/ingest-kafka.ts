@@ -199,7 +199,18 @@ async function runPerf(o: Options, recordSize: number): Promise<PerfRun> {
   const admin = kafkaAdminClient().admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: o.partitions, replicationFactor: 1 }] });
+    // A busy shared broker can answer the leader wait's metadata request with a retriable
+    // UNKNOWN_TOPIC_OR_PARTITION just after the create: ask again (the topic exists by then).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: o.partitions, replicationFactor: 1 }] });
+        break;
+      } catch (error) {
+        if (attempt >= 5 || !(error as { retriable?: boolean }).retriable) throw error;
+        progress(`  creating ${topic}: ${(error as Error).message}; retrying (${attempt})`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
