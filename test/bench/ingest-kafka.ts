@@ -57,6 +57,15 @@ const CLIENTS: Record<string, () => Record<string, string>> = {
     NODE_OPTIONS: `--import=${builtFile('test/bench/kafka-clients/use-platformatic.js')}`,
     BENCH_KAFKA_BROKERS: brokers().join(','),
   }),
+  // Optional: @confluentinc/kafka-javascript built outside the tree (kafka-clients/use-confluent.ts).
+  confluent: () => {
+    if (!process.env.BENCH_CKJS_DIR) throw new Error('--clients confluent: set BENCH_CKJS_DIR (docs/benchmarks.md, set 7)');
+    return {
+      NODE_OPTIONS: `--import=${builtFile('test/bench/kafka-clients/use-confluent.js')}`,
+      BENCH_KAFKA_BROKERS: brokers().join(','),
+      BENCH_CKJS_DIR: process.env.BENCH_CKJS_DIR,
+    };
+  },
 };
 
 interface Options {
