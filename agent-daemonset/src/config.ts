@@ -2,7 +2,7 @@
  * Configuration of `sextant agent`: one YAML/JSON file with the routes (which pods' logs go
  * to which ingestion endpoint, with which API key), multiline rules, batching, queue and
  * spool limits, retry and tailing settings. Defaults live here and only here; every error
- * in the file is reported at once with its path (DESIGN §10, Loki's validate()).
+ * in the file is reported at once with its path (docs/architecture.md §7, Loki's validate()).
  */
 import fs from 'node:fs';
 import * as t from 'io-ts';

@@ -231,7 +231,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ),
   ];
 
-  // Event wiring: every event only enqueues keys (level-triggered, DESIGN §6).
+  // Event wiring: every event only enqueues keys (level-triggered, docs/architecture.md §6).
   pipelines.on((obj) => pipelineQueue.add(objectKey(obj)));
   for (const informer of children.values())
     informer.on((obj, event) => {

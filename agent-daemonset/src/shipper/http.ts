@@ -1,5 +1,5 @@
 /**
- * One POST to the ingestion API and what its answer means for the sender (DESIGN §2):
+ * One POST to the ingestion API and what its answer means for the sender (docs/architecture.md §2):
  * 2xx delivered; 413 split the batch; 408, 429, 5xx and network errors retry (honouring
  * Retry-After); every other 4xx is final.
  *

@@ -1,5 +1,5 @@
 /**
- * The Pipeline controller (DESIGN §6): a level-triggered, idempotent reconcile of one
+ * The Pipeline controller (docs/architecture.md §6): a level-triggered, idempotent reconcile of one
  * Pipeline key. Whatever woke it, it reads the latest Pipeline and everything it refers to
  * from the informer caches (Secrets: metadata there, data of the referenced ones by GET when
  * their resourceVersion moved), computes the whole desired state, and converges:

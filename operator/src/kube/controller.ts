@@ -1,5 +1,5 @@
 /**
- * Runs one controller: N workers take keys from its queue and call reconcile (DESIGN §6).
+ * Runs one controller: N workers take keys from its queue and call reconcile (docs/architecture.md §6).
  * A reconcile that throws, or returns `retry`, is requeued with the key's exponential
  * backoff; a success forgets the backoff and may schedule a requeue. A failing key never
  * blocks the others: each worker takes the next key.

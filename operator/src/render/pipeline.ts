@@ -1,5 +1,5 @@
 /**
- * What a Pipeline becomes (DESIGN §6), as a pure function: the runtime config ConfigMap,
+ * What a Pipeline becomes (docs/architecture.md §6), as a pure function: the runtime config ConfigMap,
  * three Deployments, two Services, PodDisruptionBudgets, HPAs, and the route the node agent
  * needs. No I/O: the controller reads the Pipeline, its Sinks, RetentionPolicy and the
  * resourceVersions of the Secrets it references, calls renderPipeline and applies the result.

@@ -1,6 +1,6 @@
 /**
  * `sextant operator`: reconciles Pipeline, Sink and RetentionPolicy resources into running
- * runtimes (DESIGN §6). Exit 2 on usage errors, 1 when it cannot start or lost leadership,
+ * runtimes (docs/architecture.md §6). Exit 2 on usage errors, 1 when it cannot start or lost leadership,
  * 0 after a graceful SIGTERM/SIGINT (informers stopped, reconciles in flight finished,
  * leader lease released).
  */

@@ -1,6 +1,6 @@
 /**
  * `sextant ingestion|processor|query --config <file>`: one distributed runtime against
- * Kafka/OpenSearch (DESIGN §1). Exit 2 on usage or configuration errors (every one named,
+ * Kafka/OpenSearch (docs/architecture.md §1). Exit 2 on usage or configuration errors (every one named,
  * with its path), 1 when it cannot start, 0 after a graceful SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';

@@ -1,5 +1,5 @@
 /**
- * Per-record limits enforced at ingestion (DESIGN §3). Defaults follow Loki's and
+ * Per-record limits enforced at ingestion (docs/architecture.md §3). Defaults follow Loki's and
  * Prometheus' where they have one; every violation is a 400 naming the offending item.
  */
 import * as t from 'io-ts';

@@ -1,7 +1,7 @@
 /**
  * Configuration of `sextant up`: flags and env vars for the process, and an optional YAML
  * or JSON file for the pipeline (processor stages), limits and rate limits. Every error in
- * the file is reported at once with its path (DESIGN §10).
+ * the file is reported at once with its path (docs/architecture.md §7).
  */
 import fs from 'node:fs';
 import * as t from 'io-ts';

@@ -1,8 +1,8 @@
 /**
  * Configuration of the distributed runtimes (`sextant ingestion|processor|query --config
- * <file>`): the JSON document the operator renders into a ConfigMap (DESIGN §2a). Decoded
+ * <file>`): the JSON document the operator renders into a ConfigMap (docs/architecture.md §2a). Decoded
  * with io-ts; unknown fields are errors; every problem is reported at once with its path
- * (DESIGN §10). Secrets never live in the document: it names env variables or files, and
+ * (docs/architecture.md §7). Secrets never live in the document: it names env variables or files, and
  * resolveSecrets() reads them, reporting every missing one at once too.
  */
 import fs from 'node:fs';
@@ -215,7 +215,7 @@ const RetentionCodec = closed(
   (v) => (v.interval < 1000 ? [{ key: 'interval', message: 'must be at least 1s' }] : []),
 );
 
-/** Default age of the oldest data the query runtime reads from OpenSearch (DESIGN §2a: logs hot 7d). */
+/** Default age of the oldest data the query runtime reads from OpenSearch (docs/architecture.md §2a: logs hot 7d). */
 export const DEFAULT_HOT_WINDOW_MS = 7 * 24 * 3_600_000;
 const QueryCodec = closed(
   'query',

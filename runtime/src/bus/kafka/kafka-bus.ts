@@ -1,5 +1,5 @@
 /**
- * The Kafka bus of the ingestion runtime (DESIGN §4). publish* resolves only after Kafka
+ * The Kafka bus of the ingestion runtime (docs/architecture.md §4). publish* resolves only after Kafka
  * acknowledged the records (acks=all, idempotent producer). kafkajs does no batching of its
  * own, so publishes are coalesced here: whatever arrives while a send is in flight, or within
  * `lingerMs`, goes out as one sendBatch (cut at `maxBatchRecords` and `maxBatchBytes`). The

@@ -1,6 +1,6 @@
 /**
  * The processor runner for one (pipeline, sink): its own consumer group
- * `sextant.<namespace>.<pipeline>.<sink>`, so sinks progress independently (DESIGN §4).
+ * `sextant.<namespace>.<pipeline>.<sink>`, so sinks progress independently (docs/architecture.md §4).
  *
  * Per batch: decode + stages and DLQ for poison records; then a writing sink's records enter
  * the WritePipeline (write-pipeline.ts), which merges batches of all partitions into sink

@@ -10,7 +10,7 @@
  * them running, and commits a partition's offset only once every record up to it was
  * acknowledged (or rejected into the DLQ). What is queued or in flight is never committed:
  * a crash, a rebalance or a shutdown that cannot drain replays it, and deterministic ids
- * make the replay overwrite what already landed (DESIGN §3–§4).
+ * make the replay overwrite what already landed (docs/architecture.md §3–§4).
  *
  * Backpressure: the queue holds at most `maxPending` records (plus the batch that crossed
  * the bound); eachBatch waits for room (with heartbeats), so a sink outage — writes retried

@@ -1,7 +1,7 @@
 /**
  * `sample` stage: keeps a fraction `rate` of entries. The decision is a hash of the stream
  * (sorted label set) + timestamp + message — not a random draw — so a replayed batch keeps
- * exactly the same entries (DESIGN §3: replays must converge on the same stored records).
+ * exactly the same entries (docs/architecture.md §3: replays must converge on the same stored records).
  * `by: stream` hashes the labels only, keeping or dropping whole streams.
  */
 import * as t from 'io-ts';

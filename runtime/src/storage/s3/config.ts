@@ -1,5 +1,5 @@
 /**
- * The `sinks.s3` section of the runtime config (the Sink resource's `spec.s3`, DESIGN §2a).
+ * The `sinks.s3` section of the runtime config (the Sink resource's `spec.s3`, docs/architecture.md §2a).
  * A factory taking the SecretRef codec, so runtime-config.ts can embed it without an import
  * cycle.
  */
