@@ -6,11 +6,12 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import type { AgentConfig, RouteConfig } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';
 import { backoffMs, post } from '../shipper/http.js';
 import { collectNodeMetrics, type HostPaths } from './collect.js';
+import { sleep } from '../../../runtime/src/common/index.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -105,7 +106,7 @@ export class NodeMetricsReporter {
             return;
           }
           this.o.metrics.retries.inc({ route: route.name });
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          await sleep(delay);
         }
       }),
     );

@@ -12,12 +12,13 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Logger } from '../../../runtime/src/common/log.js';
-import { ThrottledLog } from '../../../runtime/src/common/throttled-log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
+import { ThrottledLog } from '../../../runtime/src/common/index.js';
 import type { AgentConfig, RouteConfig } from '../config.js';
 import type { PodInfo } from '../kube/pods.js';
 import type { AgentMetrics } from '../metrics.js';
 import { backoffMs, post, request } from '../shipper/http.js';
+import { sleep } from '../../../runtime/src/common/index.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -266,7 +267,7 @@ export class PodScraper {
           break;
         }
         m.retries.inc({ route: route.name });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
       }
     }
   }

@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { backoffDelay } from '../../../runtime/src/common/index.js';
 
 /** Kept-alive connections (each route sends one request at a time, so there are few). */
 const AGENTS = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
@@ -138,6 +139,5 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 
 /** Exponential backoff with full jitter (AWS architecture blog): uniform in [0, min(max, base·2^attempt)]. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * cap);
+  return backoffDelay(attempt, { initial: baseMs, max: maxMs, jitter: 1 }, random);
 }

@@ -7,15 +7,8 @@
  * the invalid-spec corpus (test/cluster/fixtures/invalid) proves the two agree.
  */
 import * as t from 'io-ts';
-import {
-  closed,
-  isPlainObject,
-  messageFailure,
-  optional,
-  preview,
-  withDefault,
-  type FieldProblem,
-} from '../../../runtime/src/processor/codecs.js';
+import { preview } from '../../../runtime/src/common/index.js';
+import { closed, isPlainObject, messageFailure, optional, withDefault, type FieldProblem } from '../../../runtime/src/common/index.js';
 
 /** The subset of OpenAPI v3 (plus Kubernetes extensions) a structural CRD schema uses. */
 export interface OpenApiSchema {

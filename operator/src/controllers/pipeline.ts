@@ -14,9 +14,9 @@
  * in its status and never stops the others: the queue just takes the next key.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
-import { ConfigError } from '../../../runtime/src/platform/embedded-config.js';
-import { resolveRuntimeConfig, type RuntimeConfig } from '../../../runtime/src/platform/runtime-config.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
+import { ConfigError } from '../../../runtime/src/common/index.js';
+import { resolveRuntimeConfig, type RuntimeConfig } from '../../../runtime/src/platform/index.js';
 import {
   API_VERSION,
   decodeResource,

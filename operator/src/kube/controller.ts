@@ -4,7 +4,7 @@
  * backoff; a success forgets the backoff and may schedule a requeue. A failing key never
  * blocks the others: each worker takes the next key.
  */
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { describeApiError } from './client.js';
 import type { WorkQueue } from './queue.js';

@@ -7,7 +7,7 @@
  * - hasSynced()/waitForSync() after the first successful list.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import { ItemBackoff } from './backoff.js';
 import { describeApiError } from './client.js';
 

@@ -9,8 +9,8 @@
  * a config it would reject: the Pipeline turns InvalidSpec instead.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { ConfigError } from '../../../runtime/src/platform/embedded-config.js';
-import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/runtime-config.js';
+import { ConfigError } from '../../../runtime/src/common/index.js';
+import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/index.js';
 import { decodeResource, InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { agentRouteFor, type AgentRouteSpec } from './agent.js';
 import {

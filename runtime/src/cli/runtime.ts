@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/log.js';
-import { ConfigError } from '../platform/embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import { startIngestion, type RunningComponent } from '../platform/ingestion.js';
 import { startProcessor } from '../platform/processor.js';
 import { loadRuntimeConfig, requireFor, type RuntimeConfig } from '../platform/runtime-config.js';

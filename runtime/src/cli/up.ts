@@ -3,7 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/log.js';
 import { loadApiKeys } from '../platform/api-keys.js';
-import { ConfigError, loadEmbeddedConfig } from '../platform/embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
+import { loadEmbeddedConfig } from '../platform/embedded-config.js';
 import { startEmbedded } from '../platform/embedded.js';
 
 export const UP_HELP = `Usage: sextant up [options]

@@ -47,3 +47,9 @@ export type LimitsConfig = t.TypeOf<typeof LimitsConfig>;
 export function withDefaults(config: LimitsConfig = {}): Limits {
   return { ...defaultLimits, ...config };
 }
+
+/**
+ * The most points a range query may return per series (Prometheus' 11,000: a finer step is
+ * refused with a 400). One constant for the PromQL and LogQL engines and the native API.
+ */
+export const MAX_POINTS_PER_SERIES = 11_000;

@@ -10,7 +10,8 @@ import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
 import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
-import { parsePromDuration } from '../query/promql/lexical.js';
+import { ConfigError } from '../common/config-error.js';
+import { parseDuration } from '../common/duration.js';
 import type { RetentionConfig } from '../storage/sqlite/retention.js';
 
 export const EmbeddedFileConfig = t.exact(
@@ -30,15 +31,6 @@ export interface EmbeddedConfig {
   limits: Limits;
   rateLimit: RateLimitConfig;
   maxBodyBytes: number;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly errors: string[],
-  ) {
-    super(`invalid configuration in ${source}:\n  ${errors.join('\n  ')}`);
-  }
 }
 
 export function loadEmbeddedConfig(file?: string): EmbeddedConfig {
@@ -80,7 +72,7 @@ export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
   const duration = (name: 'logs' | 'metrics' | 'interval', fallback: number): number => {
     const text = value.retention?.[name];
     if (text === undefined) return fallback;
-    const ms = parsePromDuration(text);
+    const ms = parseDuration(text);
     if (ms === undefined) errors.push(`retention.${name}: invalid duration "${text}": expected e.g. 7d, 12h, 90s or 0 (keep forever)`);
     return ms ?? fallback;
   };

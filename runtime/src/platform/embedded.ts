@@ -13,7 +13,8 @@ import { buildPipeline } from '../processor/pipeline.js';
 import { queryRouters } from '../query/api/routers.js';
 import { RetentionSweeper } from '../storage/sqlite/retention.js';
 import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
-import { ConfigError, type EmbeddedConfig } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
+import type { EmbeddedConfig } from './embedded-config.js';
 
 export interface EmbeddedOptions {
   host: string;

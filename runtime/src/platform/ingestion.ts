@@ -11,7 +11,7 @@ import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { createKafkaBusMetrics } from '../bus/kafka/metrics.js';
 import { ingestionRouter } from '../ingestion/app.js';
 import { ApiKeys } from '../ingestion/auth.js';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import { startListener } from './listener.js';
 import { parseApiKeys, SecretReader, type RuntimeConfig } from './runtime-config.js';
 

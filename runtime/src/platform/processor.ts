@@ -4,6 +4,7 @@
  * consumer is not in its group or a sink is backing off.
  */
 import { Registry } from 'prom-client';
+import { retry } from '../common/backoff.js';
 import type { Logger } from '../common/log.js';
 import { RuntimeMetrics } from '../common/metrics.js';
 import { baseApp, finishApp } from '../common/server.js';
@@ -17,7 +18,7 @@ import { createOpenSearchClient, OpenSearchSink } from '../storage/opensearch/si
 import { createS3SinkMetrics } from '../storage/s3/metrics.js';
 import { S3Sink } from '../storage/s3/sink.js';
 import { createS3Client, S3ObjectStore } from '../storage/s3/store.js';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import type { RunningComponent } from './ingestion.js';
 import { startListener } from './listener.js';
 import { createRetentionLoop } from './retention.js';
@@ -91,10 +92,11 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
   try {
     // Kafka down or refusing our credentials at start: stay up and not ready, retry and say
     // why — like an outage later on — rather than exit into a crash loop.
-    await retryWithBackoff(
-      () => ensureTopics(kafka, config, log),
-      (error, delayMs) => log.warn({ err: error, retryInMs: delayMs }, 'Kafka not available at start (topics not ensured); retrying'),
-    );
+    await retry(() => ensureTopics(kafka, config, log), {
+      policy: { initial: 1_000, max: 30_000 },
+      onError: (error, delayMs) =>
+        log.warn({ err: error, retryInMs: delayMs }, 'Kafka not available at start (topics not ensured); retrying'),
+    });
     for (const runner of runners) await runner.start();
   } catch (error) {
     // An open listener would keep the process alive, neither working nor restarted.
@@ -116,15 +118,4 @@ export async function startProcessor(config: RuntimeConfig, log: Logger, env: No
         log.info('sextant processor: stopped (batches finished, offsets committed, group left)');
       })()),
   };
-}
-
-async function retryWithBackoff(fn: () => Promise<void>, onError: (error: unknown, delayMs: number) => void): Promise<void> {
-  for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, 30_000)) {
-    try {
-      return await fn();
-    } catch (error) {
-      onError(error, delayMs);
-      await new Promise((r) => setTimeout(r, delayMs));
-    }
-  }
 }

@@ -16,7 +16,7 @@ import { createOpenSearchClient } from '../storage/opensearch/sink.js';
 import { S3ColdReader } from '../storage/s3/reader.js';
 import { createS3Client, S3ObjectStore } from '../storage/s3/store.js';
 import { TieredReader } from '../storage/tiered/reader.js';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import type { RunningComponent } from './ingestion.js';
 import { startListener } from './listener.js';
 import { hotWindows, parseApiKeys, SecretReader, type RuntimeConfig } from './runtime-config.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import { loadRuntimeConfig, parseApiKeys, resolveRuntimeConfig, SecretReader, topicName } from './runtime-config.js';
 
 const testdata = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', name);

@@ -13,11 +13,20 @@ import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { defaultRateLimit } from '../ingestion/rate-limit.js';
 import { defaultLimits, type Limits } from '../model/limits.js';
 import type { Signal } from '../model/types.js';
-import { checkedString, closed, NonEmptyString, optional, withDefault } from '../processor/codecs.js';
+import {
+  checkedString,
+  closed,
+  durationMs,
+  integerIn,
+  NonEmptyString,
+  optional,
+  Port,
+  PositiveInt,
+  withDefault,
+} from '../common/codecs.js';
 import { buildPipeline } from '../processor/pipeline.js';
 import { s3SinkCodec } from '../storage/s3/config.js';
-import { parsePromDuration } from '../query/promql/lexical.js';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 
 /** Kubernetes DNS-1123 label: what a namespace or Pipeline name may be (it ends up in topic names). */
 const Dns1123 = checkedString('DNS-1123 label', (s) =>
@@ -34,19 +43,6 @@ const IndexPrefix = checkedString('index prefix', (s) =>
   /^[a-z0-9]([-a-z0-9]{0,118}[a-z0-9])?$/.test(s)
     ? undefined
     : `must be lower-case a-z, 0-9 and "-", start and end with a letter or digit, at most 120 characters; got ${JSON.stringify(s)}`,
-);
-const PositiveInt = (name: string) =>
-  new t.Type<number, number, unknown>(
-    name,
-    (u): u is number => typeof u === 'number' && Number.isInteger(u) && u > 0,
-    (u, c) => (typeof u === 'number' && Number.isInteger(u) && u > 0 ? t.success(u) : t.failure(u, c)),
-    t.identity,
-  );
-const Port = new t.Type<number, number, unknown>(
-  'port 0-65535',
-  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 65535,
-  (u, c) => (typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 65535 ? t.success(u) : t.failure(u, c)),
-  t.identity,
 );
 const SignalCodec = t.keyof({ logs: null, metrics: null }, '"logs" or "metrics"');
 const EnvName = checkedString('environment variable name', (s) =>
@@ -84,8 +80,8 @@ const KafkaConfig = closed(
     clientId: withDefault(NonEmptyString, 'sextant'),
     topics: withDefault(
       closed('topic settings', {
-        partitions: withDefault(PositiveInt('positive integer'), 6),
-        replicationFactor: withDefault(PositiveInt('positive integer'), 1),
+        partitions: withDefault(PositiveInt, 6),
+        replicationFactor: withDefault(PositiveInt, 1),
       }),
       { partitions: 6, replicationFactor: 1 },
     ),
@@ -94,24 +90,24 @@ const KafkaConfig = closed(
     producer: withDefault(
       closed('producer settings', {
         lingerMs: withDefault(t.number, 5),
-        maxBatchRecords: withDefault(PositiveInt('positive integer'), 10_000),
+        maxBatchRecords: withDefault(PositiveInt, 10_000),
         /** Below the broker's message.max.bytes (1 MiB by default): a partition's records go out as one batch. */
-        maxBatchBytes: withDefault(PositiveInt('positive integer'), 1_000_000),
-        requestTimeoutMs: withDefault(PositiveInt('positive integer'), 10_000),
+        maxBatchBytes: withDefault(PositiveInt, 1_000_000),
+        requestTimeoutMs: withDefault(PositiveInt, 10_000),
       }),
       { lingerMs: 5, maxBatchRecords: 10_000, maxBatchBytes: 1_000_000, requestTimeoutMs: 10_000 },
     ),
     /** Consumer group settings of the processor. A killed member is noticed after sessionTimeoutMs. */
     consumer: withDefault(
       closed('consumer settings', {
-        sessionTimeoutMs: withDefault(PositiveInt('positive integer'), 30_000),
-        heartbeatIntervalMs: withDefault(PositiveInt('positive integer'), 3_000),
+        sessionTimeoutMs: withDefault(PositiveInt, 30_000),
+        heartbeatIntervalMs: withDefault(PositiveInt, 3_000),
         /**
          * Partitions whose fetched batches are decoded and queued at once. OpenSearch writes
          * merge every partition's records into bulks of bulk.maxDocs (two in flight), each
          * partition committing once all its records are acknowledged. S3 takes one at a time.
          */
-        concurrency: withDefault(PositiveInt('positive integer'), 3),
+        concurrency: withDefault(PositiveInt, 3),
       }),
       { sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, concurrency: 3 },
     ),
@@ -145,8 +141,8 @@ const OpenSearchSinkConfig = closed(
     insecureSkipVerify: withDefault(t.boolean, false),
     bulk: withDefault(
       closed('bulk settings', {
-        maxDocs: withDefault(PositiveInt('positive integer'), 5_000),
-        maxBytes: withDefault(PositiveInt('positive integer'), 5 * 1024 * 1024),
+        maxDocs: withDefault(PositiveInt, 5_000),
+        maxBytes: withDefault(PositiveInt, 5 * 1024 * 1024),
       }),
       { maxDocs: 5_000, maxBytes: 5 * 1024 * 1024 },
     ),
@@ -161,34 +157,21 @@ const OpenSearchSinkConfig = closed(
 );
 
 const LimitsCodec = closed('limits', {
-  maxLabels: optional(PositiveInt('positive integer')),
-  maxLabelNameLength: optional(PositiveInt('positive integer')),
-  maxLabelValueLength: optional(PositiveInt('positive integer')),
-  maxLineBytes: optional(PositiveInt('positive integer')),
-  maxFieldsDepth: optional(PositiveInt('positive integer')),
-  maxFieldsKeys: optional(PositiveInt('positive integer')),
+  maxLabels: optional(PositiveInt),
+  maxLabelNameLength: optional(PositiveInt),
+  maxLabelValueLength: optional(PositiveInt),
+  maxLineBytes: optional(PositiveInt),
+  maxFieldsDepth: optional(PositiveInt),
+  maxFieldsKeys: optional(PositiveInt),
   maxFutureSkewMs: optional(t.number),
   maxPastAgeMs: optional(t.number),
 });
 
 /**
- * A retention duration in the RetentionPolicy grammar (Prometheus': "7d", "36h", "90s",
- * "1h30m"; operator/src/api/duration.ts), decoded to milliseconds. "0" keeps forever.
+ * A retention duration ("7d", "36h", "90s", "1h30m"; the one grammar of common/duration.ts,
+ * which the RetentionPolicy CRD also uses), decoded to milliseconds. "0" keeps forever.
  */
-const RetentionDuration = new t.Type<number, string, unknown>(
-  'duration such as 7d, 36h or 90s',
-  (u): u is number => typeof u === 'number' && u >= 0,
-  (u, c) => {
-    if (typeof u !== 'string') return t.failure(u, c);
-    const ms = parsePromDuration(u);
-    return ms === undefined
-      ? t.failures([
-          { value: u, context: c, message: `invalid duration ${JSON.stringify(u)}: expected e.g. 7d, 36h, 90s or 0 (keep forever)` },
-        ])
-      : t.success(ms);
-  },
-  (ms) => `${ms}ms`,
-);
+const RetentionDuration = durationMs('duration such as 7d, 36h or 90s', '7d, 36h, 90s or 0 (keep forever)');
 
 /**
  * Hot and cold retention of one signal (RetentionPolicy spec.<signal>). Both are ages
@@ -258,10 +241,10 @@ export const RuntimeConfigCodec = closed(
       maxPastAgeMs: undefined,
     }),
     rateLimit: withDefault(
-      closed('rateLimit', { requestsPerSecond: PositiveInt('positive number'), burst: PositiveInt('positive integer') }),
+      closed('rateLimit', { requestsPerSecond: integerIn('positive number', 1, Number.MAX_SAFE_INTEGER), burst: PositiveInt }),
       defaultRateLimit,
     ),
-    maxBodyBytes: withDefault(PositiveInt('positive integer'), DEFAULT_MAX_BODY_BYTES),
+    maxBodyBytes: withDefault(PositiveInt, DEFAULT_MAX_BODY_BYTES),
     retention: withDefault(RetentionCodec, { logs: undefined, metrics: undefined, interval: DEFAULT_RETENTION_INTERVAL_MS }),
     query: withDefault(QueryCodec, { hotWindow: undefined }),
   },

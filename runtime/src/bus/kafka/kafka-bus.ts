@@ -13,6 +13,7 @@
  * reconnects a fresh producer in the background until a metadata request succeeds.
  */
 import { CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import type { LogEntry, Sample } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
@@ -269,10 +270,6 @@ export class KafkaBus implements Bus {
       }
     })().finally(() => (this.probing = undefined));
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

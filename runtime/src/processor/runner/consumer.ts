@@ -15,6 +15,7 @@
  * by age run from a timer, serialised with the batches. See eachBufferedBatch.
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Backoff, retry, retryWhile, sleep, type BackoffPolicy } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { ThrottledLog } from '../../common/throttled-log.js';
 import { encodeLogEntry, encodeSample, HEADER_ERROR, HEADER_ERROR_STAGE, HEADER_ORIGIN } from '../../bus/kafka/codec.js';
@@ -36,7 +37,7 @@ export interface RunnerOptions {
   processorMetrics: ProcessorMetrics;
   log: Logger;
   /** First and largest backoff after a failed sink write. */
-  backoffMs?: { initial: number; max: number };
+  backoffMs?: BackoffPolicy;
   /**
    * Whether this runner sends undecodable records to the DLQ (default true). Every sink's
    * group reads the same records, so a processor with several sinks lets one of them do
@@ -69,12 +70,12 @@ export class SinkRunner {
   private consumerRunning = false;
   private readonly dropLog = new ThrottledLog(60_000);
   private readonly signalOf = new Map<string, Signal>();
-  private readonly backoff: { initial: number; max: number };
+  private readonly backoff: BackoffPolicy;
   /** Buffering sinks: one flush or batch at a time (batches, the age timer, shutdown). */
   private locked = false;
   private closing = false;
   private timer: NodeJS.Timeout | undefined;
-  private tickDelay = 0;
+  private tickBackoff!: Backoff;
   private nextTickAt = 0;
   /** Writing sinks: the merged, pipelined write path. */
   private pipeline: WritePipeline | undefined;
@@ -82,6 +83,7 @@ export class SinkRunner {
   constructor(private readonly options: RunnerOptions) {
     for (const s of options.config.signals) this.signalOf.set(topicName(options.config, s), s);
     this.backoff = options.backoffMs ?? { initial: 200, max: 30_000 };
+    this.tickBackoff = new Backoff(this.backoff);
   }
 
   get sinkName(): string {
@@ -282,15 +284,14 @@ export class SinkRunner {
         resolveOffset(lastOfSlice);
         if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
       }
-      let delay = this.backoff.initial;
+      const backoff = new Backoff(this.backoff);
       for (;;) {
         const outcome = await sink.flush({ shutdown: false, heartbeat });
         await this.commitDurable(sink, outcome.durable);
         if (!outcome.error) break;
         this.sinkFailed(sink.name, outcome.error);
         if (!running()) return; // the buffer is left uncommitted: replayed by the next owner
-        await this.sleepWithHeartbeat(delay, heartbeat, running);
-        delay = Math.min(delay * 2, this.backoff.max);
+        await this.sleepWithHeartbeat(backoff.next(), heartbeat, running);
       }
       this.sinkRecovered(sink.name);
       metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
@@ -309,10 +310,9 @@ export class SinkRunner {
       await this.commitDurable(sink, outcome.durable);
       if (outcome.error) {
         this.sinkFailed(sink.name, outcome.error);
-        this.tickDelay = Math.min(Math.max(this.tickDelay * 2, this.backoff.initial), this.backoff.max);
-        this.nextTickAt = Date.now() + this.tickDelay;
+        this.nextTickAt = Date.now() + this.tickBackoff.next();
       } else {
-        this.tickDelay = 0;
+        this.tickBackoff.reset();
         this.sinkRecovered(sink.name);
       }
     } catch (error) {
@@ -331,15 +331,16 @@ export class SinkRunner {
     } catch {
       // not running: nothing is fetched anyway
     }
-    while (this.locked) await new Promise((r) => setTimeout(r, 50));
+    while (this.locked) await sleep(50);
     this.locked = true;
     const deadline = Date.now() + 10_000;
-    let delay = this.backoff.initial;
+    const backoff = new Backoff(this.backoff);
     try {
       for (;;) {
         const outcome = await sink.flush({ shutdown: true });
         await this.commitDurable(sink, outcome.durable);
         if (!outcome.error) return;
+        const delay = backoff.next();
         if (Date.now() + delay > deadline) {
           this.options.log.warn(
             { err: outcome.error, sink: sink.name },
@@ -347,8 +348,7 @@ export class SinkRunner {
           );
           return;
         }
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, this.backoff.max);
+        await sleep(delay);
       }
     } catch (error) {
       this.options.log.warn({ err: error, sink: sink.name }, 'shutdown flush failed; buffered records stay uncommitted for the next owner');
@@ -369,7 +369,7 @@ export class SinkRunner {
     let beat = Date.now();
     while (this.locked) {
       if (!running()) return false;
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       if (Date.now() - beat >= 1_000) {
         beat = Date.now();
         await heartbeat().catch(() => undefined);
@@ -387,18 +387,12 @@ export class SinkRunner {
     running: () => boolean,
     fn: () => Promise<void>,
   ): Promise<boolean> {
-    let delay = this.backoff.initial;
-    for (;;) {
-      if (!running()) return false;
-      try {
-        await fn();
-        return true;
-      } catch (error) {
-        this.sinkFailed(sinkName, error);
-        await this.sleepWithHeartbeat(delay, heartbeat, running);
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
-    }
+    const done = await retryWhile(running, fn, {
+      policy: this.backoff,
+      onError: (error) => this.sinkFailed(sinkName, error),
+      wait: (ms) => this.sleepWithHeartbeat(ms, heartbeat, running),
+    });
+    return done !== undefined;
   }
 
   private sinkFailed(sinkName: string, error: unknown): void {
@@ -463,23 +457,17 @@ export class SinkRunner {
   private async sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
     const until = Date.now() + ms;
     while (Date.now() < until && isRunning()) {
-      await new Promise((r) => setTimeout(r, Math.min(1_000, until - Date.now())));
+      await sleep(Math.min(1_000, until - Date.now()));
       await heartbeat().catch(() => undefined);
     }
   }
 
   private async retry(what: string, fn: () => Promise<void>): Promise<void> {
-    let delay = this.backoff.initial;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (!(error instanceof SinkUnavailableError)) throw error;
-        this.options.log.warn({ err: error, what }, `${what} failed; retrying`);
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
-    }
+    await retry(fn, {
+      policy: this.backoff,
+      retryable: (error) => error instanceof SinkUnavailableError,
+      onError: (error) => this.options.log.warn({ err: error, what }, `${what} failed; retrying`),
+    });
   }
 
   private logDrops(prepared: ReturnType<typeof prepareBatch>): void {

@@ -6,7 +6,7 @@
  */
 import * as t from 'io-ts';
 import type { Labels } from '../../model/types.js';
-import { closed, messageFailure, withDefault } from '../codecs.js';
+import { closed, messageFailure, withDefault } from '../../common/codecs.js';
 import { Fnv1a64 } from '../hash.js';
 import type { Stage } from '../stage.js';
 

@@ -4,8 +4,7 @@
  * cycle.
  */
 import * as t from 'io-ts';
-import { checkedString, closed, NonEmptyString, optional, withDefault } from '../../processor/codecs.js';
-import { parsePromDuration } from '../../query/promql/lexical.js';
+import { checkedString, closed, durationMs, NonEmptyString, optional, PositiveInt, withDefault } from '../../common/codecs.js';
 
 /** The S3 minimum for every part of a multipart upload but the last. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -22,25 +21,8 @@ export const S3_DEFAULTS = {
   multipart: { thresholdBytes: 16 * 1024 * 1024, partSizeBytes: 8 * 1024 * 1024 },
 };
 
-const PositiveInt = new t.Type<number, number, unknown>(
-  'positive integer',
-  (u): u is number => typeof u === 'number' && Number.isInteger(u) && u > 0,
-  (u, c) => (typeof u === 'number' && Number.isInteger(u) && u > 0 ? t.success(u) : t.failure(u, c)),
-  t.identity,
-);
-
-/** A duration such as "30s" or "5m" (Prometheus grammar), decoded to milliseconds. */
-const Duration = new t.Type<number, string, unknown>(
-  'duration such as 30s or 5m',
-  (u): u is number => typeof u === 'number' && u > 0,
-  (u, c) => {
-    const ms = typeof u === 'string' ? parsePromDuration(u) : undefined;
-    if (ms === undefined)
-      return t.failures([{ value: u, context: c, message: `invalid duration ${JSON.stringify(u)}: expected e.g. 30s or 5m` }]);
-    return t.success(ms);
-  },
-  (ms) => `${ms}ms`,
-);
+/** A duration such as "30s" or "5m", decoded to milliseconds. */
+const Duration = durationMs('duration such as 30s or 5m', '30s or 5m');
 
 /** S3 bucket naming rules (3-63 characters: lower-case letters, digits, dots, hyphens). */
 const BucketName = checkedString('bucket name', (s) =>
