@@ -13,7 +13,8 @@ import type * as k8s from '@kubernetes/client-node';
 import { createKafka } from '../../../runtime/src/bus/kafka/index.js';
 import { ensureTopics, pipelineTopics } from '../../../runtime/src/bus/kafka/index.js';
 import type { Logger } from '../../../runtime/src/common/index.js';
-import { SecretReader, type RuntimeConfig, type SecretRef } from '../../../runtime/src/platform/index.js';
+import { SecretReader, type SecretRef } from '../../../runtime/src/common/index.js';
+import type { RuntimeConfig } from '../../../runtime/src/platform/index.js';
 
 export type SecretLookup = (namespace: string, name: string, key: string) => string | undefined;
 

@@ -116,6 +116,19 @@ export function checkedString(name: string, test: (s: string) => string | undefi
 
 export const NonEmptyString = checkedString('non-empty string', (s) => (s.length === 0 ? 'must not be empty' : undefined));
 
+/**
+ * An object section that may be left out: a missing one decodes as `{}` would, so each
+ * default is written once, on its field (not again as the section's fallback).
+ */
+export function section<C extends t.Mixed>(codec: C): t.Type<t.TypeOf<C>, t.OutputOf<C>, unknown> {
+  return new t.Type(
+    codec.name,
+    (u): u is t.TypeOf<C> => codec.is(u),
+    (u, c) => delegate(codec, u === undefined ? {} : u, c),
+    (a) => codec.encode(a),
+  );
+}
+
 /** A whole number greater than zero. */
 export const PositiveInt = integerIn('positive integer', 1, Number.MAX_SAFE_INTEGER);
 

@@ -14,3 +14,4 @@ export * from './metrics.js';
 export * from './server.js';
 export * from './throttled-log.js';
 export * from './version.js';
+export * from './secrets.js';

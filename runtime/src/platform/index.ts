@@ -6,9 +6,7 @@ export {
   parseApiKeys,
   requireFor,
   resolveRuntimeConfig,
-  SecretReader,
   topicName,
   type RuntimeConfig,
   type RuntimeConfigDocument,
-  type SecretRef,
 } from './runtime-config.js';

@@ -25,7 +25,7 @@ import type { ProcessorMetrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import { prepareBatch, type DeadLetter } from './batch.js';
 import type { RunnerMetrics } from './metrics.js';
-import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from './sink.js';
+import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from '../../storage/sink.js';
 import { WritePipeline, type RejectedItem } from './write-pipeline.js';
 
 export interface RunnerOptions {

@@ -19,7 +19,7 @@
 import { retryWhile, type BackoffPolicy } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import type { Signal } from '../../model/types.js';
-import type { Sink, SinkRecord } from './sink.js';
+import type { Sink, SinkRecord } from '../../storage/sink.js';
 
 /** The records of one Kafka batch: committed (lastOffset + 1) once all of them are acknowledged. */
 export interface Segment {

@@ -7,8 +7,9 @@
 import { Client } from '@opensearch-project/opensearch';
 import { backoffDelay, sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import type { OpenSearchSinkSettings, SecretReader } from '../../platform/runtime-config.js';
-import { SinkUnavailableError, type RejectedRecord, type Sink, type SinkRecord } from '../../processor/runner/sink.js';
+import type { SecretReader } from '../../common/secrets.js';
+import type { OpenSearchSinkSettings } from './config.js';
+import { SinkUnavailableError, type RejectedRecord, type Sink, type SinkRecord } from '../sink.js';
 import { BULK_FILTER_PATH, bulkChunks } from './bulk.js';
 import { indexTemplates, logDocument, sampleDocument, type IndexedDoc } from './documents.js';
 
@@ -29,7 +30,7 @@ export function createOpenSearchClient(settings: OpenSearchSinkSettings, secrets
     nodes: settings.endpoints,
     ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
     ssl: { ...(ca ? { ca } : {}), rejectUnauthorized: !settings.insecureSkipVerify },
-    requestTimeout: 30_000,
+    requestTimeout: settings.requestTimeoutMs,
     maxRetries: 0,
   });
 }
