@@ -28,7 +28,7 @@ export function prepareBatch(
   topic: string,
   partition: number,
   messages: KafkaMessage[],
-  pipeline: Pipeline,
+  pipeline: Pick<Pipeline, 'processLogs'>,
 ): PreparedBatch {
   const deadLetters: DeadLetter[] = [];
   const records: SinkRecord[] = [];

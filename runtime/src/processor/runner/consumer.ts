@@ -17,12 +17,12 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import { Backoff, retry, retryWhile, sleep, type BackoffPolicy } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import { ThrottledLog } from '../../common/throttled-log.js';
 import { encodeLogEntry, encodeSample, HEADER_ERROR, HEADER_ERROR_STAGE, HEADER_ORIGIN } from '../../bus/kafka/codec.js';
 import type { Signal } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
+import { Stages } from '../process.js';
 import { prepareBatch, type DeadLetter } from './batch.js';
 import type { RunnerMetrics } from './metrics.js';
 import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from '../../storage/sink.js';
@@ -68,7 +68,8 @@ export class SinkRunner {
   private producer: Producer | undefined;
   private sinkHealthy = true;
   private consumerRunning = false;
-  private readonly dropLog = new ThrottledLog(60_000);
+  /** The stages, their drop log and counters: the same code as the embedded processor's. */
+  private readonly stages: Stages;
   private readonly signalOf = new Map<string, Signal>();
   private readonly backoff: BackoffPolicy;
   /** Buffering sinks: one flush or batch at a time (batches, the age timer, shutdown). */
@@ -84,6 +85,7 @@ export class SinkRunner {
     for (const s of options.config.signals) this.signalOf.set(topicName(options.config, s), s);
     this.backoff = options.backoffMs ?? { initial: 200, max: 30_000 };
     this.tickBackoff = new Backoff(this.backoff);
+    this.stages = new Stages(options.pipeline, options.processorMetrics, options.log);
   }
 
   get sinkName(): string {
@@ -162,15 +164,14 @@ export class SinkRunner {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
-    const { sink, metrics, processorMetrics, pipeline } = this.options;
+    const { sink, metrics } = this.options;
     if (batch.messages.length === 0) return;
     const signal = this.signalOf.get(batch.topic);
     if (!signal) return;
     if (isBuffering(sink)) return this.eachBufferedBatch(payload, sink, signal);
     const writes = this.pipeline!;
     const running = () => isRunning() && !isStale() && !this.closing;
-    const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, pipeline);
-    if (prepared.processed) this.logDrops(prepared);
+    const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, this.stages);
     // Not taken while the pipeline is full (or the consumer stops): Kafka delivers it again.
     if (!(await writes.waitForRoom(heartbeat, running))) return;
     if (!(await this.sendUndecodable(prepared.deadLetters, batch.topic, batch.partition, heartbeat, running))) return;
@@ -179,7 +180,7 @@ export class SinkRunner {
     // Consumed, not committed: the pipeline commits once the sink acknowledged it.
     resolveOffset(last);
     metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-    if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
+    if (prepared.processed) this.stages.count(prepared.received, prepared.processed);
     await heartbeat();
   }
 
@@ -250,7 +251,7 @@ export class SinkRunner {
    */
   private async eachBufferedBatch(payload: EachBatchPayload, sink: BufferingSink, signal: Signal): Promise<void> {
     const { batch, heartbeat, resolveOffset } = payload;
-    const { metrics, processorMetrics, pipeline } = this.options;
+    const { metrics } = this.options;
     const running = () => payload.isRunning() && !payload.isStale() && !this.closing;
     if (!(await this.acquire(heartbeat, running))) return;
     try {
@@ -267,8 +268,7 @@ export class SinkRunner {
         pins.filter((p) => p >= first && p < last),
       );
       for (const slice of slices) {
-        const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, pipeline);
-        if (prepared.processed) this.logDrops(prepared);
+        const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, this.stages);
         if (!(await this.sendUndecodable(prepared.deadLetters, batch.topic, batch.partition, heartbeat, running))) return;
         const lastOfSlice = slice[slice.length - 1]!.offset;
         sink.append(
@@ -282,7 +282,7 @@ export class SinkRunner {
           prepared.records,
         );
         resolveOffset(lastOfSlice);
-        if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
+        if (prepared.processed) this.stages.count(prepared.received, prepared.processed);
       }
       const backoff = new Backoff(this.backoff);
       for (;;) {
@@ -468,17 +468,6 @@ export class SinkRunner {
       retryable: (error) => error instanceof SinkUnavailableError,
       onError: (error) => this.options.log.warn({ err: error, what }, `${what} failed; retrying`),
     });
-  }
-
-  private logDrops(prepared: ReturnType<typeof prepareBatch>): void {
-    for (const d of prepared.processed?.dropped ?? []) {
-      this.dropLog.record(`${d.stage}/${d.reason}`, d.count, (count) =>
-        this.options.log.info(
-          { stage: `processors[${d.stage}].${d.type}`, reason: d.reason, count },
-          'processor stage dropped log entries as configured (sextant_processor_entries_dropped_total)',
-        ),
-      );
-    }
   }
 }
 
