@@ -137,6 +137,31 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Math.max(0, at - now);
 }
 
+/**
+ * How long to wait before sending again after `outcome`: what Retry-After asked, else the
+ * backoff of this attempt; -1 when the outcome is final (not retried).
+ */
+export function retryDelayMs(outcome: SendOutcome, attempt: number, retry: { initialBackoffMs: number; maxBackoffMs: number }): number {
+  if (outcome.kind !== 'retry') return -1;
+  return outcome.retryAfterMs ?? backoffMs(attempt, retry.initialBackoffMs, retry.maxBackoffMs);
+}
+
+/** POSTs gzipped native metrics JSON to a route's ingestion API. */
+export function postMetrics(
+  route: { endpoint: string; apiKey: string | undefined },
+  body: Buffer,
+  timeoutMs: number,
+): Promise<SendOutcome> {
+  return post({
+    url: `${route.endpoint}/api/v1/metrics`,
+    apiKey: route.apiKey,
+    body,
+    contentType: 'application/json',
+    gzip: true,
+    timeoutMs,
+  });
+}
+
 /** Exponential backoff with full jitter (AWS architecture blog): uniform in [0, min(max, base·2^attempt)]. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
   return backoffDelay(attempt, { initial: baseMs, max: maxMs, jitter: 1 }, random);

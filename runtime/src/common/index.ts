@@ -15,3 +15,4 @@ export * from './server.js';
 export * from './throttled-log.js';
 export * from './version.js';
 export * from './secrets.js';
+export * from './config-file.js';

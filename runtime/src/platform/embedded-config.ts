@@ -3,14 +3,13 @@
  * or JSON file for the pipeline (processor stages), limits and rate limits. Every error in
  * the file is reported at once with its path (docs/architecture.md §7).
  */
-import fs from 'node:fs';
 import * as t from 'io-ts';
-import YAML from 'yaml';
 import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
 import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
 import { ConfigError } from '../common/config-error.js';
+import { readConfigFile } from '../common/config-file.js';
 import { parseDuration } from '../common/duration.js';
 import type { RetentionConfig } from '../storage/sqlite/retention.js';
 
@@ -35,18 +34,7 @@ export interface EmbeddedConfig {
 
 export function loadEmbeddedConfig(file?: string): EmbeddedConfig {
   if (!file) return resolveConfig({}, '(defaults)');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [`cannot read file: ${(error as Error).message}`]);
-  }
-  let doc: unknown;
-  try {
-    doc = YAML.parse(text) ?? {};
-  } catch (error) {
-    throw new ConfigError(file, [`not valid YAML/JSON: ${(error as Error).message}`]);
-  }
+  const doc = readConfigFile(file) ?? {};
   return resolveConfig(doc, file);
 }
 

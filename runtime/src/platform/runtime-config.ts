@@ -5,9 +5,7 @@
  * (docs/architecture.md §7). Secrets never live in the document: it names env variables or files, and
  * resolveSecrets() reads them, reporting every missing one at once too.
  */
-import fs from 'node:fs';
 import * as t from 'io-ts';
-import YAML from 'yaml';
 import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { defaultRateLimit } from '../ingestion/rate-limit.js';
@@ -26,6 +24,7 @@ import {
   withDefault,
 } from '../common/codecs.js';
 import { ConfigError } from '../common/config-error.js';
+import { readConfigFile } from '../common/config-file.js';
 import { SecretRef } from '../common/secrets.js';
 import { KafkaConfig } from '../bus/kafka/config.js';
 import { buildPipeline } from '../processor/pipeline.js';
@@ -136,19 +135,8 @@ export interface RuntimeConfig extends RuntimeConfigDocument {
 }
 
 export function loadRuntimeConfig(file: string): RuntimeConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [`cannot read file: ${(error as Error).message}`]);
-  }
-  let doc: unknown;
-  try {
-    // JSON is what the operator renders; YAML (a superset) is accepted for hand-written files.
-    doc = YAML.parse(text);
-  } catch (error) {
-    throw new ConfigError(file, [`not valid JSON/YAML: ${(error as Error).message}`]);
-  }
+  // JSON is what the operator renders; YAML (a superset) is accepted for hand-written files.
+  const doc = readConfigFile(file, 'JSON/YAML');
   return resolveRuntimeConfig(doc, file);
 }
 
