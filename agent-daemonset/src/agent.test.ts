@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { silentLogger } from '../../runtime/src/common/log.js';
+import { silentLogger } from '../../runtime/src/common/index.js';
 import { startAgent } from './agent.js';
 import { resolveAgentConfig, resolveRoutesFile, type AgentConfig } from './config.js';
 import type { PodInformer, PodObject } from './kube/pods.js';

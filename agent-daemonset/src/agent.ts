@@ -13,8 +13,8 @@
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
-import type { Logger } from '../../runtime/src/common/log.js';
-import { baseApp, boundPort, finishApp, listen } from '../../runtime/src/common/server.js';
+import type { Logger } from '../../runtime/src/common/index.js';
+import { baseApp, boundPort, finishApp, listen } from '../../runtime/src/common/index.js';
 import type { AgentConfig, RouteConfig } from './config.js';
 import { PodCache, type PodInformer } from './kube/pods.js';
 import { AgentMetrics } from './metrics.js';

@@ -2,16 +2,16 @@
  * Configuration of `sextant agent`: one YAML/JSON file with the routes (which pods' logs go
  * to which ingestion endpoint, with which API key), multiline rules, batching, queue and
  * spool limits, retry and tailing settings. Defaults live here and only here; every error
- * in the file is reported at once with its path (DESIGN §10, Loki's validate()).
+ * in the file is reported at once with its path (docs/architecture.md §7, Loki's validate()).
  */
 import fs from 'node:fs';
 import * as t from 'io-ts';
 import YAML from 'yaml';
-import { decode } from '../../runtime/src/common/decode.js';
-import { LABEL_NAME } from '../../runtime/src/model/labels.js';
-import { defaultLimits } from '../../runtime/src/model/limits.js';
-import { ConfigError } from '../../runtime/src/platform/embedded-config.js';
-import { parsePromDuration } from '../../runtime/src/query/promql/lexical.js';
+import { decode } from '../../runtime/src/common/index.js';
+import { LABEL_NAME } from '../../runtime/src/model/index.js';
+import { defaultLimits } from '../../runtime/src/model/index.js';
+import { ConfigError } from '../../runtime/src/common/index.js';
+import { parseDuration } from '../../runtime/src/common/index.js';
 import { compilePodMatch, PodMatchConfig, type PodMatcher } from './selector.js';
 
 export { ConfigError };
@@ -221,7 +221,7 @@ function unknownFields(doc: unknown, props: object): string[] {
 
 function durationOf(value: string | number | undefined, fallback: number, path: string, min: number, errors: string[]): number {
   if (value === undefined) return fallback;
-  const ms = typeof value === 'number' ? value : parsePromDuration(value);
+  const ms = typeof value === 'number' ? value : parseDuration(value);
   if (ms === undefined || !Number.isFinite(ms)) {
     errors.push(`${path}: invalid duration ${JSON.stringify(value)}: expected e.g. 500ms, 5s, 1m`);
     return fallback;

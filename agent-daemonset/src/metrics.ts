@@ -4,7 +4,7 @@
  * received / sent / errored pattern; gauges are refreshed when scraped.
  */
 import client from 'prom-client';
-import { RuntimeMetrics } from '../../runtime/src/common/metrics.js';
+import { RuntimeMetrics } from '../../runtime/src/common/index.js';
 
 export class AgentMetrics extends RuntimeMetrics {
   readonly linesRead = new client.Counter({

@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../runtime/src/common/log.js';
+import { silentLogger } from '../../runtime/src/common/index.js';
 import { ConfigError, resolveAgentConfig, resolveRoutesFile, type RouteConfig } from './config.js';
 import { AgentMetrics } from './metrics.js';
 import { loadRoutesFile, RoutesFileWatcher } from './routes-file.js';

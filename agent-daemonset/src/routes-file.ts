@@ -11,7 +11,7 @@
  * (`sextant_agent_config_reloads_total{result="error"}`).
  */
 import fs from 'node:fs';
-import type { Logger } from '../../runtime/src/common/log.js';
+import type { Logger } from '../../runtime/src/common/index.js';
 import { ConfigError, resolveRoutesFile, type AgentConfig, type RouteConfig } from './config.js';
 import type { AgentMetrics } from './metrics.js';
 

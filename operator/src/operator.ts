@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../runtime/src/common/log.js';
+import type { Logger } from '../../runtime/src/common/index.js';
 import { GROUP, KINDS, VERSION } from './api/v1alpha1.js';
 import { agentRoutesReconciler, AGENT_ROUTES_KEY } from './controllers/agent-routes.js';
 import { TopicEnsurer } from './controllers/kafka-topics.js';
@@ -231,7 +231,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ),
   ];
 
-  // Event wiring: every event only enqueues keys (level-triggered, DESIGN §6).
+  // Event wiring: every event only enqueues keys (level-triggered, docs/architecture.md §6).
   pipelines.on((obj) => pipelineQueue.add(objectKey(obj)));
   for (const informer of children.values())
     informer.on((obj, event) => {

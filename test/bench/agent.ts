@@ -2,7 +2,7 @@
  * agent: `sextant agent` (a child process) tails one CRI log file of N lines of 200 bytes
  * and ships it to a receiver in this process that gunzips and JSON-decodes every entry and
  * acknowledges each batch without storing anything, so the agent is what is measured.
- * Same-run baseline: `cat` of the same file into /dev/null (DESIGN §9). Reports lines/s,
+ * Same-run baseline: `cat` of the same file into /dev/null (docs/architecture.md §9). Reports lines/s,
  * the agent's CPU-seconds and peak RSS (VmHWM of the agent process alone; the receiver runs
  * in this process), and the ratio to cat. Peak RSS is given as the median of the runs and
  * their maximum: it depends on when V8 happens to collect, so single runs vary by ±10 MB.

@@ -1,7 +1,7 @@
 /**
  * ingest-embedded: log events through HTTP into SQLite via a real `sextant up` process,
  * against the same-run baseline of raw better-sqlite3 inserts of the same rows into the
- * same schema (DESIGN §9). Reports events/s, server CPU-seconds per million events, and
+ * same schema (docs/architecture.md §9). Reports events/s, server CPU-seconds per million events, and
  * the server's peak RSS.
  */
 import Database from 'better-sqlite3';

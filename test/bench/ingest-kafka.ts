@@ -2,7 +2,7 @@
  * ingest-kafka: log events through HTTP into Kafka via a real `sextant ingestion` process
  * (every 200 answered only after Kafka acknowledged with acks=all), against the same-run
  * baseline of Kafka's own ProducerPerformance (acks=all, records of the same value size, a
- * topic with the same partition count, the same broker) — DESIGN §9. Reports events/s, the
+ * topic with the same partition count, the same broker) — docs/architecture.md §9. Reports events/s, the
  * ingestion's CPU-seconds per million events and peak RSS, the broker's CPU-seconds per
  * million on both sides, the ratio, and whether 100,000 events/s was reached.
  *

@@ -1,7 +1,7 @@
 /**
  * latency: ingest-acknowledged → queryable, through real `sextant ingestion`, `sextant
  * processor` and `sextant query` processes on the test/infra Kafka and OpenSearch, at half
- * the maximum rate of that pipeline (DESIGN §9; target p99 ≤ 2 s).
+ * the maximum rate of that pipeline (docs/architecture.md §9; target p99 ≤ 2 s).
  *
  * Method. Requests of `batch` entries are sent open-loop on a fixed schedule (the rate does
  * not slow down when the pipeline does). One entry of each request is a probe: its message

@@ -3,7 +3,7 @@
  * records (as the ingestion encodes them) into OpenSearch, against the same-run baseline of
  * direct _bulk indexing of the identical documents (same bodies and _ids, same index
  * template, same bulk bounds, same client library @opensearch-project/opensearch, the same
- * request with the sink's filter_path, one request in flight) into a fresh index — DESIGN §9.
+ * request with the sink's filter_path, one request in flight) into a fresh index — docs/architecture.md §9.
  * The processor keeps up to two bulks in flight (its write pipeline) while it fetches and
  * decodes the next records; the baseline needs no overlap, its bodies are built untimed.
  *

@@ -1,6 +1,6 @@
 /**
  * Benchmark runner: `npm run bench -- <name> [options]`. Each benchmark measures its
- * same-run baseline and writes JSON + a markdown table under bench-results/ (DESIGN §9).
+ * same-run baseline and writes JSON + a markdown table under bench-results/ (docs/architecture.md §9).
  */
 import { runAgentBench } from './agent.js';
 import { runIngestEmbedded } from './ingest-embedded.js';

@@ -1,5 +1,5 @@
 /**
- * The CRDs on the real API server (DESIGN §6 drift proof, API server side): crds/ applies
+ * The CRDs on the real API server (docs/architecture.md §6 drift proof, API server side): crds/ applies
  * and is Established; every spec of test/cluster/fixtures/invalid is rejected with the
  * readable message its `# api-server:` line gives; the codec-only corpus is accepted (those
  * checks are the operator's); the examples apply, and what the API server stores (with its

@@ -1,5 +1,5 @@
 /**
- * Measures what the operator's Secret cache costs in memory (issue 5, DESIGN §6): the heap
+ * Measures what the operator's Secret cache costs in memory (issue 5, docs/architecture.md §6): the heap
  * and RSS of `sextant operator` once its Secret informer has synced, without and then with
  * `--count` extra Secrets of `--size` bytes in the real API server (infra `kube`).
  *

@@ -31,7 +31,7 @@ import {
 import { Client } from '@opensearch-project/opensearch';
 import client from 'prom-client';
 import { silentLogger } from '../../runtime/src/common/log.js';
-import { createRetentionMetrics } from '../../runtime/src/platform/retention.js';
+import { createRetentionMetrics } from '../../runtime/src/storage/retention-metrics.js';
 import { partitionIndex, type IndexPartition } from '../../runtime/src/storage/opensearch/documents.js';
 import { indexAdmin, OpenSearchRetention } from '../../runtime/src/storage/opensearch/retention.js';
 import { hourStart, indexKey, journalKey, objectKey, pipelinePrefix, type PipelineLocation } from '../../runtime/src/storage/s3/layout.js';

@@ -27,7 +27,7 @@ import { parseObjectIndex, type ObjectIndex } from '../../runtime/src/storage/s3
 import { indexKey, journalKey, parseObjectKey, rangesOverlap, type ObjectLocation } from '../../runtime/src/storage/s3/layout.js';
 import { decodeObject } from '../../runtime/src/storage/s3/records.js';
 import { createS3Client, S3ObjectStore } from '../../runtime/src/storage/s3/store.js';
-import { SecretReader } from '../../runtime/src/platform/runtime-config.js';
+import { SecretReader } from '../../runtime/src/common/secrets.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { countDocs, inParallelBatches, postJson, waitFor, waitForDocs, waitReady } from '../support/distributed.js';
 import { TcpGate } from '../support/tcp-gate.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { silentLogger } from '../../../runtime/src/common/log.js';
+import { silentLogger } from '../../../runtime/src/common/index.js';
 import { PodCache, type PodInformer, type PodObject } from './pods.js';
 import { waitFor } from '../testkit/agent-process.js';
 

@@ -6,8 +6,9 @@
  * what it had, so tailing never stops because the API server is briefly away.
  */
 import type * as K8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import type { PodMetadata } from '../tail/tailer.js';
+import { backoffDelay } from '../../../runtime/src/common/index.js';
 
 /** The parts of a V1Pod the agent uses. */
 export interface PodObject {
@@ -130,7 +131,7 @@ export class PodCache implements PodMetadata {
     // a restart already scheduled covers both.
     if (this.stopped || this.retryTimer !== undefined) return;
     this.failures++;
-    const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** Math.min(this.failures - 1, 10));
+    const delay = backoffDelay(this.failures - 1, { initial: this.retry.initialMs, max: this.retry.maxMs });
     this.log.warn({ err, retryInMs: delay }, 'pod watch failed; restarting it (labels of known pods are kept)');
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {

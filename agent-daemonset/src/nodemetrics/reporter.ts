@@ -6,11 +6,12 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import type { AgentConfig, RouteConfig } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';
-import { backoffMs, post } from '../shipper/http.js';
+import { postMetrics, retryDelayMs } from '../shipper/http.js';
 import { collectNodeMetrics, type HostPaths } from './collect.js';
+import { sleep } from '../../../runtime/src/common/index.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -79,23 +80,13 @@ export class NodeMetricsReporter {
     await Promise.all(
       routes.map(async (route) => {
         for (let attempt = 0; !this.stopped; attempt++) {
-          const outcome = await post({
-            url: `${route.endpoint}/api/v1/metrics`,
-            apiKey: route.apiKey,
-            body,
-            contentType: 'application/json',
-            gzip: true,
-            timeoutMs: this.o.config.retry.requestTimeoutMs,
-          });
+          const outcome = await postMetrics(route, body, this.o.config.retry.requestTimeoutMs);
           if (outcome.kind === 'ok') {
             this.o.metrics.samplesShipped.inc({ route: route.name }, samples.length);
             return;
           }
           this.o.metrics.failures.inc({ route: route.name, reason: outcome.reason });
-          const delay =
-            outcome.kind === 'retry'
-              ? (outcome.retryAfterMs ?? backoffMs(attempt, this.o.config.retry.initialBackoffMs, this.o.config.retry.maxBackoffMs))
-              : -1;
+          const delay = retryDelayMs(outcome, attempt, this.o.config.retry);
           if (delay < 0 || Date.now() + delay >= deadline) {
             this.o.metrics.nodeMetricErrors.inc({ stage: 'ship' });
             this.o.log.warn(
@@ -105,7 +96,7 @@ export class NodeMetricsReporter {
             return;
           }
           this.o.metrics.retries.inc({ route: route.name });
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          await sleep(delay);
         }
       }),
     );

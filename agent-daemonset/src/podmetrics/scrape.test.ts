@@ -2,7 +2,7 @@ import test from 'ava';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
-import { silentLogger } from '../../../runtime/src/common/log.js';
+import { silentLogger } from '../../../runtime/src/common/index.js';
 import { resolveAgentConfig } from '../config.js';
 import type { PodInfo } from '../kube/pods.js';
 import { AgentMetrics } from '../metrics.js';

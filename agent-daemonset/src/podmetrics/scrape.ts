@@ -12,12 +12,13 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Logger } from '../../../runtime/src/common/log.js';
-import { ThrottledLog } from '../../../runtime/src/common/throttled-log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
+import { ThrottledLog } from '../../../runtime/src/common/index.js';
 import type { AgentConfig, RouteConfig } from '../config.js';
 import type { PodInfo } from '../kube/pods.js';
 import type { AgentMetrics } from '../metrics.js';
-import { backoffMs, post, request } from '../shipper/http.js';
+import { postMetrics, request, retryDelayMs } from '../shipper/http.js';
+import { sleep } from '../../../runtime/src/common/index.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -238,23 +239,13 @@ export class PodScraper {
       const part = samples.slice(i, i + SAMPLES_PER_REQUEST);
       const body = await gzip(JSON.stringify({ samples: part }));
       for (let attempt = 0; ; attempt++) {
-        const outcome = await post({
-          url: `${route.endpoint}/api/v1/metrics`,
-          apiKey: route.apiKey,
-          body,
-          contentType: 'application/json',
-          gzip: true,
-          timeoutMs: this.o.config.retry.requestTimeoutMs,
-        });
+        const outcome = await postMetrics(route, body, this.o.config.retry.requestTimeoutMs);
         if (outcome.kind === 'ok') {
           m.podSamplesShipped.inc({ route: route.name }, part.length);
           break;
         }
         m.failures.inc({ route: route.name, reason: outcome.reason });
-        const delay =
-          outcome.kind === 'retry'
-            ? (outcome.retryAfterMs ?? backoffMs(attempt, this.o.config.retry.initialBackoffMs, this.o.config.retry.maxBackoffMs))
-            : -1;
+        const delay = retryDelayMs(outcome, attempt, this.o.config.retry);
         if (delay < 0 || Date.now() + delay >= deadline || this.stopped) {
           m.podSamplesDropped.inc({ route: route.name, reason: outcome.reason }, part.length);
           this.throttled.record(`ship:${route.name}:${outcome.reason}`, part.length, (count) =>
@@ -266,7 +257,7 @@ export class PodScraper {
           break;
         }
         m.retries.inc({ route: route.name });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
       }
     }
   }

@@ -1,5 +1,5 @@
 /**
- * One POST to the ingestion API and what its answer means for the sender (DESIGN §2):
+ * One POST to the ingestion API and what its answer means for the sender (docs/architecture.md §2):
  * 2xx delivered; 413 split the batch; 408, 429, 5xx and network errors retry (honouring
  * Retry-After); every other 4xx is final.
  *
@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { backoffDelay } from '../../../runtime/src/common/index.js';
 
 /** Kept-alive connections (each route sends one request at a time, so there are few). */
 const AGENTS = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
@@ -136,8 +137,32 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Math.max(0, at - now);
 }
 
+/**
+ * How long to wait before sending again after `outcome`: what Retry-After asked, else the
+ * backoff of this attempt; -1 when the outcome is final (not retried).
+ */
+export function retryDelayMs(outcome: SendOutcome, attempt: number, retry: { initialBackoffMs: number; maxBackoffMs: number }): number {
+  if (outcome.kind !== 'retry') return -1;
+  return outcome.retryAfterMs ?? backoffMs(attempt, retry.initialBackoffMs, retry.maxBackoffMs);
+}
+
+/** POSTs gzipped native metrics JSON to a route's ingestion API. */
+export function postMetrics(
+  route: { endpoint: string; apiKey: string | undefined },
+  body: Buffer,
+  timeoutMs: number,
+): Promise<SendOutcome> {
+  return post({
+    url: `${route.endpoint}/api/v1/metrics`,
+    apiKey: route.apiKey,
+    body,
+    contentType: 'application/json',
+    gzip: true,
+    timeoutMs,
+  });
+}
+
 /** Exponential backoff with full jitter (AWS architecture blog): uniform in [0, min(max, base·2^attempt)]. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * cap);
+  return backoffDelay(attempt, { initial: baseMs, max: maxMs, jitter: 1 }, random);
 }

@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { silentLogger } from '../../../runtime/src/common/log.js';
+import { silentLogger } from '../../../runtime/src/common/index.js';
 import { resolveAgentConfig } from '../config.js';
 import { AgentMetrics } from '../metrics.js';
 import { RouteShipper, type AckTarget } from './route.js';

@@ -10,9 +10,9 @@
  * multiline group not yet complete), so a checkpoint at `endOffset` loses nothing.
  */
 import { isUtf8 } from 'node:buffer';
-import { parseCriLine } from '../../../runtime/src/processor/parsers/cri.js';
-import { parseDockerLine } from '../../../runtime/src/processor/parsers/docker.js';
-import { nowNs } from '../../../runtime/src/model/timestamp.js';
+import { parseCriLine } from '../../../runtime/src/processor/index.js';
+import { parseDockerLine } from '../../../runtime/src/processor/index.js';
+import { nowNs } from '../../../runtime/src/model/index.js';
 import type { LogFormat } from '../config.js';
 
 export interface DecodedEntry {

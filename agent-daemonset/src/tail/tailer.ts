@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import { CheckpointStore, HEAD_BYTES, headsAgree, identityKey, type Checkpoint } from '../checkpoints.js';
 import { sanitiseLabelName, type AgentConfig, type MultilineRule } from '../config.js';
 import type { AgentMetrics } from '../metrics.js';

@@ -1,5 +1,5 @@
 /**
- * Drift proof, codec side (DESIGN §6). The same files are applied to the real API server by
+ * Drift proof, codec side (docs/architecture.md §6). The same files are applied to the real API server by
  * test/cluster/crds.test.ts:
  * - every example in examples/ decodes;
  * - every spec in test/cluster/fixtures/invalid is rejected by the codec with the message its

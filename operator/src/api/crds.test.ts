@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILES, crdYaml, customResourceDefinition } from './crds.js';
-import { parseDuration, DURATION_PATTERN, celSeconds } from './duration.js';
+import { retentionSeconds, DURATION_PATTERN, celSeconds } from './duration.js';
 import type { OpenApiSchema } from './schema.js';
 import { KINDS, type KindName } from './v1alpha1.js';
 
@@ -126,10 +126,10 @@ test('duration grammar: parse, pattern and the CEL expression agree on examples'
   ];
   const pattern = new RegExp(DURATION_PATTERN);
   for (const [text, seconds] of cases) {
-    t.is(parseDuration(text), seconds, text);
+    t.is(retentionSeconds(text), seconds, text);
     t.is(text.length >= 2 && pattern.test(text), seconds !== undefined, `pattern on ${JSON.stringify(text)}`);
   }
-  // The CEL expression mirrors parseDuration term by term: evaluate it here with JS stand-ins for find/replace/int.
+  // The CEL expression mirrors retentionSeconds term by term: evaluate it here with JS stand-ins for find/replace/int.
   const js = celSeconds('s')
     .replace(/s\.find\('([^']+)'\)/g, (_m, re: string) => `((s.match(new RegExp('${re}')) ?? [''])[0])`)
     .replace(/\.replace\('(\w)', ''\)/g, ".replace('$1', '')")

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { decode } from '../../../runtime/src/common/decode.js';
-import { buildPipeline, ProcessorsCodec, STAGE_TYPES } from '../../../runtime/src/processor/pipeline.js';
+import { decode } from '../../../runtime/src/common/index.js';
+import { buildPipeline, ProcessorsCodec, STAGE_TYPES } from '../../../runtime/src/processor/index.js';
 import { STAGE_SCHEMAS } from './processors.js';
 import { decodeResource } from './v1alpha1.js';
 

@@ -10,9 +10,9 @@
  * operator's codec (a bad one there turns the Pipeline InvalidSpec, never reaches a runtime).
  */
 import * as t from 'io-ts';
-import { DETECTOR_NAMES } from '../../../runtime/src/processor/detectors.js';
-import { buildPipeline, type ProcessorConfig } from '../../../runtime/src/processor/pipeline.js';
-import { LABEL_NAME_PATTERN } from '../../../runtime/src/processor/codecs.js';
+import { DETECTOR_NAMES } from '../../../runtime/src/processor/index.js';
+import { buildPipeline, type ProcessorConfig } from '../../../runtime/src/processor/index.js';
+import { LABEL_NAME as LABEL_NAME_PATTERN } from '../../../runtime/src/model/index.js';
 import type { CelRule, Node, OpenApiSchema } from './schema.js';
 
 export const MAX_PROCESSORS = 64;

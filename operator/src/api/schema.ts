@@ -1,21 +1,14 @@
 /**
  * One definition, two outputs: every node of the Sextant API is built once here and yields
  * both the io-ts codec the operator decodes with and the OpenAPI v3 schema the CRD carries
- * (DESIGN §6: the CRD schema and the codec must not drift). Descriptions, defaults, enums,
+ * (docs/architecture.md §6: the CRD schema and the codec must not drift). Descriptions, defaults, enums,
  * patterns, bounds and cross-field rules are written once; a cross-field rule is the one
  * place written twice (CEL for the API server, a TypeScript predicate for the codec), and
  * the invalid-spec corpus (test/cluster/fixtures/invalid) proves the two agree.
  */
 import * as t from 'io-ts';
-import {
-  closed,
-  isPlainObject,
-  messageFailure,
-  optional,
-  preview,
-  withDefault,
-  type FieldProblem,
-} from '../../../runtime/src/processor/codecs.js';
+import { preview } from '../../../runtime/src/common/index.js';
+import { closed, isPlainObject, messageFailure, optional, withDefault, type FieldProblem } from '../../../runtime/src/common/index.js';
 
 /** The subset of OpenAPI v3 (plus Kubernetes extensions) a structural CRD schema uses. */
 export interface OpenApiSchema {

@@ -4,7 +4,7 @@
  * sources.kubernetes. Pipelines report their route to this controller after each reconcile;
  * it runs under one fixed queue key, so a burst of Pipeline reconciles becomes one rebuild.
  */
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import type { Applier } from '../kube/apply.js';
 import type { ReconcileResult } from '../kube/controller.js';
 import { objectKey } from '../kube/client.js';

@@ -10,10 +10,11 @@
  * KafkaUnavailable: the caller marks the Pipeline degraded and retries with backoff.
  */
 import type * as k8s from '@kubernetes/client-node';
-import { createKafka } from '../../../runtime/src/bus/kafka/client.js';
-import { ensureTopics, pipelineTopics } from '../../../runtime/src/bus/kafka/topics.js';
-import type { Logger } from '../../../runtime/src/common/log.js';
-import { SecretReader, type RuntimeConfig, type SecretRef } from '../../../runtime/src/platform/runtime-config.js';
+import { createKafka } from '../../../runtime/src/bus/kafka/index.js';
+import { ensureTopics, pipelineTopics } from '../../../runtime/src/bus/kafka/index.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
+import { SecretReader, type SecretRef } from '../../../runtime/src/common/index.js';
+import type { RuntimeConfig } from '../../../runtime/src/platform/index.js';
 
 export type SecretLookup = (namespace: string, name: string, key: string) => string | undefined;
 

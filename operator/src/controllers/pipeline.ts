@@ -1,5 +1,5 @@
 /**
- * The Pipeline controller (DESIGN §6): a level-triggered, idempotent reconcile of one
+ * The Pipeline controller (docs/architecture.md §6): a level-triggered, idempotent reconcile of one
  * Pipeline key. Whatever woke it, it reads the latest Pipeline and everything it refers to
  * from the informer caches (Secrets: metadata there, data of the referenced ones by GET when
  * their resourceVersion moved), computes the whole desired state, and converges:
@@ -14,9 +14,9 @@
  * in its status and never stops the others: the queue just takes the next key.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
-import { ConfigError } from '../../../runtime/src/platform/embedded-config.js';
-import { resolveRuntimeConfig, type RuntimeConfig } from '../../../runtime/src/platform/runtime-config.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
+import { ConfigError } from '../../../runtime/src/common/index.js';
+import { resolveRuntimeConfig, type RuntimeConfig } from '../../../runtime/src/platform/index.js';
 import {
   API_VERSION,
   decodeResource,

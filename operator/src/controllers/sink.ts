@@ -5,7 +5,7 @@
  * its own metrics and readiness — so Ready says "usable by a Pipeline", not "reachable".
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import { decodeResource, GROUP, KINDS, VERSION, type SinkStatus } from '../api/v1alpha1.js';
 import { splitKey, type KubeClients } from '../kube/client.js';
 import { mergeConditions, type Condition, type DesiredCondition } from '../kube/conditions.js';

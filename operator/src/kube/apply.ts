@@ -1,5 +1,5 @@
 /**
- * Server-side apply of the operator's objects (DESIGN §6): one field manager, force, and no
+ * Server-side apply of the operator's objects (docs/architecture.md §6): one field manager, force, and no
  * write at all when the live object already has what we would apply — so a reconcile that
  * changes nothing moves no resourceVersion. "Already has" is decided from the informer
  * cache: the desired object is a subset of the live one, or it is exactly what we applied

@@ -3,6 +3,8 @@
  * consecutive failure of a key waits base·2^(n-1), capped; forget() resets the key after a
  * success so one bad object never slows down the next good reconcile of it.
  */
+import { backoffDelay } from '../../../runtime/src/common/index.js';
+
 export interface BackoffOptions {
   baseMs: number;
   maxMs: number;
@@ -19,8 +21,8 @@ export class ItemBackoff {
   next(key: string): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    // 2^n overflows to Infinity long after the cap; min() keeps the result finite.
-    return Math.min(this.options.baseMs * 2 ** (n - 1), this.options.maxMs);
+    // No jitter: client-go's item backoff is exact (the queue tests step a fake clock through it).
+    return backoffDelay(n - 1, { initial: this.options.baseMs, max: this.options.maxMs, jitter: 0 });
   }
 
   failuresOf(key: string): number {

@@ -1,5 +1,5 @@
 /**
- * metav1.Condition bookkeeping (DESIGN §6): lastTransitionTime changes only when a
+ * metav1.Condition bookkeeping (docs/architecture.md §6): lastTransitionTime changes only when a
  * condition's status changes; reason, message and observedGeneration follow the latest
  * reconcile. The transitions are returned so the controller can emit one Event for each.
  */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { silentLogger } from '../../../runtime/src/common/log.js';
+import { silentLogger } from '../../../runtime/src/common/index.js';
 import { OperatorMetrics } from '../metrics.js';
 import { FakeClock } from './clock.js';
 import { Controller, ReconcileError, type ReconcileResult } from './controller.js';

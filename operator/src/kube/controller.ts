@@ -1,10 +1,10 @@
 /**
- * Runs one controller: N workers take keys from its queue and call reconcile (DESIGN §6).
+ * Runs one controller: N workers take keys from its queue and call reconcile (docs/architecture.md §6).
  * A reconcile that throws, or returns `retry`, is requeued with the key's exponential
  * backoff; a success forgets the backoff and may schedule a requeue. A failing key never
  * blocks the others: each worker takes the next key.
  */
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { describeApiError } from './client.js';
 import type { WorkQueue } from './queue.js';

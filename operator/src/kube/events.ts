@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import { describeApiError, microTime, type KubeClients } from './client.js';
 
 export const REPORTING_CONTROLLER = 'sextant.dev/operator';

@@ -1,13 +1,13 @@
 /**
  * A shared informer: client-node's ListWatch (list, then watch from the list's
- * resourceVersion; relist on 410 Gone) plus what it lacks (DESIGN §6):
+ * resourceVersion; relist on 410 Gone) plus what it lacks (docs/architecture.md §6):
  * - restart with exponential backoff after an error (ListWatch stops on errors);
  * - a periodic resync that hands every cached object to the handlers again, so a missed
  *   event or a dependency outside Kubernetes (Kafka) is retried eventually;
  * - hasSynced()/waitForSync() after the first successful list.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import { ItemBackoff } from './backoff.js';
 import { describeApiError } from './client.js';
 

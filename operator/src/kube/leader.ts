@@ -8,7 +8,7 @@
  * - release() on SIGTERM empties holderIdentity so a successor does not wait for expiry.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../../../runtime/src/common/log.js';
+import type { Logger } from '../../../runtime/src/common/index.js';
 import { describeApiError, isConflict, isNotFound, microTime, type KubeClients } from './client.js';
 
 export interface LeaderElectionOptions {

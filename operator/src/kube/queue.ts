@@ -1,5 +1,5 @@
 /**
- * The work queue of one controller (client-go's workqueue semantics, DESIGN §6):
+ * The work queue of one controller (client-go's workqueue semantics, docs/architecture.md §6):
  * - keys (`namespace/name`) are deduplicated: adding a key already waiting does nothing;
  * - a key is never handed to two workers at once: adding a key that is being processed marks
  *   it dirty, and done() puts it back in line;

@@ -9,7 +9,7 @@
  */
 import YAML from 'yaml';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { parseApiKeys } from '../../../runtime/src/platform/runtime-config.js';
+import { parseApiKeys } from '../../../runtime/src/platform/index.js';
 import type { LabelSelector, Pipeline } from '../api/v1alpha1.js';
 import { HTTP_PORT, serviceName, sha256, sortKeys, type OperatorSettings } from './common.js';
 

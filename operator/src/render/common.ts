@@ -1,7 +1,7 @@
 /**
  * Names, labels and hashing shared by the render functions. Everything here is pure and
  * deterministic: the same inputs give byte-identical objects, so a reconcile that changes
- * nothing applies nothing new (DESIGN §6).
+ * nothing applies nothing new (docs/architecture.md §6).
  */
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';

@@ -7,7 +7,7 @@ import * as prettier from 'prettier';
 import YAML from 'yaml';
 import type { V1ConfigMap, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import { resolveAgentConfig, resolveRoutesFile } from '../../../agent-daemonset/src/config.js';
-import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/runtime-config.js';
+import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/index.js';
 import { InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { AGENT_ROUTE_KEYS_DIR, AGENT_ROUTES_KEY, renderAgentConfig, routeName, type AgentRoute } from './agent.js';
 import { COMPONENTS, CONFIG_HASH_ANNOTATION, CONFIG_KEY, type OperatorSettings } from './common.js';

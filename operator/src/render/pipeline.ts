@@ -1,5 +1,5 @@
 /**
- * What a Pipeline becomes (DESIGN §6), as a pure function: the runtime config ConfigMap,
+ * What a Pipeline becomes (docs/architecture.md §6), as a pure function: the runtime config ConfigMap,
  * three Deployments, two Services, PodDisruptionBudgets, HPAs, and the route the node agent
  * needs. No I/O: the controller reads the Pipeline, its Sinks, RetentionPolicy and the
  * resourceVersions of the Secrets it references, calls renderPipeline and applies the result.
@@ -9,8 +9,8 @@
  * a config it would reject: the Pipeline turns InvalidSpec instead.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { ConfigError } from '../../../runtime/src/platform/embedded-config.js';
-import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/runtime-config.js';
+import { ConfigError } from '../../../runtime/src/common/index.js';
+import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/index.js';
 import { decodeResource, InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { agentRouteFor, type AgentRouteSpec } from './agent.js';
 import {

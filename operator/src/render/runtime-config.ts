@@ -7,7 +7,7 @@
  * Secrets its runtime reads (the query never sees Kafka credentials, ingestion never sees
  * sink credentials).
  */
-import { parseDuration } from '../api/duration.js';
+import { retentionSeconds } from '../api/duration.js';
 import { InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { HTTP_PORT, SECRETS_DIR, type Component } from './common.js';
 
@@ -177,8 +177,8 @@ export function renderRuntimeConfig(
   ] as const) {
     if (l[key] !== undefined) limits[key] = l[key];
   }
-  if (l.maxFutureSkew !== undefined) limits.maxFutureSkewMs = parseDuration(l.maxFutureSkew)! * 1000;
-  if (l.maxPastAge !== undefined) limits.maxPastAgeMs = parseDuration(l.maxPastAge)! * 1000;
+  if (l.maxFutureSkew !== undefined) limits.maxFutureSkewMs = retentionSeconds(l.maxFutureSkew)! * 1000;
+  if (l.maxPastAge !== undefined) limits.maxPastAgeMs = retentionSeconds(l.maxPastAge)! * 1000;
 
   const document: Record<string, unknown> = {
     pipeline: { namespace: pipeline.metadata.namespace, name: pipeline.metadata.name },

@@ -1,5 +1,5 @@
 /**
- * The bus between ingestion and the processors (DESIGN §1, §4). A publish resolves only
+ * The bus between ingestion and the processors (docs/architecture.md §1, §4). A publish resolves only
  * when the batch is durable: committed by the embedded store, or acknowledged by Kafka.
  */
 import type { LogEntry, Sample } from '../model/types.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `sextant` command. Subcommands follow Loki's single-binary `-target` idea (DESIGN §1);
+ * The `sextant` command. Subcommands follow Loki's single-binary `-target` idea (docs/architecture.md §1);
  * this build has `up`, the all-in-one embedded platform.
  */
 import type { Component } from './runtime.js';

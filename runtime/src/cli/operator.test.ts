@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDurationMs } from './operator.js';
+import { parseResync } from './operator.js';
 
 const schemaFile = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../helm/sextant/values.schema.json');
 
@@ -20,10 +20,10 @@ const VALID: Array<[string, number]> = [
 const INVALID = ['', '10', '10 minutes', '-1m', '1.5h', '30m1h', '1m1m', 'm', '10M', 'ms'];
 
 test('--resync reads Prometheus durations, like every other duration Sextant reads', (t) => {
-  for (const [text, ms] of VALID) t.is(parseDurationMs(text), ms, text);
-  for (const text of INVALID) t.is(parseDurationMs(text), undefined, JSON.stringify(text));
+  for (const [text, ms] of VALID) t.is(parseResync(text), ms, text);
+  for (const text of INVALID) t.is(parseResync(text), undefined, JSON.stringify(text));
   // Surrounding blanks of an environment variable are forgiven.
-  t.is(parseDurationMs(' 10m\n'), 600_000);
+  t.is(parseResync(' 10m\n'), 600_000);
 });
 
 test("the chart's operator.resync pattern accepts exactly what --resync accepts", (t) => {

@@ -1,6 +1,6 @@
 /**
  * `sextant operator`: reconciles Pipeline, Sink and RetentionPolicy resources into running
- * runtimes (DESIGN §6). Exit 2 on usage errors, 1 when it cannot start or lost leadership,
+ * runtimes (docs/architecture.md §6). Exit 2 on usage errors, 1 when it cannot start or lost leadership,
  * 0 after a graceful SIGTERM/SIGINT (informers stopped, reconciles in flight finished,
  * leader lease released).
  */
@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { startOperator, type RunningOperator } from '../../../operator/src/operator.js';
 import { createLogger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
-import { parsePromDuration } from '../query/promql/lexical.js';
+import { parseDuration } from '../common/duration.js';
 
 export const OPERATOR_HELP = `Usage: sextant operator [options]
 
@@ -43,13 +43,13 @@ Environment:
 `;
 
 /**
- * 10m, 30s, 1h30m, 500ms, 0 → milliseconds; undefined when malformed. The grammar is
- * Prometheus' (parsePromDuration), as for every other duration Sextant reads (runtime and
- * agent configs), so one spelling works everywhere; the chart's values.schema.json pattern
+ * --resync: 10m, 30s, 1h30m, 500ms, 0 → milliseconds; undefined when malformed. The grammar
+ * is the one of every duration Sextant reads (common/duration.ts), so one spelling works
+ * everywhere; the chart's values.schema.json pattern
  * for operator.resync is the same grammar (runtime/src/cli/operator.test.ts compares them).
  */
-export function parseDurationMs(text: string): number | undefined {
-  return parsePromDuration(text.trim());
+export function parseResync(text: string): number | undefined {
+  return parseDuration(text.trim());
 }
 
 export async function runOperator(argv: string[]): Promise<number> {
@@ -93,7 +93,7 @@ export async function runOperator(argv: string[]): Promise<number> {
   const workers = Number(workersText);
   if (!/^\d+$/.test(workersText) || workers < 1 || workers > 64) return fail(`invalid --workers "${workersText}": expected 1-64`);
   const resyncText = values.resync ?? env.SEXTANT_OPERATOR_RESYNC ?? '10m';
-  const resyncMs = parseDurationMs(resyncText);
+  const resyncMs = parseResync(resyncText);
   if (resyncMs === undefined) return fail(`invalid --resync "${resyncText}": expected a duration such as 10m, 30s or 0`);
   const electText = (values['leader-elect'] ?? env.SEXTANT_OPERATOR_LEADER_ELECT ?? 'true').toLowerCase();
   if (electText !== 'true' && electText !== 'false') return fail(`invalid --leader-elect "${electText}": expected true or false`);

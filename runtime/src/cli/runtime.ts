@@ -1,14 +1,15 @@
 /**
  * `sextant ingestion|processor|query --config <file>`: one distributed runtime against
- * Kafka/OpenSearch (DESIGN §1). Exit 2 on usage or configuration errors (every one named,
+ * Kafka/OpenSearch (docs/architecture.md §1). Exit 2 on usage or configuration errors (every one named,
  * with its path), 1 when it cannot start, 0 after a graceful SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/log.js';
-import { ConfigError } from '../platform/embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import { startIngestion, type RunningComponent } from '../platform/ingestion.js';
 import { startProcessor } from '../platform/processor.js';
 import { loadRuntimeConfig, requireFor, type RuntimeConfig } from '../platform/runtime-config.js';
+import { listenAddress } from './listen-flags.js';
 
 export type Component = 'ingestion' | 'processor' | 'query';
 
@@ -29,6 +30,8 @@ ${WHAT[component]}
 Options:
   -c, --config <file>   runtime configuration, JSON (as the operator renders it) or YAML
                         (env SEXTANT_CONFIG); see examples/runtime/runtime-config.yaml
+  -p, --port <n>        HTTP port (env SEXTANT_PORT; over the file's http.port, default 8080)
+      --host <addr>     address to bind (env SEXTANT_HOST; over the file's http.host)
       --check           validate the configuration and its secrets, then exit
   -h, --help            show this help
 
@@ -46,7 +49,13 @@ export async function runRuntime(component: Component, argv: string[]): Promise<
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -66,6 +75,9 @@ export async function runRuntime(component: Component, argv: string[]): Promise<
   try {
     config = loadRuntimeConfig(file);
     requireFor(config, component);
+    const address = listenAddress(values, process.env, config.http);
+    if ('error' in address) throw new ConfigError(file, [address.error]);
+    config = { ...config, http: { ...config.http, ...address } };
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`sextant ${component}: ${error.message}\n`);

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/log.js';
 import { loadApiKeys } from '../platform/api-keys.js';
-import { ConfigError, loadEmbeddedConfig } from '../platform/embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
+import { loadEmbeddedConfig } from '../platform/embedded-config.js';
 import { startEmbedded } from '../platform/embedded.js';
+import { listenAddress } from './listen-flags.js';
 
 export const UP_HELP = `Usage: sextant up [options]
 
@@ -54,18 +56,17 @@ export async function runUp(argv: string[]): Promise<number> {
     return 0;
   }
   const env = process.env;
-  const portText = values.port ?? env.SEXTANT_PORT ?? '8080';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`sextant up: invalid --port "${portText}": expected 0-65535\n`);
+  const address = listenAddress(values, env, { host: '127.0.0.1', port: 8080 });
+  if ('error' in address) {
+    process.stderr.write(`sextant up: ${address.error}\n`);
     return 2;
   }
+  const { host, port } = address;
   const sync = values.sync ?? env.SEXTANT_SYNC ?? 'full';
   if (sync !== 'full' && sync !== 'normal') {
     process.stderr.write(`sextant up: invalid --sync "${sync}": expected full or normal\n`);
     return 2;
   }
-  const host = values.host ?? env.SEXTANT_HOST ?? '127.0.0.1';
   const dataDir = path.resolve(values['data-dir'] ?? env.SEXTANT_DATA_DIR ?? './data');
   const log = createLogger('sextant');
 

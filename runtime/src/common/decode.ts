@@ -62,7 +62,8 @@ function isArrayType(type: t.Decoder<unknown, unknown>): boolean {
   return type instanceof t.ArrayType || type instanceof t.ReadonlyArrayType;
 }
 
-function preview(value: unknown): string {
+/** Short JSON rendering of a bad value for error messages. */
+export function preview(value: unknown): string {
   let text: string;
   try {
     text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));

@@ -1,5 +1,5 @@
 /**
- * Errors of the native endpoints (DESIGN §2): JSON `{error, code, reason, details?}` where
+ * Errors of the native endpoints (docs/architecture.md §2): JSON `{error, code, reason, details?}` where
  * `error` says what is wrong and names the path of the bad field, `code` is the HTTP status
  * and `reason` a stable machine-readable word that is also the metrics label.
  */

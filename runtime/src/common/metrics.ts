@@ -1,5 +1,5 @@
 /**
- * Self-metrics shared by the runtimes (`sextant_` prefix, DESIGN §2). Each process builds
+ * Self-metrics shared by the runtimes (`sextant_` prefix, docs/architecture.md §2). Each process builds
  * one Registry so tests and the embedded mode never share global state.
  */
 import client from 'prom-client';

@@ -1,5 +1,5 @@
 /**
- * What every component serves (DESIGN §2): /healthz, /readyz, /metrics, request metrics,
+ * What every component serves (docs/architecture.md §2): /healthz, /readyz, /metrics, request metrics,
  * and JSON errors for unknown routes and unexpected failures.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';

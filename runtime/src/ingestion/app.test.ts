@@ -9,13 +9,13 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { silentLogger } from '../common/log.js';
 import { RuntimeMetrics } from '../common/metrics.js';
 import { baseApp, boundPort, finishApp, listen } from '../common/server.js';
 import { defaultLimits } from '../model/limits.js';
 import { SqliteStore } from '../storage/sqlite/store.js';
 import { emptyPipeline } from '../processor/pipeline.js';
+import { createEmbeddedBus } from '../platform/embedded.js';
 import { ingestionRouter } from './app.js';
 import { ApiKeys } from './auth.js';
 
@@ -33,7 +33,7 @@ async function start(rateLimit = { requestsPerSecond: 1000, burst: 1000 }, maxBo
   const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
   const metrics = new RuntimeMetrics();
   const log = silentLogger();
-  const bus = new EmbeddedBus({ store, metrics, log, processor: emptyPipeline() });
+  const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
   const app = baseApp(metrics, { notReady: () => [] });
   app.use(ingestionRouter({ bus, keys: new ApiKeys([KEY, 'other-key']), limits: defaultLimits, rateLimit, maxBodyBytes, metrics, log }));
   finishApp(app, log);

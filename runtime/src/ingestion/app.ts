@@ -1,5 +1,5 @@
 /**
- * The ingestion HTTP API: POST /api/v1/logs and /api/v1/metrics (DESIGN §2). A request is
+ * The ingestion HTTP API: POST /api/v1/logs and /api/v1/metrics (docs/architecture.md §2). A request is
  * all-or-nothing: every record is validated before anything is published, and the 2xx is
  * sent only after the bus reported the batch durable.
  */

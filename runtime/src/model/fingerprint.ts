@@ -1,5 +1,5 @@
 /**
- * Stream/series fingerprints and deterministic record ids (DESIGN §3). Transport is
+ * Stream/series fingerprints and deterministic record ids (docs/architecture.md §3). Transport is
  * at-least-once everywhere, so storage dedupes on ids derived from content: a replayed
  * record gets the same id and overwrites (or is ignored as) itself.
  *

@@ -1,5 +1,5 @@
 /**
- * Per-record limits enforced at ingestion (DESIGN §3). Defaults follow Loki's and
+ * Per-record limits enforced at ingestion (docs/architecture.md §3). Defaults follow Loki's and
  * Prometheus' where they have one; every violation is a 400 naming the offending item.
  */
 import * as t from 'io-ts';
@@ -47,3 +47,9 @@ export type LimitsConfig = t.TypeOf<typeof LimitsConfig>;
 export function withDefaults(config: LimitsConfig = {}): Limits {
   return { ...defaultLimits, ...config };
 }
+
+/**
+ * The most points a range query may return per series (Prometheus' 11,000: a finer step is
+ * refused with a 400). One constant for the PromQL and LogQL engines and the native API.
+ */
+export const MAX_POINTS_PER_SERIES = 11_000;

@@ -1,5 +1,5 @@
 /**
- * Wire codecs of the native ingestion bodies (DESIGN §2) and their normalisation into
+ * Wire codecs of the native ingestion bodies (docs/architecture.md §2) and their normalisation into
  * LogEntry / Sample. io-ts is the specification of the shape; limits, naming rules and
  * timestamps are checked after it, and every problem is reported with its path.
  */

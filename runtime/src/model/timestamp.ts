@@ -1,5 +1,5 @@
 /**
- * Timestamp normalisation (DESIGN §2): RFC 3339 strings with up to nanosecond precision, or
+ * Timestamp normalisation (docs/architecture.md §2): RFC 3339 strings with up to nanosecond precision, or
  * epoch numbers in seconds, milliseconds, microseconds or nanoseconds told apart by
  * magnitude (as numbers or as strings of digits). Everything becomes bigint nanoseconds.
  */

@@ -1,6 +1,6 @@
 /**
  * The normalised records that flow from ingestion through the bus and the processor
- * stages into storage (DESIGN §3). Everything downstream of ingestion sees only these.
+ * stages into storage (docs/architecture.md §3). Everything downstream of ingestion sees only these.
  */
 
 /** Low-cardinality stream or series labels. Names follow Prometheus rules. */

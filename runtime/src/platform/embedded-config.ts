@@ -1,16 +1,16 @@
 /**
  * Configuration of `sextant up`: flags and env vars for the process, and an optional YAML
  * or JSON file for the pipeline (processor stages), limits and rate limits. Every error in
- * the file is reported at once with its path (DESIGN §10).
+ * the file is reported at once with its path (docs/architecture.md §7).
  */
-import fs from 'node:fs';
 import * as t from 'io-ts';
-import YAML from 'yaml';
 import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
 import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
-import { parsePromDuration } from '../query/promql/lexical.js';
+import { ConfigError } from '../common/config-error.js';
+import { readConfigFile } from '../common/config-file.js';
+import { parseDuration } from '../common/duration.js';
 import type { RetentionConfig } from '../storage/sqlite/retention.js';
 
 export const EmbeddedFileConfig = t.exact(
@@ -32,29 +32,9 @@ export interface EmbeddedConfig {
   maxBodyBytes: number;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly errors: string[],
-  ) {
-    super(`invalid configuration in ${source}:\n  ${errors.join('\n  ')}`);
-  }
-}
-
 export function loadEmbeddedConfig(file?: string): EmbeddedConfig {
   if (!file) return resolveConfig({}, '(defaults)');
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [`cannot read file: ${(error as Error).message}`]);
-  }
-  let doc: unknown;
-  try {
-    doc = YAML.parse(text) ?? {};
-  } catch (error) {
-    throw new ConfigError(file, [`not valid YAML/JSON: ${(error as Error).message}`]);
-  }
+  const doc = readConfigFile(file) ?? {};
   return resolveConfig(doc, file);
 }
 
@@ -80,7 +60,7 @@ export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
   const duration = (name: 'logs' | 'metrics' | 'interval', fallback: number): number => {
     const text = value.retention?.[name];
     if (text === undefined) return fallback;
-    const ms = parsePromDuration(text);
+    const ms = parseDuration(text);
     if (ms === undefined) errors.push(`retention.${name}: invalid duration "${text}": expected e.g. 7d, 12h, 90s or 0 (keep forever)`);
     return ms ?? fallback;
   };

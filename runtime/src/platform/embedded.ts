@@ -6,14 +6,19 @@ import type http from 'node:http';
 import type { Logger } from '../common/log.js';
 import { RuntimeMetrics } from '../common/metrics.js';
 import { baseApp, boundPort, finishApp, listen } from '../common/server.js';
-import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
 import { ingestionRouter } from '../ingestion/app.js';
-import { buildPipeline } from '../processor/pipeline.js';
+import { EmbeddedProcessor } from '../processor/embedded.js';
+import { createProcessorMetrics } from '../processor/metrics.js';
+import { buildPipeline, type Pipeline } from '../processor/pipeline.js';
+import { Stages } from '../processor/process.js';
 import { queryRouters } from '../query/api/routers.js';
 import { RetentionSweeper } from '../storage/sqlite/retention.js';
+import { SqliteSink } from '../storage/sqlite/sink.js';
 import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
-import { ConfigError, type EmbeddedConfig } from './embedded-config.js';
+import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
+import { ConfigError } from '../common/config-error.js';
+import type { EmbeddedConfig } from './embedded-config.js';
 
 export interface EmbeddedOptions {
   host: string;
@@ -34,13 +39,28 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
+/**
+ * The embedded bus with its receiving side: the stages (the distributed processor's code)
+ * and the SQLite sink, one transaction per event-loop turn.
+ */
+export function createEmbeddedBus(options: { store: SqliteStore; pipeline: Pipeline; metrics: RuntimeMetrics; log: Logger }): EmbeddedBus {
+  const { store, pipeline, metrics, log } = options;
+  const processor = new EmbeddedProcessor({
+    stages: new Stages(pipeline, createProcessorMetrics(metrics.registry), log),
+    sink: new SqliteSink(store, metrics),
+    metrics,
+    log,
+  });
+  return new EmbeddedBus({ deliver: (batch) => processor.deliver(batch), ready: () => store.db.open });
+}
+
 export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPlatform> {
   const { log, config } = options;
   const built = buildPipeline(config.processors, 'processors');
   if (!built.ok) throw new ConfigError('processors', built.errors);
   const metrics = new RuntimeMetrics();
   const store = new SqliteStore({ dataDir: options.dataDir, sync: options.sync });
-  const bus = new EmbeddedBus({ store, processor: built.pipeline, metrics, log });
+  const bus = createEmbeddedBus({ store, pipeline: built.pipeline, metrics, log });
   const retention = new RetentionSweeper(store, config.retention, metrics, log);
   const keys = new ApiKeys(options.apiKeys);
 

@@ -11,9 +11,10 @@ import { KafkaBus } from '../bus/kafka/kafka-bus.js';
 import { createKafkaBusMetrics } from '../bus/kafka/metrics.js';
 import { ingestionRouter } from '../ingestion/app.js';
 import { ApiKeys } from '../ingestion/auth.js';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import { startListener } from './listener.js';
-import { parseApiKeys, SecretReader, type RuntimeConfig } from './runtime-config.js';
+import { SecretReader } from '../common/secrets.js';
+import { parseApiKeys, type RuntimeConfig } from './runtime-config.js';
 
 export interface RunningComponent {
   url: string;

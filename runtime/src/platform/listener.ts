@@ -4,7 +4,8 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { listen } from '../common/server.js';
-import type { RuntimeConfig, SecretReader } from './runtime-config.js';
+import type { SecretReader } from '../common/secrets.js';
+import type { RuntimeConfig } from './runtime-config.js';
 
 export interface Listener {
   server: http.Server | https.Server;

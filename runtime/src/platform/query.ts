@@ -12,14 +12,15 @@ import { baseApp, finishApp } from '../common/server.js';
 import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
 import { queryRouters } from '../query/api/routers.js';
 import { OpenSearchReader } from '../storage/opensearch/reader.js';
-import { createOpenSearchClient } from '../storage/opensearch/sink.js';
 import { S3ColdReader } from '../storage/s3/reader.js';
-import { createS3Client, S3ObjectStore } from '../storage/s3/store.js';
+import { S3ObjectStore } from '../storage/s3/store.js';
+import { BACKENDS } from '../storage/index.js';
 import { TieredReader } from '../storage/tiered/reader.js';
-import { ConfigError } from './embedded-config.js';
+import { ConfigError } from '../common/config-error.js';
 import type { RunningComponent } from './ingestion.js';
 import { startListener } from './listener.js';
-import { hotWindows, parseApiKeys, SecretReader, type RuntimeConfig } from './runtime-config.js';
+import { SecretReader } from '../common/secrets.js';
+import { hotWindows, parseApiKeys, type RuntimeConfig } from './runtime-config.js';
 
 /** How often the backends are probed for /readyz and sextant_query_backend_up. */
 const PROBE_INTERVAL_MS = 2_000;
@@ -29,9 +30,9 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
   if (!opensearch) throw new ConfigError(config.source, ['sinks.opensearch: required by the query']);
   const secrets = new SecretReader(env);
   const keys = parseApiKeys(secrets.read(config.auth.apiKeys, 'auth.apiKeys'));
-  const osClient = createOpenSearchClient(opensearch, secrets);
+  const osClient = BACKENDS.opensearch.connect(opensearch, secrets);
   const s3 = config.sinks.s3;
-  const s3Client = s3 ? createS3Client(s3, secrets) : undefined;
+  const s3Client = s3 ? BACKENDS.s3.connect(s3, secrets) : undefined;
   secrets.check(config.source);
   if (keys.length === 0) throw new ConfigError(config.source, ['auth.apiKeys: no API key found (comma- or newline-separated)']);
 

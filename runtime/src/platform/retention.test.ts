@@ -5,7 +5,8 @@ import { silentLogger } from '../common/log.js';
 import { RuntimeMetrics } from '../common/metrics.js';
 import { OpenSearchRetention, type IndexAdmin, type IndexInfo } from '../storage/opensearch/retention.js';
 import { S3Retention, type BucketAdmin, type ListedObject } from '../storage/s3/retention.js';
-import { createRetentionMetrics, RetentionLoop } from './retention.js';
+import { createRetentionMetrics } from '../storage/retention-metrics.js';
+import { RetentionLoop } from './retention.js';
 
 const NOW = Date.parse('2026-11-27T03:20:00Z');
 const DAY = 86_400_000;

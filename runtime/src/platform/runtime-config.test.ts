@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from './embedded-config.js';
-import { loadRuntimeConfig, parseApiKeys, resolveRuntimeConfig, SecretReader, topicName } from './runtime-config.js';
+import { ConfigError } from '../common/config-error.js';
+import { SecretReader } from '../common/secrets.js';
+import { loadRuntimeConfig, parseApiKeys, resolveRuntimeConfig, topicName } from './runtime-config.js';
 
 const testdata = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), 'testdata', name);
 const errorsOf = (fn: () => unknown): string[] => {
@@ -49,7 +50,7 @@ test('every error of a broken config is reported at once, each with its path', (
     'processors[0].parse.format: expected json | logfmt | regex | cri | docker, got "xml"',
     'signals[1]: expected "logs" or "metrics", got "traces"',
     'sinks.opensearch.endpoints: not an http(s) URL: "opensearch:9200"',
-    'sinks.opensearch.user: unknown field (valid: endpoints, indexPrefix, indexPartition, username, password, caFile, insecureSkipVerify, bulk)',
+    'sinks.opensearch.user: unknown field (valid: endpoints, indexPrefix, indexPartition, username, password, caFile, insecureSkipVerify, requestTimeoutMs, bulk)',
   ]);
 });
 

@@ -1,129 +1,10 @@
 /**
- * io-ts building blocks shared by the stage config codecs. Stage configs are written by
- * people in YAML, so the codecs reject what io-ts would silently accept (unknown keys,
- * regexes that do not compile, invalid label names) and every failure carries a message
- * that `common/decode.ts` prints after the path of the bad value.
+ * io-ts building blocks of the stage config codecs on top of the shared ones in
+ * common/codecs.ts: regexes that must compile, label names, non-empty lists, keyed records.
  */
 import * as t from 'io-ts';
-
-/** Short JSON rendering of a bad value for error messages (same style as common/decode.ts). */
-export function preview(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Error pinned to `key` below the current path: `<path>.<key>: <message>`. */
-export function keyFailure(value: unknown, c: t.Context, key: string, message: string): t.ValidationError {
-  return { value, context: t.appendContext(c, key, t.unknown, value), message };
-}
-
-export function messageFailure(value: unknown, c: t.Context, message: string): t.ValidationError {
-  return { value, context: c, message };
-}
-
-/**
- * Validates with `codec` as if it stood in the wrapper's place in the context. The path
- * printer turns array indices into `[i]` only when the parent in the context is the array
- * type itself, so a wrapper (default, optional, non-empty) must not hide it.
- */
-export function delegate<A>(codec: t.Decoder<unknown, A>, u: unknown, c: t.Context): t.Validation<A> {
-  const last = c[c.length - 1];
-  if (last === undefined) return codec.validate(u, c);
-  return codec.validate(u, [...c.slice(0, -1), { ...last, type: codec }]);
-}
-
-/** A problem found by a cross-field check, reported under `key`, or on the object itself without one. */
-export interface FieldProblem {
-  key?: string;
-  message: string;
-}
-
-/**
- * A `t.type` that also rejects unknown keys (a typo such as `detector:` must not be a
- * silent no-op) and runs an optional cross-field `check` — the Loki `validate()` idea —
- * whose problems are reported together with the per-field ones.
- */
-export function closed<P extends t.Props>(
-  name: string,
-  props: P,
-  check?: (value: t.TypeOf<t.TypeC<P>>) => FieldProblem[],
-): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> {
-  const inner = t.type(props);
-  const known = Object.keys(props);
-  const valid = known.join(', ');
-  return new t.Type(
-    name,
-    (u): u is t.TypeOf<t.TypeC<P>> => inner.is(u),
-    (u, c) => {
-      if (!isPlainObject(u)) return t.failure(u, c);
-      const errors: t.ValidationError[] = [];
-      for (const key of Object.keys(u)) {
-        if (!Object.prototype.hasOwnProperty.call(props, key)) {
-          errors.push(keyFailure(u[key], c, key, `unknown field (valid: ${valid})`));
-        }
-      }
-      const result = inner.validate(u, c);
-      if (result._tag === 'Left') return t.failures([...errors, ...result.left]);
-      // Cross-field checks need well-typed fields, but not the absence of unknown keys.
-      for (const p of check ? check(result.right) : []) {
-        errors.push(p.key === undefined ? messageFailure(u, c, p.message) : keyFailure(u[p.key], c, p.key, p.message));
-      }
-      return errors.length > 0 ? t.failures(errors) : t.success(result.right);
-    },
-    (a) => inner.encode(a),
-  );
-}
-
-/**
- * Decodes a missing (`undefined`) value to `fallback`, so the default lives in the codec
- * itself and the decoded type has no optional field left for the factory to resolve.
- */
-export function withDefault<C extends t.Mixed>(codec: C, fallback: t.TypeOf<C>): t.Type<t.TypeOf<C>, t.OutputOf<C>, unknown> {
-  return new t.Type(
-    codec.name,
-    (u): u is t.TypeOf<C> => codec.is(u),
-    (u, c) => (u === undefined ? t.success(fallback) : delegate(codec, u, c)),
-    (a) => codec.encode(a),
-  );
-}
-
-/**
- * An optional field: a missing value decodes to undefined, anything else must satisfy
- * `codec`. Unlike `t.union([codec, t.undefined])` a bad value gets one error, not two.
- */
-export function optional<C extends t.Mixed>(codec: C): t.Type<t.TypeOf<C> | undefined, t.OutputOf<C> | undefined, unknown> {
-  return new t.Type(
-    codec.name,
-    (u): u is t.TypeOf<C> | undefined => u === undefined || codec.is(u),
-    (u, c) => (u === undefined ? t.success(undefined) : delegate(codec, u, c)),
-    (a) => (a === undefined ? undefined : codec.encode(a)),
-  );
-}
-
-/** A string validated by `test`, which returns an error message or undefined. */
-export function checkedString(name: string, test: (s: string) => string | undefined): t.Type<string, string, unknown> {
-  return new t.Type(
-    name,
-    (u): u is string => typeof u === 'string' && test(u) === undefined,
-    (u, c) => {
-      if (typeof u !== 'string') return t.failure(u, c);
-      const problem = test(u);
-      return problem === undefined ? t.success(u) : t.failures([messageFailure(u, c, problem)]);
-    },
-    t.identity,
-  );
-}
-
-export const NonEmptyString = checkedString('non-empty string', (s) => (s.length === 0 ? 'must not be empty' : undefined));
+import { checkedString, delegate, isPlainObject, messageFailure } from '../common/codecs.js';
+import { LABEL_NAME } from '../model/labels.js';
 
 /** Why `source` does not compile as a JavaScript regular expression, or undefined. */
 export function regexProblem(source: string): string | undefined {
@@ -142,11 +23,9 @@ export function regexProblem(source: string): string | undefined {
  */
 export const RegexSource = checkedString('regular expression', regexProblem);
 
-export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
 /** Why `name` cannot be a new label name (Prometheus rules), or undefined. */
 export function labelNameProblem(name: string): string | undefined {
-  if (!LABEL_NAME_PATTERN.test(name)) return `invalid label name ${JSON.stringify(name)}: must match ^[a-zA-Z_][a-zA-Z0-9_]*$`;
+  if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}: must match ^[a-zA-Z_][a-zA-Z0-9_]*$`;
   // Prometheus reserves `__`-prefixed names for internal use (`__name__`, `__error__`).
   if (name.startsWith('__')) return `invalid label name ${JSON.stringify(name)}: names starting with "__" are reserved`;
   return undefined;

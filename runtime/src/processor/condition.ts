@@ -12,7 +12,8 @@
  */
 import * as t from 'io-ts';
 import type { LogEntry } from '../model/types.js';
-import { closed, delegate, isPlainObject, messageFailure, NonEmptyString, nonEmptyArray, RegexSource } from './codecs.js';
+import { closed, delegate, isPlainObject, messageFailure, NonEmptyString } from '../common/codecs.js';
+import { nonEmptyArray, RegexSource } from './codecs.js';
 
 export type Scalar = string | number | boolean;
 

@@ -9,7 +9,8 @@
 import * as t from 'io-ts';
 import { decode } from '../common/decode.js';
 import type { LogEntry } from '../model/types.js';
-import { isPlainObject, messageFailure, preview } from './codecs.js';
+import { preview } from '../common/decode.js';
+import { isPlainObject, messageFailure } from '../common/codecs.js';
 import type { Stage, StageType } from './stage.js';
 import { createDropStage, DropConfig } from './stages/drop.js';
 import { createFilterStage, FilterConfig } from './stages/filter.js';

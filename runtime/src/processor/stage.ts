@@ -1,6 +1,6 @@
 /**
  * The contract between the pipeline runner and the compiled stages. Stages work on log
- * entries only; metric samples pass through the processor untouched (DESIGN §1: parse and
+ * entries only; metric samples pass through the processor untouched (docs/architecture.md §1: parse and
  * redact are about log lines, and relabelling metrics belongs to the scrape side).
  */
 import type { LogEntry } from '../model/types.js';

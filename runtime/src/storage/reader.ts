@@ -1,6 +1,6 @@
 /**
  * The primitives every storage backend (SQLite, OpenSearch, S3) offers to the
- * query engines (DESIGN §5). PromQL, LogQL and the native API sit on top of these only.
+ * query engines (docs/architecture.md §5). PromQL, LogQL and the native API sit on top of these only.
  */
 import type { Labels, LogEntry } from '../model/types.js';
 
@@ -45,7 +45,7 @@ export interface LogSelection {
 }
 
 export interface StoredLogEntry extends LogEntry {
-  /** Deterministic record id (DESIGN §3). */
+  /** Deterministic record id (docs/architecture.md §3). */
   id: string;
 }
 

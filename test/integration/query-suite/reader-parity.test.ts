@@ -21,7 +21,8 @@ import { s3ClientForS3Proxy } from '../helpers/s3.js';
 import { writeColdObjects } from './cold-objects.js';
 import type { LabelMatcher, LogSelection, StorageReader, StoredLogEntry } from '../../../runtime/src/storage/reader.js';
 import { SqliteStore } from '../../../runtime/src/storage/sqlite/store.js';
-import { SecretReader, type OpenSearchSinkSettings } from '../../../runtime/src/platform/runtime-config.js';
+import { SecretReader } from '../../../runtime/src/common/secrets.js';
+import type { OpenSearchSinkSettings } from '../../../runtime/src/storage/opensearch/config.js';
 import { infraVar } from '../helpers/infra-env.js';
 import { HOUR_MS, LOG_COUNT, makeDataset, SAMPLE_POINTS } from './dataset.js';
 

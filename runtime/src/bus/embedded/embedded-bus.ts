@@ -1,41 +1,37 @@
 /**
- * The embedded bus of `sextant up`: no broker, the processor stages and the SQLite store run
- * in-process. Publishes that arrive in the same event-loop turn are group-committed in one
- * transaction, so many small concurrent requests cost one commit (and one fsync).
+ * The embedded bus of `sextant up`: no broker, it only carries records. Publishes that
+ * arrive in the same event-loop turn are handed to `deliver` together (the embedded
+ * processor, processor/embedded.ts, stores them in one transaction), and each publish
+ * resolves with what `deliver` accepted of it, or rejects with BusUnavailableError (503)
+ * when the turn could not be stored.
  */
-import type { Logger } from '../../common/log.js';
-import type { RuntimeMetrics } from '../../common/metrics.js';
 import type { LogEntry, Sample } from '../../model/types.js';
-import type { SqliteStore } from '../../storage/sqlite/store.js';
-import { ThrottledLog } from '../../common/throttled-log.js';
-import { createProcessorMetrics, type ProcessorMetrics } from '../../processor/metrics.js';
-import type { Pipeline, PipelineResult } from '../../processor/pipeline.js';
 import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
 
-interface Pending {
+/** One publish as delivered: log entries or samples. */
+export interface Delivery {
   logs?: LogEntry[];
   samples?: Sample[];
+}
+
+interface Pending extends Delivery {
   resolve: (result: PublishResult) => void;
   reject: (error: Error) => void;
 }
 
 export interface EmbeddedBusOptions {
-  store: SqliteStore;
-  processor: Pipeline;
-  metrics: RuntimeMetrics;
-  log: Logger;
+  /** Takes one turn's publishes and returns the records accepted of each; throws when nothing was stored. */
+  deliver: (batch: Delivery[]) => number[];
+  /** Whether the receiving side can take records (the store is open). */
+  ready: () => boolean;
 }
 
 export class EmbeddedBus implements Bus {
   private pending: Pending[] = [];
   private scheduled = false;
   private closed = false;
-  private readonly dropLog = new ThrottledLog(60_000);
-  private readonly processorMetrics: ProcessorMetrics;
 
-  constructor(private readonly options: EmbeddedBusOptions) {
-    this.processorMetrics = createProcessorMetrics(options.metrics.registry);
-  }
+  constructor(private readonly options: EmbeddedBusOptions) {}
 
   publishLogs(entries: LogEntry[]): Promise<PublishResult> {
     return this.enqueue({ logs: entries });
@@ -46,7 +42,7 @@ export class EmbeddedBus implements Bus {
   }
 
   ready(): boolean {
-    return !this.closed && this.options.store.db.open;
+    return !this.closed && this.options.ready();
   }
 
   async close(): Promise<void> {
@@ -54,10 +50,10 @@ export class EmbeddedBus implements Bus {
     this.closed = true;
   }
 
-  private enqueue(batch: Omit<Pending, 'resolve' | 'reject'>): Promise<PublishResult> {
+  private enqueue(delivery: Delivery): Promise<PublishResult> {
     if (this.closed) return Promise.reject(new BusUnavailableError('shutting down'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ ...batch, resolve, reject });
+      this.pending.push({ ...delivery, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -70,49 +66,14 @@ export class EmbeddedBus implements Bus {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const { store, processor, metrics, log } = this.options;
-    const stopTimer = metrics.storageCommitDuration.startTimer();
+    let accepted: number[];
     try {
-      const results = batch.map(() => 0);
-      // The stages run per request so each publisher learns how many of its records were kept.
-      const logs: LogEntry[] = [];
-      const samples: Sample[] = [];
-      batch.forEach((p, i) => {
-        if (p.logs) {
-          const processed = processor.processLogs(p.logs);
-          this.processorMetrics.record(p.logs.length, processed);
-          this.logDrops(processed.dropped);
-          results[i] = processed.entries.length;
-          for (const e of processed.entries) logs.push(e);
-        }
-        if (p.samples) {
-          results[i] = p.samples.length;
-          for (const s of p.samples) samples.push(s);
-        }
-      });
-      const written = store.write(logs, samples);
-      metrics.storageWritten.inc({ signal: 'logs' }, written.logs.written);
-      metrics.storageDuplicates.inc({ signal: 'logs' }, written.logs.duplicates);
-      metrics.storageWritten.inc({ signal: 'metrics' }, written.samples.written);
-      stopTimer();
-      batch.forEach((p, i) => p.resolve({ accepted: results[i]! }));
+      accepted = this.options.deliver(batch.map(({ logs, samples }) => ({ logs, samples })));
     } catch (error) {
-      metrics.storageErrors.inc();
-      log.error({ err: error, requests: batch.length }, 'storage transaction failed; nothing of these requests was stored');
       const unavailable = new BusUnavailableError(`storage write failed: ${(error as Error).message}`);
       for (const p of batch) p.reject(unavailable);
+      return;
     }
-  }
-
-  /** Intentional drops are counted by processorMetrics; here they are explained in the log. */
-  private logDrops(dropped: PipelineResult['dropped']): void {
-    for (const d of dropped) {
-      this.dropLog.record(`${d.stage}/${d.reason}`, d.count, (count) =>
-        this.options.log.info(
-          { stage: `processors[${d.stage}].${d.type}`, reason: d.reason, count },
-          'processor stage dropped log entries as configured (sextant_processor_entries_dropped_total)',
-        ),
-      );
-    }
+    batch.forEach((p, i) => p.resolve({ accepted: accepted[i] ?? 0 }));
   }
 }

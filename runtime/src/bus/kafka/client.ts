@@ -7,7 +7,8 @@ import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../common/log.js';
 import './request-queue-fix.js';
-import type { KafkaSettings, SecretReader } from '../../platform/runtime-config.js';
+import type { SecretReader } from '../../common/secrets.js';
+import type { KafkaSettings } from './config.js';
 
 export function createKafka(settings: KafkaSettings, secrets: SecretReader, log: Logger): Kafka {
   const config: KafkaConfig = {

@@ -1,5 +1,5 @@
 /**
- * The Kafka bus of the ingestion runtime (DESIGN §4). publish* resolves only after Kafka
+ * The Kafka bus of the ingestion runtime (docs/architecture.md §4). publish* resolves only after Kafka
  * acknowledged the records (acks=all, idempotent producer). kafkajs does no batching of its
  * own, so publishes are coalesced here: whatever arrives while a send is in flight, or within
  * `lingerMs`, goes out as one sendBatch (cut at `maxBatchRecords` and `maxBatchBytes`). The
@@ -13,6 +13,7 @@
  * reconnects a fresh producer in the background until a metadata request succeeds.
  */
 import { CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import type { LogEntry, Sample } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
@@ -269,10 +270,6 @@ export class KafkaBus implements Bus {
       }
     })().finally(() => (this.probing = undefined));
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -3,7 +3,7 @@
  * Docker keeps the line's newline inside `log`; it is removed here because Sextant's
  * message is the line without its terminator.
  */
-import { isPlainObject } from '../codecs.js';
+import { isPlainObject } from '../../common/codecs.js';
 import { parseRfc3339 as parseRfc3339Ns } from '../../model/timestamp.js';
 
 export interface DockerLine {

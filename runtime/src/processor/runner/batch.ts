@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { decodeLogEntry, decodeSample, PoisonRecordError } from '../../bus/kafka/codec.js';
 import type { Signal } from '../../model/types.js';
 import type { Pipeline, PipelineResult } from '../pipeline.js';
-import type { SinkRecord } from './sink.js';
+import type { SinkRecord } from '../../storage/sink.js';
 
 export interface DeadLetter {
   message: KafkaMessage;
@@ -28,7 +28,7 @@ export function prepareBatch(
   topic: string,
   partition: number,
   messages: KafkaMessage[],
-  pipeline: Pipeline,
+  pipeline: Pick<Pipeline, 'processLogs'>,
 ): PreparedBatch {
   const deadLetters: DeadLetter[] = [];
   const records: SinkRecord[] = [];

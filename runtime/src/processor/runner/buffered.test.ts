@@ -16,7 +16,7 @@ import {
   type FlushOutcome,
   type SegmentSource,
   type SinkRecord,
-} from './sink.js';
+} from '../../storage/sink.js';
 
 const TOPIC = 'sextant.a.b.logs';
 

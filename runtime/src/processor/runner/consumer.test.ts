@@ -8,7 +8,7 @@ import { createProcessorMetrics } from '../metrics.js';
 import { buildPipeline } from '../pipeline.js';
 import { consumerGroupId, SinkRunner } from './consumer.js';
 import { createRunnerMetrics } from './metrics.js';
-import { SinkUnavailableError, type RejectedRecord, type Sink, type SinkRecord } from './sink.js';
+import { SinkUnavailableError, type RejectedRecord, type Sink, type SinkRecord } from '../../storage/sink.js';
 
 class FakeSink implements Sink {
   readonly name = 'fake';

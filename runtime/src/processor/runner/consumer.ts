@@ -1,6 +1,6 @@
 /**
  * The processor runner for one (pipeline, sink): its own consumer group
- * `sextant.<namespace>.<pipeline>.<sink>`, so sinks progress independently (DESIGN §4).
+ * `sextant.<namespace>.<pipeline>.<sink>`, so sinks progress independently (docs/architecture.md §4).
  *
  * Per batch: decode + stages and DLQ for poison records; then a writing sink's records enter
  * the WritePipeline (write-pipeline.ts), which merges batches of all partitions into sink
@@ -15,16 +15,17 @@
  * by age run from a timer, serialised with the batches. See eachBufferedBatch.
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Backoff, retry, retryWhile, sleep, type BackoffPolicy } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import { ThrottledLog } from '../../common/throttled-log.js';
 import { encodeLogEntry, encodeSample, HEADER_ERROR, HEADER_ERROR_STAGE, HEADER_ORIGIN } from '../../bus/kafka/codec.js';
 import type { Signal } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
+import { Stages } from '../process.js';
 import { prepareBatch, type DeadLetter } from './batch.js';
 import type { RunnerMetrics } from './metrics.js';
-import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from './sink.js';
+import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from '../../storage/sink.js';
 import { WritePipeline, type RejectedItem } from './write-pipeline.js';
 
 export interface RunnerOptions {
@@ -36,7 +37,7 @@ export interface RunnerOptions {
   processorMetrics: ProcessorMetrics;
   log: Logger;
   /** First and largest backoff after a failed sink write. */
-  backoffMs?: { initial: number; max: number };
+  backoffMs?: BackoffPolicy;
   /**
    * Whether this runner sends undecodable records to the DLQ (default true). Every sink's
    * group reads the same records, so a processor with several sinks lets one of them do
@@ -67,14 +68,15 @@ export class SinkRunner {
   private producer: Producer | undefined;
   private sinkHealthy = true;
   private consumerRunning = false;
-  private readonly dropLog = new ThrottledLog(60_000);
+  /** The stages, their drop log and counters: the same code as the embedded processor's. */
+  private readonly stages: Stages;
   private readonly signalOf = new Map<string, Signal>();
-  private readonly backoff: { initial: number; max: number };
+  private readonly backoff: BackoffPolicy;
   /** Buffering sinks: one flush or batch at a time (batches, the age timer, shutdown). */
   private locked = false;
   private closing = false;
   private timer: NodeJS.Timeout | undefined;
-  private tickDelay = 0;
+  private tickBackoff!: Backoff;
   private nextTickAt = 0;
   /** Writing sinks: the merged, pipelined write path. */
   private pipeline: WritePipeline | undefined;
@@ -82,6 +84,8 @@ export class SinkRunner {
   constructor(private readonly options: RunnerOptions) {
     for (const s of options.config.signals) this.signalOf.set(topicName(options.config, s), s);
     this.backoff = options.backoffMs ?? { initial: 200, max: 30_000 };
+    this.tickBackoff = new Backoff(this.backoff);
+    this.stages = new Stages(options.pipeline, options.processorMetrics, options.log);
   }
 
   get sinkName(): string {
@@ -160,15 +164,14 @@ export class SinkRunner {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
-    const { sink, metrics, processorMetrics, pipeline } = this.options;
+    const { sink, metrics } = this.options;
     if (batch.messages.length === 0) return;
     const signal = this.signalOf.get(batch.topic);
     if (!signal) return;
     if (isBuffering(sink)) return this.eachBufferedBatch(payload, sink, signal);
     const writes = this.pipeline!;
     const running = () => isRunning() && !isStale() && !this.closing;
-    const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, pipeline);
-    if (prepared.processed) this.logDrops(prepared);
+    const prepared = prepareBatch(signal, batch.topic, batch.partition, batch.messages, this.stages);
     // Not taken while the pipeline is full (or the consumer stops): Kafka delivers it again.
     if (!(await writes.waitForRoom(heartbeat, running))) return;
     if (!(await this.sendUndecodable(prepared.deadLetters, batch.topic, batch.partition, heartbeat, running))) return;
@@ -177,7 +180,7 @@ export class SinkRunner {
     // Consumed, not committed: the pipeline commits once the sink acknowledged it.
     resolveOffset(last);
     metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-    if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
+    if (prepared.processed) this.stages.count(prepared.received, prepared.processed);
     await heartbeat();
   }
 
@@ -248,7 +251,7 @@ export class SinkRunner {
    */
   private async eachBufferedBatch(payload: EachBatchPayload, sink: BufferingSink, signal: Signal): Promise<void> {
     const { batch, heartbeat, resolveOffset } = payload;
-    const { metrics, processorMetrics, pipeline } = this.options;
+    const { metrics } = this.options;
     const running = () => payload.isRunning() && !payload.isStale() && !this.closing;
     if (!(await this.acquire(heartbeat, running))) return;
     try {
@@ -265,8 +268,7 @@ export class SinkRunner {
         pins.filter((p) => p >= first && p < last),
       );
       for (const slice of slices) {
-        const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, pipeline);
-        if (prepared.processed) this.logDrops(prepared);
+        const prepared = prepareBatch(signal, batch.topic, batch.partition, slice, this.stages);
         if (!(await this.sendUndecodable(prepared.deadLetters, batch.topic, batch.partition, heartbeat, running))) return;
         const lastOfSlice = slice[slice.length - 1]!.offset;
         sink.append(
@@ -280,17 +282,16 @@ export class SinkRunner {
           prepared.records,
         );
         resolveOffset(lastOfSlice);
-        if (prepared.processed) processorMetrics.record(prepared.received, prepared.processed);
+        if (prepared.processed) this.stages.count(prepared.received, prepared.processed);
       }
-      let delay = this.backoff.initial;
+      const backoff = new Backoff(this.backoff);
       for (;;) {
         const outcome = await sink.flush({ shutdown: false, heartbeat });
         await this.commitDurable(sink, outcome.durable);
         if (!outcome.error) break;
         this.sinkFailed(sink.name, outcome.error);
         if (!running()) return; // the buffer is left uncommitted: replayed by the next owner
-        await this.sleepWithHeartbeat(delay, heartbeat, running);
-        delay = Math.min(delay * 2, this.backoff.max);
+        await this.sleepWithHeartbeat(backoff.next(), heartbeat, running);
       }
       this.sinkRecovered(sink.name);
       metrics.lag.set({ sink: sink.name, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
@@ -309,10 +310,9 @@ export class SinkRunner {
       await this.commitDurable(sink, outcome.durable);
       if (outcome.error) {
         this.sinkFailed(sink.name, outcome.error);
-        this.tickDelay = Math.min(Math.max(this.tickDelay * 2, this.backoff.initial), this.backoff.max);
-        this.nextTickAt = Date.now() + this.tickDelay;
+        this.nextTickAt = Date.now() + this.tickBackoff.next();
       } else {
-        this.tickDelay = 0;
+        this.tickBackoff.reset();
         this.sinkRecovered(sink.name);
       }
     } catch (error) {
@@ -331,15 +331,16 @@ export class SinkRunner {
     } catch {
       // not running: nothing is fetched anyway
     }
-    while (this.locked) await new Promise((r) => setTimeout(r, 50));
+    while (this.locked) await sleep(50);
     this.locked = true;
     const deadline = Date.now() + 10_000;
-    let delay = this.backoff.initial;
+    const backoff = new Backoff(this.backoff);
     try {
       for (;;) {
         const outcome = await sink.flush({ shutdown: true });
         await this.commitDurable(sink, outcome.durable);
         if (!outcome.error) return;
+        const delay = backoff.next();
         if (Date.now() + delay > deadline) {
           this.options.log.warn(
             { err: outcome.error, sink: sink.name },
@@ -347,8 +348,7 @@ export class SinkRunner {
           );
           return;
         }
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, this.backoff.max);
+        await sleep(delay);
       }
     } catch (error) {
       this.options.log.warn({ err: error, sink: sink.name }, 'shutdown flush failed; buffered records stay uncommitted for the next owner');
@@ -369,7 +369,7 @@ export class SinkRunner {
     let beat = Date.now();
     while (this.locked) {
       if (!running()) return false;
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
       if (Date.now() - beat >= 1_000) {
         beat = Date.now();
         await heartbeat().catch(() => undefined);
@@ -387,18 +387,12 @@ export class SinkRunner {
     running: () => boolean,
     fn: () => Promise<void>,
   ): Promise<boolean> {
-    let delay = this.backoff.initial;
-    for (;;) {
-      if (!running()) return false;
-      try {
-        await fn();
-        return true;
-      } catch (error) {
-        this.sinkFailed(sinkName, error);
-        await this.sleepWithHeartbeat(delay, heartbeat, running);
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
-    }
+    const done = await retryWhile(running, fn, {
+      policy: this.backoff,
+      onError: (error) => this.sinkFailed(sinkName, error),
+      wait: (ms) => this.sleepWithHeartbeat(ms, heartbeat, running),
+    });
+    return done !== undefined;
   }
 
   private sinkFailed(sinkName: string, error: unknown): void {
@@ -463,34 +457,17 @@ export class SinkRunner {
   private async sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
     const until = Date.now() + ms;
     while (Date.now() < until && isRunning()) {
-      await new Promise((r) => setTimeout(r, Math.min(1_000, until - Date.now())));
+      await sleep(Math.min(1_000, until - Date.now()));
       await heartbeat().catch(() => undefined);
     }
   }
 
   private async retry(what: string, fn: () => Promise<void>): Promise<void> {
-    let delay = this.backoff.initial;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (!(error instanceof SinkUnavailableError)) throw error;
-        this.options.log.warn({ err: error, what }, `${what} failed; retrying`);
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, this.backoff.max);
-      }
-    }
-  }
-
-  private logDrops(prepared: ReturnType<typeof prepareBatch>): void {
-    for (const d of prepared.processed?.dropped ?? []) {
-      this.dropLog.record(`${d.stage}/${d.reason}`, d.count, (count) =>
-        this.options.log.info(
-          { stage: `processors[${d.stage}].${d.type}`, reason: d.reason, count },
-          'processor stage dropped log entries as configured (sextant_processor_entries_dropped_total)',
-        ),
-      );
-    }
+    await retry(fn, {
+      policy: this.backoff,
+      retryable: (error) => error instanceof SinkUnavailableError,
+      onError: (error) => this.options.log.warn({ err: error, what }, `${what} failed; retrying`),
+    });
   }
 }
 

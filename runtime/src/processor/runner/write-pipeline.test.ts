@@ -1,6 +1,6 @@
 import test from 'ava';
 import { silentLogger } from '../../common/log.js';
-import type { RejectedRecord, Sink, SinkRecord } from './sink.js';
+import type { RejectedRecord, Sink, SinkRecord } from '../../storage/sink.js';
 import { WritePipeline, type OffsetToCommit, type RejectedItem, type Segment } from './write-pipeline.js';
 
 /** A sink whose writes complete only when the test says so, in any order. */

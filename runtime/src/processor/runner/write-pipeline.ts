@@ -10,15 +10,16 @@
  * them running, and commits a partition's offset only once every record up to it was
  * acknowledged (or rejected into the DLQ). What is queued or in flight is never committed:
  * a crash, a rebalance or a shutdown that cannot drain replays it, and deterministic ids
- * make the replay overwrite what already landed (DESIGN §3–§4).
+ * make the replay overwrite what already landed (docs/architecture.md §3–§4).
  *
  * Backpressure: the queue holds at most `maxPending` records (plus the batch that crossed
  * the bound); eachBatch waits for room (with heartbeats), so a sink outage — writes retried
  * with exponential backoff, never dropped — stops the consumer from fetching.
  */
+import { retryWhile, type BackoffPolicy } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import type { Signal } from '../../model/types.js';
-import type { Sink, SinkRecord } from './sink.js';
+import type { Sink, SinkRecord } from '../../storage/sink.js';
 
 /** The records of one Kafka batch: committed (lastOffset + 1) once all of them are acknowledged. */
 export interface Segment {
@@ -50,7 +51,7 @@ export interface WritePipelineOptions {
   maxPending: number;
   /** Sink writes running at once. */
   inFlight: number;
-  backoffMs: { initial: number; max: number };
+  backoffMs: BackoffPolicy;
   /** Sends refused records to the DLQ; a throw is retried with backoff (the offsets wait). */
   deadLetter(items: RejectedItem[]): Promise<void>;
   commit(offsets: OffsetToCommit[]): Promise<void>;
@@ -207,20 +208,12 @@ export class WritePipeline {
 
   /** Runs fn until it succeeds, backing off; returns without success once stopped. */
   private async retrying(fn: () => Promise<void>): Promise<void> {
-    const { backoffMs } = this.options;
-    let delay = backoffMs.initial;
-    for (;;) {
-      if (this.stopped) return;
-      try {
-        await fn();
-        this.options.onSuccess();
-        return;
-      } catch (error) {
-        this.options.onFailure(error);
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, backoffMs.max);
-      }
-    }
+    const done = await retryWhile(() => !this.stopped, fn, {
+      policy: this.options.backoffMs,
+      onError: (error) => this.options.onFailure(error),
+      wait: (ms) => this.sleep(ms),
+    });
+    if (done) this.options.onSuccess();
   }
 
   /** Moves each partition's commit point past its leading fully-acknowledged segments. */

@@ -3,7 +3,7 @@
  * reason `filter_not_matched`.
  */
 import * as t from 'io-ts';
-import { closed } from '../codecs.js';
+import { closed } from '../../common/codecs.js';
 import { compileCondition, ConditionCodec } from '../condition.js';
 import type { Stage } from '../stage.js';
 

@@ -9,18 +9,8 @@
  */
 import * as t from 'io-ts';
 import type { LogEntry } from '../../model/types.js';
-import {
-  checkedString,
-  closed,
-  LabelName,
-  labelNameProblem,
-  NonEmptyString,
-  optional,
-  recordOf,
-  setOwn,
-  stringOr,
-  withDefault,
-} from '../codecs.js';
+import { checkedString, closed, NonEmptyString, optional, withDefault } from '../../common/codecs.js';
+import { LabelName, labelNameProblem, recordOf, setOwn, stringOr } from '../codecs.js';
 import type { Stage } from '../stage.js';
 
 const PromoteObject = closed('promote item', { field: NonEmptyString, as: optional(LabelName) }, (item) => {

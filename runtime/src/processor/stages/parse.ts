@@ -9,7 +9,8 @@
  */
 import * as t from 'io-ts';
 import type { LogEntry } from '../../model/types.js';
-import { closed, isPlainObject, NonEmptyString, optional, RegexSource, setOwn, withDefault, type FieldProblem } from '../codecs.js';
+import { closed, isPlainObject, NonEmptyString, optional, withDefault, type FieldProblem } from '../../common/codecs.js';
+import { RegexSource, setOwn } from '../codecs.js';
 import { parseCriLine } from '../parsers/cri.js';
 import { parseDockerLine } from '../parsers/docker.js';
 import { parseLogfmt } from '../parsers/logfmt.js';

@@ -4,7 +4,8 @@
  * alone: they are low-cardinality stream identity, not payload.
  */
 import * as t from 'io-ts';
-import { checkedString, closed, optional, regexProblem, setOwn, withDefault } from '../codecs.js';
+import { checkedString, closed, optional, withDefault } from '../../common/codecs.js';
+import { regexProblem, setOwn } from '../codecs.js';
 import { DETECTOR_NAMES, detectorRedactors, type DetectorName, type Redactor } from '../detectors.js';
 import type { Stage } from '../stage.js';
 

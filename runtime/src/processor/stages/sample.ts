@@ -1,12 +1,12 @@
 /**
  * `sample` stage: keeps a fraction `rate` of entries. The decision is a hash of the stream
  * (sorted label set) + timestamp + message — not a random draw — so a replayed batch keeps
- * exactly the same entries (DESIGN §3: replays must converge on the same stored records).
+ * exactly the same entries (docs/architecture.md §3: replays must converge on the same stored records).
  * `by: stream` hashes the labels only, keeping or dropping whole streams.
  */
 import * as t from 'io-ts';
 import type { Labels } from '../../model/types.js';
-import { closed, messageFailure, withDefault } from '../codecs.js';
+import { closed, messageFailure, withDefault } from '../../common/codecs.js';
 import { Fnv1a64 } from '../hash.js';
 import type { Stage } from '../stage.js';
 

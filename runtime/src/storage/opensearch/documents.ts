@@ -1,6 +1,6 @@
 /**
  * Documents, ids and index names of the OpenSearch hot tier. The _id derives from content
- * (DESIGN §3: logRecordId for log entries, series fingerprint + timestamp for samples), so a
+ * (docs/architecture.md §3: logRecordId for log entries, series fingerprint + timestamp for samples), so a
  * replayed record overwrites itself instead of duplicating.
  */
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';

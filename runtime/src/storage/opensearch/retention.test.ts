@@ -1,7 +1,7 @@
 import test from 'ava';
 import client from 'prom-client';
 import { silentLogger } from '../../common/log.js';
-import { createRetentionMetrics } from '../../platform/retention.js';
+import { createRetentionMetrics } from '../retention-metrics.js';
 import { indexPeriod, OpenSearchRetention, type IndexAdmin, type IndexInfo } from './retention.js';
 
 const NOW = Date.parse('2026-11-27T03:20:00Z');

@@ -16,7 +16,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Logger } from '../../common/log.js';
 import type { Signal } from '../../model/types.js';
-import type { RetentionMetrics } from '../../platform/retention.js';
+import type { RetentionMetrics } from '../retention-metrics.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

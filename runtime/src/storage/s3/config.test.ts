@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../platform/embedded-config.js';
+import { ConfigError } from '../../common/config-error.js';
 import { loadRuntimeConfig, requireFor, resolveRuntimeConfig } from '../../platform/runtime-config.js';
 import { S3_DEFAULTS } from './config.js';
 

@@ -1,6 +1,6 @@
 /**
  * The records inside a cold-tier object: gzip-compressed NDJSON, one record per line, in
- * Kafka offset order. Each line carries its deterministic id (DESIGN §3) and its stream or
+ * Kafka offset order. Each line carries its deterministic id (docs/architecture.md §3) and its stream or
  * series fingerprint, so a reader can dedupe and group without recomputing hashes.
  *
  * ```

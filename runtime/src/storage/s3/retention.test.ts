@@ -3,7 +3,7 @@ import type { LifecycleRule } from '@aws-sdk/client-s3';
 import bunyan from 'bunyan';
 import client from 'prom-client';
 import { silentLogger, type Logger } from '../../common/log.js';
-import { createRetentionMetrics } from '../../platform/retention.js';
+import { createRetentionMetrics } from '../retention-metrics.js';
 import { indexKey, journalKey, objectKey, type PipelineLocation } from './layout.js';
 import {
   dayOf,

@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Logger } from '../../common/log.js';
 import type { Signal } from '../../model/types.js';
-import type { RetentionMetrics } from '../../platform/retention.js';
+import type { RetentionMetrics } from '../retention-metrics.js';
 import { INDEX_SUFFIX, pipelinePrefix, type PipelineLocation } from './layout.js';
 
 const HOUR_MS = 3_600_000;

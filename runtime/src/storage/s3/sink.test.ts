@@ -2,7 +2,7 @@ import test from 'ava';
 import prom from 'prom-client';
 import { silentLogger } from '../../common/log.js';
 import { cutAfter } from '../../processor/runner/consumer.js';
-import { SinkUnavailableError, type SinkRecord } from '../../processor/runner/sink.js';
+import { SinkUnavailableError, type SinkRecord } from '../sink.js';
 import { indexKey, parseObjectKey, rangesOverlap } from './layout.js';
 import { createS3SinkMetrics } from './metrics.js';
 import { parseObjectIndex } from './object-index.js';

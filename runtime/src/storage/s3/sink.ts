@@ -33,7 +33,7 @@
  */
 import type { Logger } from '../../common/log.js';
 import type { Signal } from '../../model/types.js';
-import type { S3SinkSettings } from '../../platform/runtime-config.js';
+import type { S3SinkSettings } from './config.js';
 import {
   SinkUnavailableError,
   type BufferingSink,
@@ -41,7 +41,7 @@ import {
   type FlushOutcome,
   type SegmentSource,
   type SinkRecord,
-} from '../../processor/runner/sink.js';
+} from '../sink.js';
 import { groupByHour, PartitionBuffer, type FlushLimits, type FlushReason, type Segment } from './buffer.js';
 import { indexKey, journalKey, objectKey, type PipelineLocation } from './layout.js';
 import type { S3SinkMetrics } from './metrics.js';

@@ -22,7 +22,8 @@ import {
   UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { S3SinkSettings, SecretReader } from '../../platform/runtime-config.js';
+import type { S3SinkSettings } from './config.js';
+import type { SecretReader } from '../../common/secrets.js';
 
 export type S3Operation = 'head_bucket' | 'put_object' | 'upload_part' | 'get_object' | 'list_objects' | 'delete_object';
 

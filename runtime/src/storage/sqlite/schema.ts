@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS streams (
 );
 
 -- seq orders entries with equal timestamps by arrival and backs cursors and FTS.
--- (stream_id, ts, hash) is the deterministic record id (DESIGN §3): a replayed entry is
+-- (stream_id, ts, hash) is the deterministic record id (docs/architecture.md §3): a replayed entry is
 -- ignored as a duplicate. The same unique index serves reads by stream and time; it grows
 -- at its end as time moves on, where a random id column would cost a random B-tree insert.
 CREATE TABLE IF NOT EXISTS logs (

@@ -4,7 +4,7 @@
  * [start, boundary) — and the parts are merged.
  *
  * The split is disjoint, so no record comes from both tiers: S3 holds a copy of everything
- * (written alongside, DESIGN §2a), and OpenSearch holds at least the hot window as long as
+ * (written alongside, docs/architecture.md §2a), and OpenSearch holds at least the hot window as long as
  * the hot retention is not shorter than it. The window must also be longer than the S3
  * sink's flush age, or the newest cold data would not be in S3 yet when it leaves the window.
  * Series and streams found in both parts are merged by label set.

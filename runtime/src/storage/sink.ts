@@ -5,7 +5,7 @@
  * and retries the whole batch without committing — ids are deterministic, so a retry
  * overwrites what already landed).
  */
-import type { LogEntry, Sample, Signal } from '../../model/types.js';
+import type { LogEntry, Sample, Signal } from '../model/types.js';
 
 export type SinkRecord = { kind: 'log'; entry: LogEntry } | { kind: 'sample'; sample: Sample };
 
