@@ -86,7 +86,7 @@ const duration = (description: string) =>
 // Sink
 
 const OpenSearchBackend = object(
-  'OpenSearch (the hot tier): one index per Pipeline, signal and day, <indexPrefix>-<pipeline>-<signal>-YYYY.MM.DD.',
+  'OpenSearch (the hot tier): one index per Pipeline, signal and day, <indexPrefix>.<namespace>.<pipeline>-<signal>-YYYY.MM.DD.',
   {
     endpoints: req(
       list('URLs of the OpenSearch nodes (http or https).', url('URL of an OpenSearch node.'), {
@@ -95,10 +95,11 @@ const OpenSearchBackend = object(
         listType: 'set',
       }),
     ),
-    indexPrefix: req(
+    indexPrefix: defaulted(
       dnsLabel(
-        "Prefix of the index names and index templates; each Pipeline using this Sink adds its own name (<indexPrefix>-<pipeline>-…), so Pipelines sharing a Sink never share, query or expire each other's indices.",
+        "Only the start of the index names: the operator adds the Pipeline's namespace and name (<indexPrefix>.<namespace>.<pipeline>-<signal>-YYYY.MM.DD), so no two Pipelines ever share, query or expire each other's indices, whatever their Sinks say.",
       ),
+      'sextant',
     ),
     credentialsSecretRef: opt(
       credentialsRef('Secret with basic-auth credentials (keys username and password unless renamed); unset for no auth.', {
