@@ -8,7 +8,19 @@ import { decode } from '../../../runtime/src/common/decode.js';
 import type { ProcessorConfig } from '../../../runtime/src/processor/pipeline.js';
 import { celSeconds, DURATION_PATTERN, parseDuration } from './duration.js';
 import { Processors, SPLICE } from './processors.js';
-import { boolean, defaulted, integer, list, map, object, optionalField as opt, required as req, string, type Node } from './schema.js';
+import {
+  boolean,
+  defaulted,
+  integer,
+  list,
+  map,
+  matchRule,
+  object,
+  optionalField as opt,
+  required as req,
+  string,
+  type Node,
+} from './schema.js';
 
 export const GROUP = 'sextant.dev';
 export const VERSION = 'v1alpha1';
@@ -71,8 +83,33 @@ function credentialsRef<U extends string, P extends string>(
 const localRef = (description: string, what: string) =>
   object(description, { name: req(objectName(`Name of the ${what}, in the namespace of this resource.`)) }, { name: `${what} reference` });
 
+/** 1-65535, as a regular expression (CEL and JavaScript both run it, so both agree). */
+const PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
+const HOST = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)';
+
+/**
+ * An http(s) URL of a server. Checked rule by rule, so the message names the one fix:
+ * credentials belong in a Secret (a URL is copied into the rendered ConfigMap in plain text),
+ * the host must parse (an IPv6 address in brackets), the port must be 1-65535.
+ */
 const url = (description: string) =>
-  string(description, { pattern: '^https?://[^/ ]+(/[^ ]*)?$', patternHint: 'an http(s) URL', minLength: 1, maxLength: 2048 });
+  string(description, {
+    minLength: 1,
+    maxLength: 2048,
+    rules: [
+      matchRule('^https?://', 'must start with http:// or https://'),
+      matchRule(
+        '^https?://[^/]*@',
+        'must not hold credentials (user:password@): the URL is copied into the runtime ConfigMap in plain text; put them in a Secret and set credentialsSecretRef',
+        false,
+      ),
+      matchRule(
+        `^https?://${HOST}(:[0-9]+)?(/[^ ]*)?$`,
+        'must be http(s)://<host>[:<port>][/<path>] with a DNS name, an IPv4 address or an IPv6 address in brackets, and no spaces',
+      ),
+      matchRule(`^https?://${HOST}(:${PORT})?(/.*)?$`, 'the port must be between 1 and 65535'),
+    ],
+  });
 
 const duration = (description: string) =>
   string(`${description} A duration: digits and a unit (y, w, d, h, m, s), units in this order, e.g. 7d, 36h, 1h30m.`, {
@@ -285,21 +322,47 @@ export type RetentionPolicySpec = t.TypeOf<typeof RetentionPolicySpecNode.codec>
 const Signal = string('A signal.', { enum: ['logs', 'metrics'] });
 export type Signal = 'logs' | 'metrics';
 
+/** Kubernetes label keys ([prefix/]name) and values: what a pod's labels can be, so what a selector can ever match. */
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_KEY_HINT =
+  'a Kubernetes label key: [<DNS prefix>/]<name>, the name at most 63 of a-z, A-Z, 0-9, -, _ and ., alphanumeric at both ends';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+const labelValue = (description: string) =>
+  string(description, {
+    maxLength: 63,
+    rules: [
+      matchRule(
+        LABEL_VALUE,
+        'must be a Kubernetes label value: empty, or at most 63 of a-z, A-Z, 0-9, -, _ and ., alphanumeric at both ends (no pod can carry another value)',
+      ),
+    ],
+  });
+
 const LabelSelector = object(
   'Label selector of the pods (as in a Deployment): matchLabels and matchExpressions are ANDed; empty selects every pod.',
   {
-    matchLabels: opt(map('Labels a pod must have, name to value.', string('Label value.', { maxLength: 63 }), { maxProperties: 32 })),
+    matchLabels: opt(
+      map('Labels a pod must have, name to value.', labelValue('Label value.'), {
+        maxProperties: 32,
+        keyPattern: LABEL_KEY,
+        keyHint: LABEL_KEY_HINT,
+      }),
+    ),
     matchExpressions: opt(
       list(
         'Requirements a pod must meet.',
         object(
           'A requirement: key, operator and values.',
           {
-            key: req(string('Label key.', { minLength: 1, maxLength: 317 })),
-            operator: req(string('How the label is compared.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] })),
-            values: opt(
-              list('Values for In and NotIn; empty for Exists and DoesNotExist.', string('A value.', { maxLength: 63 }), { maxItems: 64 }),
+            key: req(
+              string('Label key.', {
+                minLength: 1,
+                maxLength: 317,
+                rules: [matchRule(LABEL_KEY, `must be ${LABEL_KEY_HINT} (no pod can carry another key)`)],
+              }),
             ),
+            operator: req(string('How the label is compared.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] })),
+            values: opt(list('Values for In and NotIn; empty for Exists and DoesNotExist.', labelValue('A value.'), { maxItems: 64 })),
           },
           {
             name: 'label selector requirement',
@@ -394,7 +457,14 @@ const Kafka = object(
     brokers: req(
       list(
         'Bootstrap brokers, host:port.',
-        string('A broker, host:port.', { pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', patternHint: 'host:port', minLength: 3, maxLength: 260 }),
+        string('A broker, host:port.', {
+          minLength: 3,
+          maxLength: 260,
+          rules: [
+            matchRule('^[A-Za-z0-9.-]+:[0-9]+$', 'must be host:port (a DNS name or an IPv4 address, a colon, a port number)'),
+            matchRule(`^[A-Za-z0-9.-]+:${PORT}$`, 'the port must be between 1 and 65535'),
+          ],
+        }),
         { minItems: 1, maxItems: 32, listType: 'set' },
       ),
     ),

@@ -39,6 +39,7 @@ import type { SecretDataCache, SecretValues } from '../kube/secret-data.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { COMPONENTS, deploymentName, type PipelineInputs, type RenderedPipeline } from '../render/index.js';
 import { KafkaUnavailableError, PodSecretReader, type TopicEnsurer } from './kafka-topics.js';
+import { apiKeysOf, checkSecretContents } from './secret-contents.js';
 
 export interface RenderFunctions<Settings> {
   renderPipeline(inputs: PipelineInputs, settings: Settings): RenderedPipeline;
@@ -171,7 +172,16 @@ export class PipelineController<Settings> {
     let applied = false;
     // Only a Pipeline that will run reads Secret data (a GET unless unchanged since the last read).
     let secretValues: SecretValues | undefined;
-    if (rendered && runtimeConfig && pipeline) secretValues = await this.deps.secretData.read(namespace, secretVersions);
+    if (rendered && runtimeConfig && pipeline) {
+      secretValues = await this.deps.secretData.read(namespace, secretVersions);
+      const problem = checkSecretContents(pipeline, rendered.objects, secretValues);
+      if (problem) {
+        // Nothing is applied: the runtimes keep the last good config (pods of this one could not start).
+        blocker = { ...problem, retry: false };
+        rendered = undefined;
+        secretValues = undefined;
+      }
+    }
     if (rendered && runtimeConfig && pipeline && secretValues) {
       // Topics and children in parallel: the runtimes wait for Kafka themselves (ingestion
       // answers 503), so children are applied even while Kafka is down and a config change
@@ -503,11 +513,7 @@ export class PipelineController<Settings> {
     let next: PipelineRoute | null = null;
     if (pipeline && rendered?.agentRoute && ready && values) {
       const ref = pipeline.spec.sources.http.apiKeysSecretRef;
-      const keys = values(ref.name, ref.key);
-      const apiKey = (keys ?? '')
-        .split(/[,\n]/)
-        .map((k) => k.trim())
-        .find(Boolean);
+      const apiKey = apiKeysOf(values(ref.name, ref.key))[0];
       if (apiKey) next = { pipeline: key, route: rendered.agentRoute, apiKey };
       else
         this.deps.log.warn(
