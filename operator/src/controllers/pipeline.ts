@@ -207,7 +207,7 @@ export class PipelineController<Settings> {
       const topicError = await topics;
       if (topicError !== undefined) {
         if (!(topicError instanceof KafkaUnavailableError)) throw topicError;
-        blocker ??= { reason: 'KafkaUnavailable', message: topicError.message, retry: true };
+        blocker ??= { reason: topicError.reason, message: topicError.message, retry: topicError.retry };
       }
     }
 
