@@ -10,6 +10,7 @@ import { decodeResource, GROUP, KINDS, VERSION, type SinkStatus } from '../api/v
 import { splitKey, type KubeClients } from '../kube/client.js';
 import { mergeConditions, type Condition, type DesiredCondition } from '../kube/conditions.js';
 import type { Informer } from '../kube/informer.js';
+import { StatusMemo } from '../kube/status-memo.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { sameJson } from './pipeline.js';
 
@@ -23,10 +24,15 @@ export interface SinkControllerDeps {
 }
 
 export function sinkReconciler(deps: SinkControllerDeps) {
+  // The status last written, until the cache has caught up with it (no duplicate transitions).
+  const memo = new StatusMemo<SinkStatus>();
   return async (key: string): Promise<void> => {
     const { namespace, name } = splitKey(key);
     const raw = deps.sinks.get(name, namespace);
-    if (!raw || raw.metadata?.deletionTimestamp) return;
+    if (!raw || raw.metadata?.deletionTimestamp) {
+      memo.forget(key);
+      return;
+    }
     const generation = raw.metadata?.generation ?? 0;
     let ready: DesiredCondition;
     const decoded = decodeResource('Sink', raw);
@@ -57,7 +63,7 @@ export function sinkReconciler(deps: SinkControllerDeps) {
               observedGeneration: generation,
             };
     }
-    const previous = ((raw as { status?: SinkStatus }).status ?? {}) as SinkStatus;
+    const previous = memo.current(key, raw.metadata?.resourceVersion, (raw as { status?: SinkStatus }).status) ?? {};
     const merged = mergeConditions(previous.conditions as Condition[] | undefined, [ready], new Date());
     const status: SinkStatus = { observedGeneration: generation, conditions: merged.conditions };
     if (sameJson(previous, status)) return;
@@ -69,6 +75,7 @@ export function sinkReconciler(deps: SinkControllerDeps) {
       name,
       body: [{ op: 'add', path: '/status', value: status }],
     });
+    memo.wrote(key, raw.metadata?.resourceVersion, status);
     deps.metrics.writes.inc({ kind: 'Sink', operation: 'status' });
     for (const tr of merged.transitions) deps.log.info({ sink: key, reason: tr.reason }, `Sink ${key}: Ready=${tr.to} (${tr.reason})`);
   };
