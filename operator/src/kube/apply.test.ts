@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Applier, isSubset, ownedFieldsCovered } from './apply.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
 
 test('a desired object is a subset of a live object with server defaults and metadata', (t) => {
@@ -80,7 +81,12 @@ test('an apply that moved the resourceVersion is configured', async (t) => {
   } as unknown as KubeClients;
   const applier = new Applier(clients, { get: () => live });
   t.is(
-    await applier.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'ns' }, data: { k: 'new' } }),
+    await applier.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a', namespace: 'ns' },
+      data: { k: 'new' },
+    } as KubernetesObject),
     'configured',
   );
 });
