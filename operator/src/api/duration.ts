@@ -13,8 +13,21 @@ export const DURATION_UNITS = [
   ['s', 1],
 ] as const;
 
-/** Anchored, RE2- and JavaScript-compatible. Accepts the empty string: minLength 2 rejects it. */
-export const DURATION_PATTERN = `^${DURATION_UNITS.map(([u]) => `([0-9]+${u})?`).join('')}$`;
+/**
+ * Anchored, RE2- and JavaScript-compatible. Accepts the empty string: minLength 2 rejects it.
+ * At most 6 digits per unit, so the CEL rules' int() can never overflow (999999y is still
+ * far beyond any retention) and the API server never answers with CEL's own "type
+ * conversion error".
+ */
+export const DURATION_PATTERN = `^${DURATION_UNITS.map(([u]) => `([0-9]{1,6}${u})?`).join('')}$`;
+/** What the API server and the codec say about a string that is not a duration. */
+export const DURATION_MESSAGE =
+  'must be a duration such as 7d, 36h or 1h30m: up to 6 digits and a unit among y, w, d, h, m, s, the largest unit first, each at most once (no ms, no decimals)';
+
+/** CEL: is the string `expr` a duration (guards celSeconds, whose int() needs the grammar)? */
+export function celIsDuration(expr: string): string {
+  return `${expr}.matches('${DURATION_PATTERN}')`;
+}
 const DURATION_REGEX = new RegExp(DURATION_PATTERN);
 
 /** Seconds of a duration, or undefined when it does not follow the grammar. */

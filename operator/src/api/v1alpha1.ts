@@ -6,7 +6,7 @@
 import * as t from 'io-ts';
 import { decode } from '../../../runtime/src/common/decode.js';
 import type { ProcessorConfig } from '../../../runtime/src/processor/pipeline.js';
-import { celSeconds, DURATION_PATTERN, parseDuration } from './duration.js';
+import { celIsDuration, celSeconds, DURATION_MESSAGE, DURATION_PATTERN, parseDuration } from './duration.js';
 import { Processors, SPLICE } from './processors.js';
 import {
   boolean,
@@ -114,8 +114,7 @@ const url = (description: string) =>
 
 const duration = (description: string) =>
   string(`${description} A duration: digits and a unit (y, w, d, h, m, s), units in this order, e.g. 7d, 36h, 1h30m.`, {
-    pattern: DURATION_PATTERN,
-    patternHint: 'a duration such as 7d, 36h or 1h30m (units y, w, d, h, m, s in this order)',
+    rules: [matchRule(DURATION_PATTERN, DURATION_MESSAGE)],
     minLength: 2,
     maxLength: 32,
   });
@@ -285,13 +284,13 @@ function tier(signal: string) {
         },
         // The runtime reads 0 as "forever"; here forever is spelled by leaving the field out, so 0 is a mistake.
         ...(['hot', 'cold'] as const).map((f) => ({
-          cel: `!has(self.${f}) || ${celSeconds(`self.${f}`)} > 0`,
+          cel: `!has(self.${f}) || !${celIsDuration(`self.${f}`)} || ${celSeconds(`self.${f}`)} > 0`,
           message: `${f} must be longer than 0s (leave it out to keep forever)`,
           field: f,
           holds: (v: { hot?: string; cold?: string }) => v[f] === undefined || (parseDuration(v[f]!) ?? 1) > 0,
         })),
         {
-          cel: `!has(${hot}) || !has(${cold}) || ${celSeconds(hot)} <= ${celSeconds(cold)}`,
+          cel: `!has(${hot}) || !has(${cold}) || !${celIsDuration(hot)} || !${celIsDuration(cold)} || ${celSeconds(hot)} <= ${celSeconds(cold)}`,
           message: 'cold must be at least hot: the query reads the cold tier for what is older than the hot window',
           field: 'cold',
           holds: (v) => v.hot === undefined || v.cold === undefined || (parseDuration(v.hot) ?? 0) <= (parseDuration(v.cold) ?? 0),
