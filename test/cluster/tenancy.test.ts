@@ -11,6 +11,7 @@
  * carried the namespace; this test is about the OpenSearch indices).
  */
 import test from 'ava';
+import { Kafka, logLevel } from 'kafkajs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,17 @@ test.after.always(async () => {
   await operator?.stop();
   for (const ns of namespaces) deleteNamespace(ns);
   for (const prefix of prefixes) await osRequest('DELETE', `/${prefix}-*`).catch(() => undefined);
+  // The operator never deletes topics (they hold data); the test removes the ones it caused.
+  const admin = new Kafka({ clientId: 'tenancy-test', brokers: infraVar('KAFKA_BROKERS').split(','), logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((topic) => teams.some((ns) => topic.startsWith(`sextant.${ns}.`)));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+  } catch {
+    // best effort
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
