@@ -71,6 +71,8 @@ async function searchMessages(url: string, key: string): Promise<string[]> {
   const params = new URLSearchParams({ query: '{service="checkout"}', limit: '1000' });
   const res = await fetch(`${url}/api/v1/logs/search?${params}`, { headers: { authorization: `Bearer ${key}` } });
   const text = await res.text();
+  // 503 + Retry-After is the contract while OpenSearch is not ready (a fresh index whose shards are still starting): not yet.
+  if (res.status === 503) return [];
   if (res.status !== 200) throw new Error(`search answered ${res.status}: ${text}`);
   return (JSON.parse(text) as { entries: { message: string }[] }).entries.map((e) => e.message);
 }
