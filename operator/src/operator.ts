@@ -209,7 +209,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     new Controller(
       'Sink',
       sinkQueue,
-      sinkReconciler({ clients, sinks, secrets, metrics, log: log.child({ controller: 'sink' }) }),
+      sinkReconciler({ clients, sinks, pipelines, secrets, events, metrics, log: log.child({ controller: 'sink' }) }),
       metrics,
       log.child({ controller: 'sink' }),
     ),
@@ -233,6 +233,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   // Event wiring: every event only enqueues keys (level-triggered, docs/architecture.md §6).
   pipelines.on((obj) => pipelineQueue.add(objectKey(obj)));
+  // Which Pipelines use a Sink (status.usedBy, the in-use finalizer): a Pipeline that changed
+  // its sinks or went away may have let go of any Sink of its namespace.
+  pipelines.on((obj, event) => {
+    if (event === 'resync' || !obj.metadata?.namespace) return;
+    for (const sink of sinks.list(obj.metadata.namespace)) sinkQueue.add(objectKey(sink));
+  });
   for (const informer of children.values())
     informer.on((obj, event) => {
       if (event === 'resync') return;

@@ -137,6 +137,16 @@ test.serial('kubectl get sextant lists the three kinds with their printer column
   t.regex(rp, /standard\s+7d\s+90d\s+15d\s+1y\s/);
 });
 
+test.serial('a RetentionPolicy has no status: no subresource, and a status written with the object is dropped', (t) => {
+  // Decided (issue 10): every rule of its spec is CEL, so a Ready condition could never be False.
+  t.regex(
+    kubectlFails(['-n', ns, 'patch', 'retentionpolicy', 'standard', '--subresource=status', '--type=merge', '-p', '{"status":{}}']),
+    /not found|NotFound|the server could not find/i,
+  );
+  kubectl(['-n', ns, 'patch', 'retentionpolicy', 'standard', '--type=merge', '-p', JSON.stringify({ status: { observedGeneration: 1 } })]);
+  t.is(kubectl(['-n', ns, 'get', 'retentionpolicy', 'standard', '-o', 'jsonpath={.status}']), '');
+});
+
 test.serial('status is a subresource, and Ready/Reason columns show the Ready condition', (t) => {
   const status = {
     status: {

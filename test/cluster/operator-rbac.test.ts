@@ -33,6 +33,7 @@ let kubeconfigFile: string | undefined;
 const clusterRules = [
   { apiGroups: ['sextant.dev'], resources: ['pipelines', 'sinks', 'retentionpolicies'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['sextant.dev'], resources: ['pipelines/status', 'sinks/status'], verbs: ['patch'] },
+  { apiGroups: ['sextant.dev'], resources: ['sinks'], verbs: ['patch'] },
   { apiGroups: ['sextant.dev'], resources: ['pipelines/finalizers'], verbs: ['update'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['configmaps', 'services'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },

@@ -103,6 +103,14 @@ test('the examples become a ConfigMap, Deployments, Services, PDBs, an HPA, Kafk
   const ns = exampleNamespace('sx-ex');
   const p = await untilReady(ns, 'api');
   t.is(p.status!.observedGeneration, p.metadata.generation);
+  // Each transition is one Event (kubectl describe): RollingOut once, Ready once — never twice
+  // because a reconcile read the status of the cache before its own write arrived.
+  const transitions = await until('the Ready Event', () => {
+    const e = eventsOf(ns, 'Pipeline', 'api');
+    return e.some((x) => x.reason === 'Ready') ? e : undefined;
+  });
+  t.is(transitions.filter((e) => e.reason === 'Ready').length, 1, JSON.stringify(transitions));
+  t.true(transitions.filter((e) => e.reason === 'RollingOut').length <= 1, JSON.stringify(transitions));
   t.deepEqual(p.status!.endpoints, { ingestion: `http://api-ingestion.${ns}:8080`, query: `http://api-query.${ns}:8080` });
   t.deepEqual(p.status!.runtimes, {
     ingestion: { ready: 2, desired: 2 },
@@ -189,23 +197,76 @@ test('the examples become a ConfigMap, Deployments, Services, PDBs, an HPA, Kafk
   t.is(Buffer.from(keys.data![`${ns}.api`]!, 'base64').toString(), 'REPLACE-ME-with-a-long-random-api-key');
 });
 
-test('deleting a referenced Sink turns the Pipeline Degraded (SinkNotFound) with an Event; restoring it heals', async (t) => {
+interface EventItem {
+  reason: string;
+  type: string;
+  note?: string;
+  regarding?: { name: string; kind: string };
+}
+
+function eventsOf(ns: string, kind: string, name: string): EventItem[] {
+  return getJson<{ items: EventItem[] }>(['-n', ns, 'get', 'events.events.k8s.io']).items.filter(
+    (e) => e.regarding?.kind === kind && e.regarding.name === name,
+  );
+}
+
+test('a Sink in use cannot be deleted under its Pipeline (finalizer, InUse, Warning Event); once let go it goes; a missing Sink is SinkNotFound; restoring it heals', async (t) => {
   const ns = exampleNamespace('sx-sink');
   const ready = await untilReady(ns, 'api');
   const readySince = condition(ready, 'Ready')!.lastTransitionTime;
-  kubectl(['-n', ns, 'delete', 'sink', 'archive']);
+  const sink = await until('Sink archive in use', () => {
+    const s = getJson<{ metadata: { finalizers?: string[] }; status?: { usedBy?: string[] } }>(['-n', ns, 'get', 'sink', 'archive']);
+    return s.metadata.finalizers?.includes('sextant.dev/sink-in-use') && s.status?.usedBy?.length ? s : undefined;
+  });
+  t.deepEqual(sink.status!.usedBy, ['api']);
+
+  kubectl(['-n', ns, 'delete', 'sink', 'archive', '--wait=false']);
+  const waiting = await until('Sink archive InUse', () => {
+    const s = getJson<{
+      metadata: { deletionTimestamp?: string };
+      status?: { conditions?: { reason: string; status: string; message: string }[] };
+    }>(['-n', ns, 'get', 'sink', 'archive']);
+    const c = s.status?.conditions?.find((x) => x.reason === 'InUse');
+    return s.metadata.deletionTimestamp && c ? c : undefined;
+  });
+  t.is(waiting.status, 'False');
+  t.regex(
+    waiting.message,
+    /deletion waits until no Pipeline uses this Sink; used by api: delete them or point their spec\.sinks at another Sink/,
+  );
+  const inUse = await until('an InUse Event on the Sink', () => {
+    const e = eventsOf(ns, 'Sink', 'archive').filter((x) => x.reason === 'InUse');
+    return e.length > 0 ? e : undefined;
+  });
+  t.is(inUse[0]!.type, 'Warning');
+  // The Pipeline keeps running on its Sink meanwhile.
+  t.like(condition(pipeline(ns, 'api'), 'Ready'), { status: 'True' });
+
+  // The Pipeline lets go of it: the operator drops the finalizer, the API server deletes the Sink.
+  kubectl(['-n', ns, 'patch', 'pipeline', 'api', '--type', 'json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/sinks/cold' }])]);
+  await until('Sink archive gone', () =>
+    kubectl(['-n', ns, 'get', 'sinks', '-o', 'name']).includes('sink.sextant.dev/archive') ? undefined : true,
+  );
+
+  // Asking for a Sink that does not exist: SinkNotFound, with a Warning Event.
+  kubectl([
+    '-n',
+    ns,
+    'patch',
+    'pipeline',
+    'api',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { sinks: { cold: { sinkRef: { name: 'archive' } } } } }),
+  ]);
   const broken = await untilReady(ns, 'api', 'False', 'SinkNotFound');
   t.is(condition(broken, 'Ready')!.message, `cold sink "archive" not found in namespace ${ns}`);
   t.like(condition(broken, 'Degraded'), { status: 'True', reason: 'SinkNotFound' });
   // The runtimes keep the last good config meanwhile.
   t.is(list(ns, 'deployments').length, 3);
   const events = await until('a SinkNotFound Event', () => {
-    const items = getJson<{ items: { reason: string; type: string; regarding?: { name: string; kind: string } }[] }>([
-      '-n',
-      ns,
-      'get',
-      'events.events.k8s.io',
-    ]).items.filter((e) => e.reason === 'SinkNotFound' && e.regarding?.kind === 'Pipeline');
+    const items = eventsOf(ns, 'Pipeline', 'api').filter((e) => e.reason === 'SinkNotFound');
     return items.length > 0 ? items : undefined;
   });
   t.is(events[0]!.type, 'Warning');
@@ -218,6 +279,40 @@ test('deleting a referenced Sink turns the Pipeline Degraded (SinkNotFound) with
   t.like(condition(healed, 'Degraded'), { status: 'False' });
   t.not(condition(healed, 'Ready')!.lastTransitionTime, undefined);
   t.true(condition(healed, 'Ready')!.lastTransitionTime >= readySince);
+  // One Event per transition, never two (a reconcile must not read its own stale status).
+  const sinkNotFound = eventsOf(ns, 'Pipeline', 'api').filter((e) => e.reason === 'SinkNotFound');
+  t.is(sinkNotFound.length, 1, JSON.stringify(sinkNotFound));
+});
+
+test('Secret contents: an API-key Secret without the keys key is SecretKeyNotFound, one holding no key NoApiKeys; fixing it heals', async (t) => {
+  const ns = exampleNamespace('sx-keys', false);
+  kubectl(['-n', ns, 'create', 'secret', 'generic', 'typo-keys', '--from-literal=key=abc']);
+  const doc = structuredClone(exampleDocs('pipeline.yaml')[0]!) as { spec: any };
+  doc.spec.sources.http.apiKeysSecretRef = { name: 'typo-keys' };
+  applyDocs(ns, [doc]);
+  const missing = await untilReady(ns, 'api', 'False', 'SecretKeyNotFound');
+  t.regex(condition(missing, 'Ready')!.message, new RegExp(`Secret ${ns}/typo-keys has no key "keys"`));
+  // Nothing was rolled out for it.
+  t.is(list(ns, 'deployments').length, 0);
+  kubectl(['-n', ns, 'patch', 'secret', 'typo-keys', '--type', 'merge', '-p', JSON.stringify({ stringData: { keys: ' , ' } })]);
+  await untilReady(ns, 'api', 'False', 'NoApiKeys');
+  kubectl(['-n', ns, 'patch', 'secret', 'typo-keys', '--type', 'merge', '-p', JSON.stringify({ stringData: { keys: 'a-real-key' } })]);
+  await untilReady(ns, 'api');
+});
+
+test("Kafka's own refusal is in the status: replicationFactor 3 on one broker is KafkaTopicsRejected with INVALID_REPLICATION_FACTOR", async (t) => {
+  const ns = exampleNamespace('sx-rf', false);
+  const doc = structuredClone(exampleDocs('pipeline.yaml')[0]!) as { spec: any };
+  doc.spec.kafka.replicationFactor = 3;
+  applyDocs(ns, [doc]);
+  const rejected = await untilReady(ns, 'api', 'False', 'KafkaTopicsRejected');
+  t.regex(
+    condition(rejected, 'Ready')!.message,
+    /INVALID_REPLICATION_FACTOR .*spec\.kafka\.replicationFactor is 3: it must not exceed the number of brokers/,
+  );
+  t.like(condition(rejected, 'Degraded'), { status: 'True', reason: 'KafkaTopicsRejected' });
+  kubectl(['-n', ns, 'patch', 'pipeline', 'api', '--type', 'merge', '-p', JSON.stringify({ spec: { kafka: { replicationFactor: 1 } } })]);
+  await untilReady(ns, 'api');
 });
 
 test('a missing Secret is SecretNotFound; an invalid Pipeline is InvalidSpec and blocks no other Pipeline', async (t) => {
@@ -386,6 +481,9 @@ test('restarting the operator changes nothing: no resourceVersion of a child or 
   });
   t.deepEqual(versions(ns, kinds), before);
   t.deepEqual(versions(operatorNs, 'configmaps,secrets'), agentBefore);
+  // Nothing reported as written either: no "Configured …" line, no write counted.
+  t.notRegex(operator.output(), /"msg":"(Configured|Created) /);
+  t.is((await operator.metric('sextant_operator_object_writes_total', { kind: 'Deployment', operation: 'configured' })) ?? 0, 0);
 });
 
 test('an unreachable Kafka broker turns that Pipeline Degraded (KafkaUnavailable) while the others stay Ready; fixing it heals', async (t) => {

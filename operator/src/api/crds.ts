@@ -89,7 +89,7 @@ export function customResourceDefinition(kind: KindName): Record<string, unknown
       kind: { type: 'string', description: kind },
       metadata: { type: 'object' },
       spec: SPEC_NODES[kind].schema,
-      status: STATUS_NODES[kind].schema,
+      ...(STATUS_NODES[kind] ? { status: STATUS_NODES[kind].schema } : {}),
     },
     ...(rootRules.length > 0 ? { 'x-kubernetes-validations': rootRules } : {}),
   };
@@ -116,7 +116,7 @@ export function customResourceDefinition(kind: KindName): Record<string, unknown
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(STATUS_NODES[kind] ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: COLUMNS[kind],
           schema: { openAPIV3Schema: schema },
         },

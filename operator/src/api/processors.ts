@@ -61,7 +61,11 @@ function conditionSchema(description: string, depth: number): OpenApiSchema {
     type: 'object',
     description: `${description} Exactly one of label, field, message, all, any, not.`,
     properties: {
-      label: str('Stream label the condition tests; with exactly one of equals, matches, in, exists.', { minLength: 1 }),
+      // A pattern, not a CEL rule: conditions nest in lists of lists, where a CEL rule per string exceeds the API server's cost budget.
+      label: str(
+        'Stream label the condition tests: a label name (a-z, A-Z, 0-9 and _, not starting with a digit; no stream has another). With exactly one of equals, matches, in, exists.',
+        { minLength: 1, pattern: LABEL_NAME },
+      ),
       field: str('Top-level field the condition tests (values compared as text); with exactly one of equals, matches, in, exists.', {
         minLength: 1,
       }),

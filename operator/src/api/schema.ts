@@ -87,6 +87,26 @@ export interface StringOptions {
   minLength?: number;
   maxLength?: number;
   format?: string;
+  /**
+   * Checks with a message of their own, in order: `cel` (on `self`, the string) in the API
+   * server, `holds` in the codec. Each rule is only checked once the earlier ones hold, so
+   * both sides report exactly one message: the first problem, in words that name the fix.
+   */
+  rules?: StringRule[];
+}
+
+export interface StringRule {
+  cel: string;
+  message: string;
+  holds: (value: string) => boolean;
+}
+
+/** The CEL of ordered rules: rule i is checked only when rules 0..i-1 hold. */
+function chainedCel(rules: StringRule[]): CelRule[] {
+  return rules.map((r, i) => {
+    const earlier = rules.slice(0, i).map((e) => `(${e.cel})`);
+    return { rule: earlier.length === 0 ? r.cel : `!(${earlier.join(' && ')}) || (${r.cel})`, message: r.message };
+  });
 }
 
 export function string(description: string, options: StringOptions = {}): Node<string> {
@@ -105,7 +125,8 @@ export function string(description: string, options: StringOptions = {}): Node<s
       if (regex && !regex.test(text)) {
         return `must match ${options.pattern}${options.patternHint ? ` (${options.patternHint})` : ''}, got ${preview(text)}`;
       }
-      return undefined;
+      const broken = options.rules?.find((r) => !r.holds(text));
+      return broken === undefined ? undefined : `${broken.message}, got ${preview(text)}`;
     },
   );
   return {
@@ -118,7 +139,23 @@ export function string(description: string, options: StringOptions = {}): Node<s
       ...(options.format ? { format: options.format } : {}),
       ...(options.minLength !== undefined ? { minLength: options.minLength } : {}),
       ...(options.maxLength !== undefined ? { maxLength: options.maxLength } : {}),
+      ...(options.rules?.length ? { 'x-kubernetes-validations': chainedCel(options.rules) } : {}),
     },
+  };
+}
+
+/** A CEL string literal. */
+export function celString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A rule that a regular expression (in the common subset of RE2 and JavaScript) matches, or does not. */
+export function matchRule(pattern: string, message: string, expect = true): StringRule {
+  const re = new RegExp(pattern);
+  return {
+    cel: `${expect ? '' : '!'}self.matches(${celString(pattern)})`,
+    message,
+    holds: (v) => re.test(v) === expect,
   };
 }
 
@@ -246,7 +283,7 @@ export function map<A>(description: string, value: Node<A>, options: MapOptions 
       additionalProperties: value.schema,
       ...(options.maxProperties !== undefined ? { maxProperties: options.maxProperties } : {}),
       ...(options.keyPattern
-        ? { 'x-kubernetes-validations': [{ rule: `self.all(k, k.matches('${options.keyPattern}'))`, message: keyMessage }] }
+        ? { 'x-kubernetes-validations': [{ rule: `self.all(k, k.matches(${celString(options.keyPattern)}))`, message: keyMessage }] }
         : {}),
     },
   };

@@ -6,9 +6,22 @@
 import * as t from 'io-ts';
 import { decode } from '../../../runtime/src/common/index.js';
 import type { ProcessorConfig } from '../../../runtime/src/processor/index.js';
-import { celSeconds, DURATION_PATTERN, retentionSeconds } from './duration.js';
+import { celIsDuration, celSeconds, DURATION_MESSAGE, DURATION_PATTERN, retentionSeconds } from './duration.js';
 import { Processors, SPLICE } from './processors.js';
-import { boolean, defaulted, integer, list, map, object, optionalField as opt, required as req, string, type Node } from './schema.js';
+import {
+  boolean,
+  defaulted,
+  integer,
+  list,
+  map,
+  matchRule,
+  object,
+  optionalField as opt,
+  required as req,
+  string,
+  type Node,
+  type OpenApiSchema,
+} from './schema.js';
 
 export const GROUP = 'sextant.dev';
 export const VERSION = 'v1alpha1';
@@ -71,13 +84,37 @@ function credentialsRef<U extends string, P extends string>(
 const localRef = (description: string, what: string) =>
   object(description, { name: req(objectName(`Name of the ${what}, in the namespace of this resource.`)) }, { name: `${what} reference` });
 
+/** 1-65535, as a regular expression (CEL and JavaScript both run it, so both agree). */
+const PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
+const HOST = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)';
+
+/**
+ * An http(s) URL of a server. Checked rule by rule, so the message names the one fix:
+ * credentials belong in a Secret (a URL is copied into the rendered ConfigMap in plain text),
+ * the host must parse (an IPv6 address in brackets), the port must be 1-65535.
+ */
 const url = (description: string) =>
-  string(description, { pattern: '^https?://[^/ ]+(/[^ ]*)?$', patternHint: 'an http(s) URL', minLength: 1, maxLength: 2048 });
+  string(description, {
+    minLength: 1,
+    maxLength: 2048,
+    rules: [
+      matchRule('^https?://', 'must start with http:// or https://'),
+      matchRule(
+        '^https?://[^/]*@',
+        'must not hold credentials (user:password@): the URL is copied into the runtime ConfigMap in plain text; put them in a Secret and set credentialsSecretRef',
+        false,
+      ),
+      matchRule(
+        `^https?://${HOST}(:[0-9]+)?(/[^ ]*)?$`,
+        'must be http(s)://<host>[:<port>][/<path>] with a DNS name, an IPv4 address or an IPv6 address in brackets, and no spaces',
+      ),
+      matchRule(`^https?://${HOST}(:${PORT})?(/.*)?$`, 'the port must be between 1 and 65535'),
+    ],
+  });
 
 const duration = (description: string) =>
   string(`${description} A duration: digits and a unit (y, w, d, h, m, s), units in this order, e.g. 7d, 36h, 1h30m.`, {
-    pattern: DURATION_PATTERN,
-    patternHint: 'a duration such as 7d, 36h or 1h30m (units y, w, d, h, m, s in this order)',
+    rules: [matchRule(DURATION_PATTERN, DURATION_MESSAGE)],
     minLength: 2,
     maxLength: 32,
   });
@@ -86,7 +123,7 @@ const duration = (description: string) =>
 // Sink
 
 const OpenSearchBackend = object(
-  'OpenSearch (the hot tier): one index per Pipeline, signal and day, <indexPrefix>-<pipeline>-<signal>-YYYY.MM.DD.',
+  'OpenSearch (the hot tier): one index per Pipeline, signal and day, <indexPrefix>.<namespace>.<pipeline>-<signal>-YYYY.MM.DD.',
   {
     endpoints: req(
       list('URLs of the OpenSearch nodes (http or https).', url('URL of an OpenSearch node.'), {
@@ -95,10 +132,11 @@ const OpenSearchBackend = object(
         listType: 'set',
       }),
     ),
-    indexPrefix: req(
+    indexPrefix: defaulted(
       dnsLabel(
-        "Prefix of the index names and index templates; each Pipeline using this Sink adds its own name (<indexPrefix>-<pipeline>-…), so Pipelines sharing a Sink never share, query or expire each other's indices.",
+        "Only the start of the index names: the operator adds the Pipeline's namespace and name (<indexPrefix>.<namespace>.<pipeline>-<signal>-YYYY.MM.DD), so no two Pipelines ever share, query or expire each other's indices, whatever their Sinks say.",
       ),
+      'sextant',
     ),
     credentialsSecretRef: opt(
       credentialsRef('Secret with basic-auth credentials (keys username and password unless renamed); unset for no auth.', {
@@ -246,13 +284,13 @@ function tier(signal: string) {
         },
         // The runtime reads 0 as "forever"; here forever is spelled by leaving the field out, so 0 is a mistake.
         ...(['hot', 'cold'] as const).map((f) => ({
-          cel: `!has(self.${f}) || ${celSeconds(`self.${f}`)} > 0`,
+          cel: `!has(self.${f}) || !${celIsDuration(`self.${f}`)} || ${celSeconds(`self.${f}`)} > 0`,
           message: `${f} must be longer than 0s (leave it out to keep forever)`,
           field: f,
           holds: (v: { hot?: string; cold?: string }) => v[f] === undefined || (retentionSeconds(v[f]!) ?? 1) > 0,
         })),
         {
-          cel: `!has(${hot}) || !has(${cold}) || ${celSeconds(hot)} <= ${celSeconds(cold)}`,
+          cel: `!has(${hot}) || !has(${cold}) || !${celIsDuration(hot)} || !${celIsDuration(cold)} || ${celSeconds(hot)} <= ${celSeconds(cold)}`,
           message: 'cold must be at least hot: the query reads the cold tier for what is older than the hot window',
           field: 'cold',
           holds: (v) => v.hot === undefined || v.cold === undefined || (retentionSeconds(v.hot) ?? 0) <= (retentionSeconds(v.cold) ?? 0),
@@ -284,21 +322,47 @@ export type RetentionPolicySpec = t.TypeOf<typeof RetentionPolicySpecNode.codec>
 const Signal = string('A signal.', { enum: ['logs', 'metrics'] });
 export type Signal = 'logs' | 'metrics';
 
+/** Kubernetes label keys ([prefix/]name) and values: what a pod's labels can be, so what a selector can ever match. */
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_KEY_HINT =
+  'a Kubernetes label key: [<DNS prefix>/]<name>, the name at most 63 of a-z, A-Z, 0-9, -, _ and ., alphanumeric at both ends';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
+const labelValue = (description: string) =>
+  string(description, {
+    maxLength: 63,
+    rules: [
+      matchRule(
+        LABEL_VALUE,
+        'must be a Kubernetes label value: empty, or at most 63 of a-z, A-Z, 0-9, -, _ and ., alphanumeric at both ends (no pod can carry another value)',
+      ),
+    ],
+  });
+
 const LabelSelector = object(
   'Label selector of the pods (as in a Deployment): matchLabels and matchExpressions are ANDed; empty selects every pod.',
   {
-    matchLabels: opt(map('Labels a pod must have, name to value.', string('Label value.', { maxLength: 63 }), { maxProperties: 32 })),
+    matchLabels: opt(
+      map('Labels a pod must have, name to value.', labelValue('Label value.'), {
+        maxProperties: 32,
+        keyPattern: LABEL_KEY,
+        keyHint: LABEL_KEY_HINT,
+      }),
+    ),
     matchExpressions: opt(
       list(
         'Requirements a pod must meet.',
         object(
           'A requirement: key, operator and values.',
           {
-            key: req(string('Label key.', { minLength: 1, maxLength: 317 })),
-            operator: req(string('How the label is compared.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] })),
-            values: opt(
-              list('Values for In and NotIn; empty for Exists and DoesNotExist.', string('A value.', { maxLength: 63 }), { maxItems: 64 }),
+            key: req(
+              string('Label key.', {
+                minLength: 1,
+                maxLength: 317,
+                rules: [matchRule(LABEL_KEY, `must be ${LABEL_KEY_HINT} (no pod can carry another key)`)],
+              }),
             ),
+            operator: req(string('How the label is compared.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] })),
+            values: opt(list('Values for In and NotIn; empty for Exists and DoesNotExist.', labelValue('A value.'), { maxItems: 64 })),
           },
           {
             name: 'label selector requirement',
@@ -393,7 +457,14 @@ const Kafka = object(
     brokers: req(
       list(
         'Bootstrap brokers, host:port.',
-        string('A broker, host:port.', { pattern: '^[A-Za-z0-9.-]+:[0-9]{1,5}$', patternHint: 'host:port', minLength: 3, maxLength: 260 }),
+        string('A broker, host:port.', {
+          minLength: 3,
+          maxLength: 260,
+          rules: [
+            matchRule('^[A-Za-z0-9.-]+:[0-9]+$', 'must be host:port (a DNS name or an IPv4 address, a colon, a port number)'),
+            matchRule(`^[A-Za-z0-9.-]+:${PORT}$`, 'the port must be between 1 and 65535'),
+          ],
+        }),
         { minItems: 1, maxItems: 32, listType: 'set' },
       ),
     ),
@@ -682,16 +753,26 @@ export interface PipelineStatus {
   configHash?: string;
 }
 
-export const SimpleStatusNode = object(
+export const SinkStatusNode = object(
   'What the operator observed.',
-  { observedGeneration: opt(observedGeneration), conditions: opt({ codec: conditions.codec, schema: conditionsSchema }) },
+  {
+    observedGeneration: opt(observedGeneration),
+    conditions: opt({ codec: conditions.codec, schema: conditionsSchema }),
+    usedBy: opt(
+      list(
+        'The Pipelines of this namespace that use this Sink (at most 64 listed). While any does, the Sink carries the finalizer sextant.dev/sink-in-use: deleting it waits (Ready=False, reason InUse) until none uses it.',
+        string('A Pipeline name.', { maxLength: 253 }),
+        { maxItems: 64 },
+      ),
+    ),
+  },
   { name: 'status' },
 );
 export interface SinkStatus {
   observedGeneration?: number;
   conditions?: StatusCondition[];
+  usedBy?: string[];
 }
-export type RetentionPolicyStatus = SinkStatus;
 
 // ---------------------------------------------------------------------------------------
 // Objects and decoding
@@ -717,10 +798,20 @@ interface Resource<K extends KindName, S, St> {
 }
 export type Pipeline = Resource<'Pipeline', PipelineSpec, PipelineStatus>;
 export type Sink = Resource<'Sink', SinkSpec, SinkStatus>;
-export type RetentionPolicy = Resource<'RetentionPolicy', RetentionPolicySpec, RetentionPolicyStatus>;
+export type RetentionPolicy = Resource<'RetentionPolicy', RetentionPolicySpec, never>;
 
 export const SPEC_NODES = { Pipeline: PipelineSpecNode, Sink: SinkSpecNode, RetentionPolicy: RetentionPolicySpecNode } as const;
-export const STATUS_NODES = { Pipeline: PipelineStatusNode, Sink: SimpleStatusNode, RetentionPolicy: SimpleStatusNode } as const;
+/**
+ * A RetentionPolicy has no status (issue 10, item 5): every rule of its spec is a CEL rule of
+ * the CRD, so the API server refuses each invalid one (the corpus and the mutation test prove
+ * there is no codec-only gap for this kind) and a Ready condition could never be False. Who
+ * uses a policy is on the Pipelines (RetentionPolicyNotFound when it is missing).
+ */
+export const STATUS_NODES: Record<KindName, { schema: OpenApiSchema } | undefined> = {
+  Pipeline: PipelineStatusNode,
+  Sink: SinkStatusNode,
+  RetentionPolicy: undefined,
+};
 
 /** Extra rules on metadata.name, checked by the CRD (CEL on the root) and by decodeResource. */
 export const NAME_RULES: Partial<Record<KindName, { cel: string; message: string; holds: (name: string) => boolean }>> = {

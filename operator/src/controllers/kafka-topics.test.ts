@@ -1,5 +1,6 @@
 import test from 'ava';
-import { PodSecretReader } from './kafka-topics.js';
+import kafkajs from 'kafkajs';
+import { KafkaTopicsRejectedError, KafkaUnavailableError, PodSecretReader, topicRejection } from './kafka-topics.js';
 
 const secrets: Record<string, Record<string, string>> = {
   'kafka-creds': { username: 'alice', password: 's3cret' },
@@ -51,4 +52,32 @@ test('unresolvable references are reported with their path, never read from the 
     'kafka.tls.certFile: /etc/sextant/secrets/client/missing is not a key of a Secret mounted into the pod',
   ]);
   delete process.env.SEXTANT_TEST_ONLY_IN_OPERATOR;
+});
+
+const config = {
+  kafka: { brokers: ['kafka:9092'], topics: { partitions: 6, replicationFactor: 3 } },
+} as unknown as Parameters<typeof topicRejection>[1];
+
+test("Kafka's own refusal (INVALID_REPLICATION_FACTOR) is KafkaTopicsRejected, with the code, the topics and the fix", (t) => {
+  // The shape kafkajs throws from admin.createTopics: an aggregate of per-topic protocol errors.
+  const cause = (topic: string) =>
+    Object.assign(new Error('Replication-factor is invalid'), { type: 'INVALID_REPLICATION_FACTOR', code: 38, topic });
+  const aggregate = new kafkajs.KafkaJSAggregateError('Topic creation errors', [
+    cause('sextant.a.api.logs'),
+    cause('sextant.a.api.dlq'),
+  ] as never);
+  const rejected = topicRejection(aggregate, config);
+  t.true(rejected instanceof KafkaTopicsRejectedError);
+  t.is(rejected!.reason, 'KafkaTopicsRejected');
+  t.false(rejected!.retry);
+  t.is(
+    rejected!.message,
+    'Kafka kafka:9092 refused to create the topics: INVALID_REPLICATION_FACTOR (Replication-factor is invalid) for sextant.a.api.logs, sextant.a.api.dlq: spec.kafka.replicationFactor is 3: it must not exceed the number of brokers in the cluster',
+  );
+});
+
+test('a connection error is not a rejection (it stays KafkaUnavailable, retried)', (t) => {
+  t.is(topicRejection(new Error('Connection error: connect ECONNREFUSED'), config), undefined);
+  t.true(new KafkaUnavailableError('x').retry);
+  t.is(new KafkaUnavailableError('x').reason, 'KafkaUnavailable');
 });

@@ -87,7 +87,58 @@ export class PodSecretReader extends SecretReader {
   }
 }
 
-export class KafkaUnavailableError extends Error {}
+/** The brokers did not answer (or the client could not be built): retried with backoff. */
+export class KafkaUnavailableError extends Error {
+  readonly reason: string = 'KafkaUnavailable';
+  /** Retry with backoff; false: wait for a change of the Pipeline (or the periodic resync). */
+  readonly retry: boolean = true;
+}
+
+/**
+ * Kafka answered and refused the topics (INVALID_REPLICATION_FACTOR on a cluster with fewer
+ * brokers, a policy, missing ACLs): Kafka's own error code is the message, with what to fix.
+ * Not retried with backoff (it would fail the same way); the resync and any edit retry it.
+ */
+export class KafkaTopicsRejectedError extends KafkaUnavailableError {
+  override readonly reason = 'KafkaTopicsRejected';
+  override readonly retry = false;
+}
+
+/** What to change, per Kafka error code (kafkajs' `type`). */
+const TOPIC_ERROR_HINTS: Record<string, (config: RuntimeConfig) => string> = {
+  INVALID_REPLICATION_FACTOR: (c) =>
+    `spec.kafka.replicationFactor is ${c.kafka.topics.replicationFactor}: it must not exceed the number of brokers in the cluster`,
+  INVALID_PARTITIONS: (c) => `spec.kafka.partitions is ${c.kafka.topics.partitions}: the brokers refuse that count`,
+  POLICY_VIOLATION: () => 'a topic creation policy of the cluster refused the topics; see the broker logs',
+  TOPIC_AUTHORIZATION_FAILED: () => 'the Kafka user (spec.kafka.sasl) needs the CREATE and DESCRIBE ACLs on these topics',
+  CLUSTER_AUTHORIZATION_FAILED: () => 'the Kafka user (spec.kafka.sasl) needs the CREATE ACL on the cluster',
+  INVALID_CONFIG: () => 'the brokers refused the topic configuration',
+};
+
+interface KafkaProtocolErrorLike {
+  type?: string;
+  message?: string;
+  topic?: string;
+}
+
+/** A KafkaTopicsRejectedError when Kafka refused with error codes of its own, else undefined. */
+export function topicRejection(error: unknown, config: RuntimeConfig): KafkaTopicsRejectedError | undefined {
+  const e = error as { type?: string; errors?: KafkaProtocolErrorLike[] } | undefined;
+  const causes: KafkaProtocolErrorLike[] = Array.isArray(e?.errors) ? e.errors : e?.type ? [e as KafkaProtocolErrorLike] : [];
+  const coded = causes.filter((c) => typeof c.type === 'string' && c.type !== 'TOPIC_ALREADY_EXISTS');
+  if (coded.length === 0) return undefined;
+  const byType = new Map<string, { message: string; topics: string[] }>();
+  for (const c of coded) {
+    const entry = byType.get(c.type!) ?? { message: c.message ?? '', topics: [] };
+    if (c.topic) entry.topics.push(c.topic);
+    byType.set(c.type!, entry);
+  }
+  const parts = [...byType].map(([type, { message, topics }]) => {
+    const hint = TOPIC_ERROR_HINTS[type]?.(config);
+    return `${type} (${message})${topics.length > 0 ? ` for ${topics.join(', ')}` : ''}${hint ? `: ${hint}` : ''}`;
+  });
+  return new KafkaTopicsRejectedError(`Kafka ${config.kafka.brokers.join(', ')} refused to create the topics: ${parts.join('; ')}`);
+}
 
 export class TopicEnsurer {
   private readonly known = new Map<string, number>();
@@ -121,7 +172,10 @@ export class TopicEnsurer {
       await Promise.race([ensureTopics(kafka, config, this.log), timeout]);
     } catch (error) {
       if (error instanceof KafkaUnavailableError) throw error;
-      throw new KafkaUnavailableError(`cannot create topics on ${config.kafka.brokers.join(', ')}: ${(error as Error).message}`);
+      throw (
+        topicRejection(error, config) ??
+        new KafkaUnavailableError(`cannot create topics on ${config.kafka.brokers.join(', ')}: ${(error as Error).message}`)
+      );
     } finally {
       clearTimeout(timer);
     }

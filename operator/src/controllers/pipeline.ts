@@ -36,9 +36,11 @@ import type { ReconcileResult } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
 import type { SecretDataCache, SecretValues } from '../kube/secret-data.js';
+import { StatusMemo } from '../kube/status-memo.js';
 import type { OperatorMetrics } from '../metrics.js';
 import { COMPONENTS, deploymentName, type PipelineInputs, type RenderedPipeline } from '../render/index.js';
 import { KafkaUnavailableError, PodSecretReader, type TopicEnsurer } from './kafka-topics.js';
+import { apiKeysOf, checkSecretContents } from './secret-contents.js';
 
 export interface RenderFunctions<Settings> {
   renderPipeline(inputs: PipelineInputs, settings: Settings): RenderedPipeline;
@@ -90,6 +92,8 @@ interface Blocker {
 export class PipelineController<Settings> {
   /** Last agent route per Pipeline key: null when it has none or is not Ready. */
   readonly routes = new Map<string, PipelineRoute | null>();
+  /** The status last written, until the cache has caught up with it (no duplicate transitions or Events). */
+  private readonly statusMemo = new StatusMemo<PipelineStatus>();
 
   constructor(private readonly deps: PipelineControllerDeps<Settings>) {}
 
@@ -133,6 +137,7 @@ export class PipelineController<Settings> {
     if (!raw || raw.metadata?.deletionTimestamp) {
       // Children go with the Pipeline (ownerReferences → garbage collector); only the agent
       // routes are ours to update.
+      this.statusMemo.forget(key);
       if (this.routes.delete(key)) this.deps.onRouteChange();
       return;
     }
@@ -171,7 +176,16 @@ export class PipelineController<Settings> {
     let applied = false;
     // Only a Pipeline that will run reads Secret data (a GET unless unchanged since the last read).
     let secretValues: SecretValues | undefined;
-    if (rendered && runtimeConfig && pipeline) secretValues = await this.deps.secretData.read(namespace, secretVersions);
+    if (rendered && runtimeConfig && pipeline) {
+      secretValues = await this.deps.secretData.read(namespace, secretVersions);
+      const problem = checkSecretContents(pipeline, rendered.objects, secretValues);
+      if (problem) {
+        // Nothing is applied: the runtimes keep the last good config (pods of this one could not start).
+        blocker = { ...problem, retry: false };
+        rendered = undefined;
+        secretValues = undefined;
+      }
+    }
     if (rendered && runtimeConfig && pipeline && secretValues) {
       // Topics and children in parallel: the runtimes wait for Kafka themselves (ingestion
       // answers 503), so children are applied even while Kafka is down and a config change
@@ -197,14 +211,15 @@ export class PipelineController<Settings> {
       const topicError = await topics;
       if (topicError !== undefined) {
         if (!(topicError instanceof KafkaUnavailableError)) throw topicError;
-        blocker ??= { reason: 'KafkaUnavailable', message: topicError.message, retry: true };
+        blocker ??= { reason: topicError.reason, message: topicError.message, retry: topicError.retry };
       }
     }
 
-    const status = this.computeStatus(raw, generation, rendered, blocker, applied);
+    const previous = this.statusMemo.current(key, raw.metadata?.resourceVersion, (raw as { status?: PipelineStatus }).status) ?? {};
+    const status = this.computeStatus(raw, previous, generation, rendered, blocker, applied);
     // The route first: a status write that fails must not keep the agent routes waiting.
     this.updateRoute(key, pipeline, rendered, status.ready, secretValues);
-    await this.writeStatus(raw, status.status, status.transitions);
+    await this.writeStatus(raw, previous, status.status, status.transitions);
 
     if (blocker?.retry) return { retry: { reason: blocker.reason, message: blocker.message } };
     if (blocker) {
@@ -335,6 +350,7 @@ export class PipelineController<Settings> {
 
   private computeStatus(
     raw: k8s.KubernetesObject,
+    previous: PipelineStatus,
     generation: number,
     rendered: RenderedPipeline | undefined,
     blocker: Blocker | undefined,
@@ -342,7 +358,6 @@ export class PipelineController<Settings> {
   ): { status: PipelineStatus; transitions: ReturnType<typeof mergeConditions>['transitions']; ready: boolean } {
     const ns = raw.metadata!.namespace!;
     const name = raw.metadata!.name!;
-    const previous = ((raw as { status?: PipelineStatus }).status ?? {}) as PipelineStatus;
     const runtimes: NonNullable<PipelineStatus['runtimes']> = {};
     const notReady: string[] = [];
     const rollingOut: string[] = [];
@@ -447,10 +462,10 @@ export class PipelineController<Settings> {
 
   private async writeStatus(
     raw: k8s.KubernetesObject,
+    previous: PipelineStatus,
     status: PipelineStatus,
     transitions: ReturnType<typeof mergeConditions>['transitions'],
   ): Promise<void> {
-    const previous = (raw as { status?: unknown }).status;
     const key = objectKey(raw);
     if (!sameJson(previous, status)) {
       try {
@@ -470,6 +485,7 @@ export class PipelineController<Settings> {
         this.deps.log.debug({ pipeline: key }, 'Pipeline deleted during its reconcile; status not written');
         return;
       }
+      this.statusMemo.wrote(key, raw.metadata?.resourceVersion, status);
       this.deps.metrics.writes.inc({ kind: 'Pipeline', operation: 'status' });
     }
     for (const tr of transitions) {
@@ -503,11 +519,7 @@ export class PipelineController<Settings> {
     let next: PipelineRoute | null = null;
     if (pipeline && rendered?.agentRoute && ready && values) {
       const ref = pipeline.spec.sources.http.apiKeysSecretRef;
-      const keys = values(ref.name, ref.key);
-      const apiKey = (keys ?? '')
-        .split(/[,\n]/)
-        .map((k) => k.trim())
-        .find(Boolean);
+      const apiKey = apiKeysOf(values(ref.name, ref.key))[0];
       if (apiKey) next = { pipeline: key, route: rendered.agentRoute, apiKey };
       else
         this.deps.log.warn(

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { isSubset, ownedFieldsCovered } from './apply.js';
+import { Applier, isSubset, ownedFieldsCovered } from './apply.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeClients } from './client.js';
 
 test('a desired object is a subset of a live object with server defaults and metadata', (t) => {
   const desired = {
@@ -45,4 +47,46 @@ test('owned fields missing from the desired object (a removed key) are a change;
   t.false(ownedFieldsCovered(fields, { ...desired, spec: { ports: [{ port: 9090 }], list: ['x'] } }), 'port changed');
   t.false(ownedFieldsCovered(fields, { ...desired, spec: { ports: [{ port: 8080 }], list: ['y'] } }), 'set item gone');
   t.true(ownedFieldsCovered(undefined, desired), 'nothing owned yet');
+});
+
+test('an apply the server treats as a no-op (same resourceVersion back) is unchanged, and the next one is not sent', async (t) => {
+  // The server normalised cpu "0.5" to "500m": the cache comparison cannot see the two are equal.
+  const live = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'a', namespace: 'ns', resourceVersion: '42' },
+    data: { cpu: '500m' },
+  };
+  const desired = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'ns' }, data: { cpu: '0.5' } };
+  let patches = 0;
+  const clients = {
+    objects: {
+      patch: async () => {
+        patches++;
+        return live;
+      },
+    },
+  } as unknown as KubeClients;
+  const applier = new Applier(clients, { get: () => live });
+  t.is(await applier.apply(desired), 'unchanged');
+  t.is(patches, 1);
+  t.is(await applier.apply(desired), 'unchanged');
+  t.is(patches, 1, 'remembered: not sent again while the object stays at that resourceVersion');
+});
+
+test('an apply that moved the resourceVersion is configured', async (t) => {
+  const live = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'ns', resourceVersion: '42' }, data: { k: 'old' } };
+  const clients = {
+    objects: { patch: async () => ({ ...live, metadata: { ...live.metadata, resourceVersion: '43' }, data: { k: 'new' } }) },
+  } as unknown as KubeClients;
+  const applier = new Applier(clients, { get: () => live });
+  t.is(
+    await applier.apply({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a', namespace: 'ns' },
+      data: { k: 'new' },
+    } as KubernetesObject),
+    'configured',
+  );
 });

@@ -107,7 +107,12 @@ export class Applier {
     // Objects garbage-collected with their Pipeline leave entries behind; a bound keeps the
     // memo from growing forever (clearing it costs at most one no-op apply per object).
     if (this.applied.size >= MEMO_LIMIT) this.applied.clear();
-    this.applied.set(id, { hash, resourceVersion: result.metadata?.resourceVersion ?? '' });
+    const resourceVersion = result.metadata?.resourceVersion ?? '';
+    this.applied.set(id, { hash, resourceVersion });
+    // The same resourceVersion back: the server found nothing to change (a value it normalises,
+    // such as cpu "0.5" → "500m", after a restart emptied the memo). Nothing was written, so
+    // nothing is reported as configured.
+    if (live && resourceVersion !== '' && resourceVersion === live.metadata?.resourceVersion) return 'unchanged';
     return live ? 'configured' : 'created';
   }
 

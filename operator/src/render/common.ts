@@ -45,6 +45,17 @@ export const configMapName = (pipeline: string) => `${pipeline}-config`;
 export const deploymentName = (pipeline: string, component: Component) => `${pipeline}-${component}`;
 export const serviceName = (pipeline: string, component: 'ingestion' | 'query') => `${pipeline}-${component}`;
 
+/**
+ * What the indices of a Pipeline start with: `<Sink indexPrefix>.<namespace>.<pipeline>`.
+ * The namespace and the name come from the object, never from the Sink, and none of the
+ * three parts can hold a dot (DNS labels), so two Pipelines in different namespaces never
+ * share an index, an index template or a read/expiry pattern (`<this>-<signal>-*`), whatever
+ * their Sinks say.
+ */
+export function indexPrefix(sinkPrefix: string, pipeline: Pipeline): string {
+  return `${sinkPrefix}.${pipeline.metadata.namespace}.${pipeline.metadata.name}`;
+}
+
 /** The labels every child carries (the recommended app.kubernetes.io set). */
 export function commonLabels(pipeline: string, component?: Component): Record<string, string> {
   return {

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import type { V1ConfigMap, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import { resolveAgentConfig, resolveRoutesFile } from '../../../agent-daemonset/src/config.js';
 import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/index.js';
+import { indexTemplates, partitionIndex } from '../../../runtime/src/storage/opensearch/documents.js';
 import { InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { AGENT_ROUTE_KEYS_DIR, AGENT_ROUTES_KEY, renderAgentConfig, routeName, type AgentRoute } from './agent.js';
 import { COMPONENTS, CONFIG_HASH_ANNOTATION, CONFIG_KEY, type OperatorSettings } from './common.js';
@@ -192,6 +193,77 @@ test('examples/ render, and the runtime accepts the result', (t) => {
     ],
   );
 });
+
+// ----- tenancy: index names
+
+/** Does an OpenSearch index pattern (only `*` is special) match `name`? */
+function globMatches(pattern: string, name: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  return re.test(name);
+}
+
+test('Pipelines of different namespaces never share an index, template or read pattern, whatever their Sinks say', (t) => {
+  const c = readCase('full.yaml');
+  // The examples unchanged in two namespaces, and Sinks crafted to collide: a prefix that
+  // spells another namespace, names that extend each other, the default prefix.
+  const tenants: [string, string, string | undefined][] = [
+    ['team-a', 'api', 'team-a'],
+    ['team-b', 'api', 'team-a'],
+    ['team-b', 'api', undefined],
+    ['b', 'api', 'team-a-team'],
+    ['team', 'b-api', 'team-a'],
+    ['team-a-team-b', 'api', 'team-a'],
+    ['team-c', 'api-logs', 'team-a'],
+    ['team-a-api-logs', 'x', 'team-a'],
+  ];
+  const rendered = tenants.map(([namespace, name, prefix]) => {
+    const inputs = structuredClone(c);
+    inputs.pipeline.metadata = { ...inputs.pipeline.metadata, namespace, name };
+    const os = inputs.hotSink!.spec.opensearch!;
+    if (prefix === undefined) delete (os as { indexPrefix?: string }).indexPrefix;
+    else os.indexPrefix = prefix;
+    const config = renderPipeline(inputs, c.settings).runtimeConfig as { sinks: { opensearch: { indexPrefix: string } } };
+    return { namespace, name, prefix: config.sinks.opensearch.indexPrefix };
+  });
+  t.is(rendered[0]!.prefix, 'team-a.team-a.api');
+  t.is(rendered[2]!.prefix, 'sextant.team-b.api');
+  const day = Date.UTC(2026, 11, 7, 13);
+  for (const a of rendered) {
+    for (const b of rendered) {
+      if (a.namespace === b.namespace) continue;
+      for (const signal of ['logs', 'metrics'] as const) {
+        const readPattern = `${a.prefix}-${signal}-*`; // what the reader searches and retention lists
+        for (const template of indexTemplates(a.prefix)) {
+          for (const other of ['logs', 'metrics'] as const) {
+            for (const partition of ['daily', 'hourly'] as const) {
+              const index = partitionIndex(b.prefix, other, day, partition);
+              const where = `${a.namespace}/${a.name} vs ${b.namespace}/${b.name}: ${index}`;
+              t.false(globMatches(readPattern, index), `read pattern ${readPattern} matches ${where}`);
+              for (const p of template.body.index_patterns as string[]) t.false(globMatches(p, index), `template ${p} matches ${where}`);
+            }
+          }
+        }
+      }
+    }
+  }
+  // And the runtime accepts every one of them.
+  for (const r of rendered)
+    t.notThrows(() =>
+      resolveRuntimeConfig({ ...validMinimal(), sinks: { opensearch: { endpoints: ['http://os:9200'], indexPrefix: r.prefix } } }, 'x'),
+    );
+});
+
+function validMinimal(): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(root, 'runtime/src/platform/testdata/valid-minimal.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+}
 
 // ----- the config hash
 

@@ -9,7 +9,7 @@
  */
 import { retentionSeconds } from '../api/duration.js';
 import { InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
-import { HTTP_PORT, SECRETS_DIR, type Component } from './common.js';
+import { HTTP_PORT, indexPrefix, SECRETS_DIR, type Component } from './common.js';
 
 /** An env variable read from a Secret key. */
 export interface SecretEnv {
@@ -102,8 +102,7 @@ export function renderRuntimeConfig(
   }
   const opensearch: Record<string, unknown> = {
     endpoints: os.endpoints,
-    // Per pipeline: Pipelines sharing a Sink must not read or expire each other's indices.
-    indexPrefix: `${os.indexPrefix}-${pipeline.metadata.name}`,
+    indexPrefix: indexPrefix(os.indexPrefix, pipeline),
     insecureSkipVerify: os.tls?.insecureSkipVerify ?? false,
     bulk: { maxDocs: os.bulk?.maxDocs ?? 5000, maxBytes: os.bulk?.maxBytes ?? 5 * 1024 * 1024 },
   };

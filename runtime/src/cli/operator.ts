@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { startOperator, type RunningOperator } from '../../../operator/src/operator.js';
 import { createLogger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
-import { parseDuration } from '../common/duration.js';
+import { retentionSeconds } from '../../../operator/src/api/duration.js';
 
 export const OPERATOR_HELP = `Usage: sextant operator [options]
 
@@ -33,7 +33,7 @@ Options:
       --host <addr>           address for /healthz, /readyz, /metrics (env SEXTANT_OPERATOR_HOST,
                               default 127.0.0.1; the chart binds 0.0.0.0)
   -p, --port <n>              port (env SEXTANT_OPERATOR_PORT, default 8080)
-      --resync <duration>     periodic full resync, e.g. 10m, 30s, 1h30m (env SEXTANT_OPERATOR_RESYNC, default 10m; 0 disables)
+      --resync <duration>     periodic full resync, e.g. 10m, 30s, 1h30m; units y w d h m s, no ms (env SEXTANT_OPERATOR_RESYNC, default 10m; 0 disables)
       --workers <n>           concurrent Pipeline reconciles (env SEXTANT_OPERATOR_WORKERS, default 2)
   -h, --help                  show this help
 
@@ -43,13 +43,17 @@ Environment:
 `;
 
 /**
- * --resync: 10m, 30s, 1h30m, 500ms, 0 → milliseconds; undefined when malformed. The grammar
- * is the one of every duration Sextant reads (common/duration.ts), so one spelling works
- * everywhere; the chart's values.schema.json pattern
- * for operator.resync is the same grammar (runtime/src/cli/operator.test.ts compares them).
+ * 10m, 30s, 1h30m, 0 → milliseconds; undefined when malformed. The grammar is the custom
+ * resources' (operator/src/api/duration.ts: Prometheus' without ms), so whoever installs the
+ * operator writes every duration (chart values, Pipelines, RetentionPolicies) the same way;
+ * the chart's values.schema.json pattern for operator.resync is the same grammar
+ * (runtime/src/cli/operator.test.ts compares them).
  */
 export function parseResync(text: string): number | undefined {
-  return parseDuration(text.trim());
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  const seconds = retentionSeconds(trimmed);
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 export async function runOperator(argv: string[]): Promise<number> {
@@ -94,7 +98,8 @@ export async function runOperator(argv: string[]): Promise<number> {
   if (!/^\d+$/.test(workersText) || workers < 1 || workers > 64) return fail(`invalid --workers "${workersText}": expected 1-64`);
   const resyncText = values.resync ?? env.SEXTANT_OPERATOR_RESYNC ?? '10m';
   const resyncMs = parseResync(resyncText);
-  if (resyncMs === undefined) return fail(`invalid --resync "${resyncText}": expected a duration such as 10m, 30s or 0`);
+  if (resyncMs === undefined)
+    return fail(`invalid --resync "${resyncText}": expected a duration such as 10m, 30s or 1h30m (units y, w, d, h, m, s; no ms), or 0`);
   const electText = (values['leader-elect'] ?? env.SEXTANT_OPERATOR_LEADER_ELECT ?? 'true').toLowerCase();
   if (electText !== 'true' && electText !== 'false') return fail(`invalid --leader-elect "${electText}": expected true or false`);
   const pullPolicy = values['image-pull-policy'] ?? env.SEXTANT_OPERATOR_IMAGE_PULL_POLICY;

@@ -83,6 +83,7 @@ test('config errors say exactly what is wrong and where', (t) => {
     ],
     [{ label: 'level', equals: 1 }, ['config.equals: expected string, got 1']],
     [{ label: '', in: [] }, ['config.label: must not be empty', 'config.in: must not be empty']],
+    [{ label: 'log level', equals: 'x' }, ['config.label: invalid label name "log level": must match ^[a-zA-Z_][a-zA-Z0-9_]*$']],
     [{ field: 'x', in: [1, null] }, ['config.in[1]: expected string | number | boolean, got null']],
     [{ field: 'x', exists: 'yes' }, ['config.exists: expected boolean, got "yes"']],
     [{ field: 'x', matches: '(?<' }, ['config.matches: invalid regular expression: /(?</: Invalid capture group name']],

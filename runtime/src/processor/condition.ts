@@ -12,7 +12,8 @@
  */
 import * as t from 'io-ts';
 import type { LogEntry } from '../model/types.js';
-import { closed, delegate, isPlainObject, messageFailure, NonEmptyString } from '../common/codecs.js';
+import { checkedString, closed, delegate, isPlainObject, messageFailure, NonEmptyString } from '../common/codecs.js';
+import { LABEL_NAME } from '../model/labels.js';
 import { nonEmptyArray, RegexSource } from './codecs.js';
 
 export type Scalar = string | number | boolean;
@@ -56,8 +57,21 @@ function oneOfKeys(name: string, what: string, variants: Record<string, t.Mixed>
 
 const Scalar = t.union([t.string, t.number, t.boolean], 'string | number | boolean');
 
-function subject<S extends 'label' | 'field'>(key: S, value: t.Mixed): t.Type<unknown, unknown, unknown> {
-  const name = { [key]: NonEmptyString } as Record<S, typeof NonEmptyString>;
+/** A label a stream can have: a condition on any other name could never match, so it is a mistake. */
+const ConditionLabelName = checkedString('label name', (s) =>
+  s === ''
+    ? 'must not be empty'
+    : LABEL_NAME.test(s)
+      ? undefined
+      : `invalid label name ${JSON.stringify(s)}: must match ${LABEL_NAME.source}`,
+);
+
+function subject<S extends 'label' | 'field'>(
+  key: S,
+  value: t.Mixed,
+  nameCodec: t.Mixed = NonEmptyString,
+): t.Type<unknown, unknown, unknown> {
+  const name = { [key]: nameCodec } as Record<S, t.Mixed>;
   return oneOfKeys(`${key} condition`, `a ${key} condition`, {
     equals: closed(`${key} condition`, { ...name, equals: value }),
     matches: closed(`${key} condition`, { ...name, matches: RegexSource }),
@@ -72,7 +86,7 @@ const MessageTest = oneOfKeys('message condition', 'a message condition', {
 });
 
 const AnyCondition = oneOfKeys('condition', 'a condition', {
-  label: subject('label', t.string),
+  label: subject('label', t.string, ConditionLabelName),
   field: subject('field', Scalar),
   message: closed('condition', { message: MessageTest }),
   // Lazily referenced: the combinators nest conditions.

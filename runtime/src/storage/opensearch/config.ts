@@ -9,12 +9,14 @@ import { SecretRef } from '../../common/secrets.js';
 /**
  * What index names start with (`<prefix>-<signal>-<period>`): lower-case like every OpenSearch
  * index name, and short enough that the whole name stays far below its 255-byte limit. The
- * operator renders `<Sink indexPrefix>-<Pipeline name>`, so it is longer than a DNS label.
+ * operator renders `<Sink indexPrefix>.<namespace>.<Pipeline name>`: none of the three may
+ * hold a dot, so the dots keep two Pipelines of different namespaces from ever sharing an
+ * index, a template or a read pattern.
  */
 const IndexPrefix = checkedString('index prefix', (s) =>
-  /^[a-z0-9]([-a-z0-9]{0,118}[a-z0-9])?$/.test(s)
+  /^[a-z0-9]([-a-z0-9]|\.(?!\.)){0,198}[a-z0-9]$|^[a-z0-9]$/.test(s)
     ? undefined
-    : `must be lower-case a-z, 0-9 and "-", start and end with a letter or digit, at most 120 characters; got ${JSON.stringify(s)}`,
+    : `must be lower-case a-z, 0-9, "-" and single dots, start and end with a letter or digit, at most 200 characters; got ${JSON.stringify(s)}`,
 );
 export const OpenSearchSinkConfig = closed(
   'opensearch sink',
