@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import type { V1ConfigMap, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import { resolveAgentConfig, resolveRoutesFile } from '../../../agent-daemonset/src/config.js';
 import { requireFor, resolveRuntimeConfig } from '../../../runtime/src/platform/index.js';
+// eslint-disable-next-line no-restricted-imports -- checks the rendered prefix against the names the runtime derives from it
 import { indexTemplates, partitionIndex } from '../../../runtime/src/storage/opensearch/documents.js';
 import { InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { AGENT_ROUTE_KEYS_DIR, AGENT_ROUTES_KEY, renderAgentConfig, routeName, type AgentRoute } from './agent.js';

@@ -47,7 +47,7 @@ export class PlatformaticProducerAdapter {
     await this.producer.send({
       messages,
       acks: ProduceAcks.ALL,
-      compression: batch.compression === 1 ? CompressionAlgorithms.GZIP : CompressionAlgorithms.NONE,
+      compression: Number(batch.compression) === 1 ? CompressionAlgorithms.GZIP : CompressionAlgorithms.NONE,
     });
   }
 
