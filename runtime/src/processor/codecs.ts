@@ -4,6 +4,7 @@
  * regexes that do not compile, invalid label names) and every failure carries a message
  * that `common/decode.ts` prints after the path of the bad value.
  */
+import { regexProblem } from '../common/regex.js';
 import * as t from 'io-ts';
 
 /** Short JSON rendering of a bad value for error messages (same style as common/decode.ts). */
@@ -125,19 +126,11 @@ export function checkedString(name: string, test: (s: string) => string | undefi
 
 export const NonEmptyString = checkedString('non-empty string', (s) => (s.length === 0 ? 'must not be empty' : undefined));
 
-/** Why `source` does not compile as a JavaScript regular expression, or undefined. */
-export function regexProblem(source: string): string | undefined {
-  try {
-    new RegExp(source);
-    return undefined;
-  } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return `invalid regular expression: ${text.replace(/^Invalid regular expression: /, '')}`;
-  }
-}
+/** Why `source` is not a valid RE2 regular expression (common/regex.ts), or undefined. */
+export { regexProblem };
 
 /**
- * A regular expression source in JavaScript syntax. Kept as the string (compiled by the
+ * A regular expression source in RE2 syntax, as Prometheus and Loki use. Kept as the string (compiled by the
  * factory) so a decoded config stays plain data the operator can hash and render.
  */
 export const RegexSource = checkedString('regular expression', regexProblem);
