@@ -10,6 +10,7 @@ import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
 import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
 import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
+import { QueryLimitsConfig, resolveQueryLimits, type QueryLimits } from '../query/limits/config.js';
 import { parsePromDuration } from '../query/promql/lexical.js';
 import type { RetentionConfig } from '../storage/sqlite/retention.js';
 
@@ -20,6 +21,7 @@ export const EmbeddedFileConfig = t.exact(
     rateLimit: t.exact(RateLimitConfig),
     maxBodyBytes: t.number,
     retention: t.exact(t.partial({ logs: t.string, metrics: t.string, interval: t.string })),
+    query: QueryLimitsConfig,
   }),
   'EmbeddedConfig',
 );
@@ -30,6 +32,7 @@ export interface EmbeddedConfig {
   limits: Limits;
   rateLimit: RateLimitConfig;
   maxBodyBytes: number;
+  query: QueryLimits;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +93,7 @@ export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
     intervalMs: duration('interval', 60_000),
   };
   if (retention.intervalMs <= 0) errors.push('retention.interval: must be greater than 0');
+  const query = resolveQueryLimits(value.query, 'query', errors);
   if (errors.length > 0) throw new ConfigError(source, errors);
-  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes };
+  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes, query };
 }

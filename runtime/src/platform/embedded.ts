@@ -11,6 +11,7 @@ import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
 import { ingestionRouter } from '../ingestion/app.js';
 import { buildPipeline } from '../processor/pipeline.js';
 import { queryRouters } from '../query/api/routers.js';
+import { workerEngine } from '../query/limits/engine.js';
 import { RetentionSweeper } from '../storage/sqlite/retention.js';
 import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
 import { ConfigError, type EmbeddedConfig } from './embedded-config.js';
@@ -56,7 +57,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
       log,
     }),
   );
-  const routers = queryRouters({ reader: store, metrics, log });
+  // Queries evaluate in worker threads under their limits: ingestion and /healthz share this loop.
+  const engine = workerEngine(store, config.query, log);
+  const routers = queryRouters({ reader: store, metrics, log, engine });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(keys));
   app.use('/api/v1', routers.native, routers.prometheus);
   app.use('/loki/api/v1', routers.loki);
@@ -79,6 +82,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
         server.closeIdleConnections();
       });
       retention.stop();
+      await engine.close();
       await bus.close();
       store.close();
       log.info('sextant up: stopped');
