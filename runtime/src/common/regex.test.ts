@@ -58,3 +58,14 @@ test('groups and replaceAll', (t) => {
     '😀-😀',
   );
 });
+
+test('alternations of literals (the fast path) answer as the automaton does', (t) => {
+  const values = ['api', 'web', 'db', 'api-1', 'xapi', '', 'API', 'web db', 'a|b'];
+  for (const pattern of ['api|web|db', '(api|web|db)', 'api', '(api-1|web db)', 'a', 'x|']) {
+    for (const anchoredMode of [true, false]) {
+      const fast = compileRegex(pattern, { anchored: anchoredMode, dotAll: anchoredMode });
+      const slow = compileRegex(`(?:${pattern})`, { anchored: anchoredMode, dotAll: anchoredMode }); // not on the fast path
+      for (const v of values) t.is(fast.test(v), slow.test(v), `${pattern} ${anchoredMode} ${JSON.stringify(v)}`);
+    }
+  }
+});

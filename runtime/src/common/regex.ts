@@ -56,7 +56,7 @@ export function compileRegex(pattern: string, options: RegexOptions): Regex {
     .map(([name]) => name);
   return {
     source: pattern,
-    test: options.anchored ? (text) => re.matches(text) : (text) => re.test(text),
+    test: literalTest(pattern, options.anchored) ?? (options.anchored ? (text) => re.matches(text) : (text) => re.test(text)),
     groupNames: names,
     groups(text) {
       const m = re.matcher(text);
@@ -76,6 +76,26 @@ export function compileRegex(pattern: string, options: RegexOptions): Regex {
       return pos === 0 && out === '' ? text : out + text.slice(pos);
     },
   };
+}
+
+/** Characters that mean themselves in RE2 (no metacharacter, no case folding flag). */
+const LITERAL_ALTERNATIVES = /^\(?(?:[A-Za-z0-9_ :/,=@%'"-]+)(?:\|[A-Za-z0-9_ :/,=@%'"-]+)*\)?$/;
+
+/**
+ * Like Prometheus' FastRegexMatcher: an alternation of plain literals (`a|b|c`, or `(a|b|c)`
+ * as Grafana writes a multi-value variable) is a set lookup or substring tests, not an
+ * automaton run. Same answers; the bench (test/bench/regex.ts) shows the difference.
+ */
+function literalTest(pattern: string, anchored: boolean): ((text: string) => boolean) | undefined {
+  if (!LITERAL_ALTERNATIVES.test(pattern)) return undefined;
+  const open = pattern.startsWith('(');
+  if (open !== pattern.endsWith(')')) return undefined;
+  const words = (open ? pattern.slice(1, -1) : pattern).split('|');
+  if (anchored) {
+    const set = new Set(words);
+    return (text) => set.has(text);
+  }
+  return (text) => words.some((w) => text.includes(w));
 }
 
 /** Why `pattern` is not a valid RE2 regex, or undefined (for config validation). */
