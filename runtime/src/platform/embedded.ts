@@ -58,7 +58,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
     }),
   );
   // Queries evaluate in worker threads under their limits: ingestion and /healthz share this loop.
-  const engine = workerEngine(store, config.query, log);
+  const engine = workerEngine(store, config.query, log, metrics.registry);
   const routers = queryRouters({ reader: store, metrics, log, engine });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(keys));
   app.use('/api/v1', routers.native, routers.prometheus);

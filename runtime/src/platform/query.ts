@@ -79,7 +79,7 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
   timer.unref();
 
   const app = baseApp(metrics, { notReady: () => (up.opensearch ? [] : ['opensearch']) });
-  const engine = workerEngine(reader, queryLimits(config.query), log);
+  const engine = workerEngine(reader, queryLimits(config.query), log, metrics.registry);
   const routers = queryRouters({ reader, metrics, log, engine });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(new ApiKeys(keys)));
   app.use('/api/v1', routers.native, routers.prometheus);

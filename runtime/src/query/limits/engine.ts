@@ -4,6 +4,7 @@
  * passes its deadline; the in-process engine (unit tests, tools) can only reject late.
  */
 import { Worker } from 'node:worker_threads';
+import client from 'prom-client';
 import type { Logger } from '../../common/log.js';
 import type { StorageReader } from '../../storage/reader.js';
 import { QueryError } from '../promql/errors.js';
@@ -79,7 +80,13 @@ function newWorker(): Worker {
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
 }
 
-export function workerEngine(reader: StorageReader, limits: QueryLimits, log: Logger): QueryEngine {
+export function workerEngine(reader: StorageReader, limits: QueryLimits, log: Logger, registry?: client.Registry): QueryEngine {
+  const stopped = new client.Counter({
+    name: 'sextant_query_deadline_exceeded_total',
+    help: 'Queries stopped at their deadline (answered 503 timeout), by where they were: running or queued.',
+    labelNames: ['state'] as const,
+    registers: registry ? [registry] : [],
+  });
   const idle: Slot[] = [];
   const busy = new Set<Slot>();
   const queue: Task[] = [];
@@ -179,6 +186,7 @@ export function workerEngine(reader: StorageReader, limits: QueryLimits, log: Lo
           reject,
           timer: setTimeout(() => {
             log.warn({ kind, deadlineMs, queued: task.slot === undefined }, 'query passed its deadline and was stopped');
+            stopped.inc({ state: task.slot ? 'running' : 'queued' });
             if (task.slot) {
               finish(task.slot, timeoutError(deadlineMs), true); // ends the thread mid-evaluation
             } else {
