@@ -4,6 +4,7 @@
  * spool limits, retry and tailing settings. Defaults live here and only here; every error
  * in the file is reported at once with its path (docs/architecture.md §7, Loki's validate()).
  */
+import { compileRegex } from '../../runtime/src/common/regex.js';
 import fs from 'node:fs';
 import * as t from 'io-ts';
 import YAML from 'yaml';
@@ -100,7 +101,7 @@ export interface RouteConfig {
 
 export interface MultilineRule {
   match: PodMatcher;
-  startPattern: RegExp;
+  startPattern: { test(text: string): boolean };
   timeoutMs: number;
 }
 
@@ -303,11 +304,11 @@ export function resolveAgentConfig(doc: unknown, source: string, env: NodeJS.Pro
 
   const multiline: MultilineRule[] = (v.multiline ?? []).map((m, i) => {
     const path = `multiline[${i}]`;
-    let startPattern = /^/;
+    let startPattern: MultilineRule['startPattern'] = { test: () => true };
     try {
-      startPattern = new RegExp(m.startPattern);
+      startPattern = compileRegex(m.startPattern, { anchored: false }); // RE2, like every user regex
     } catch (error) {
-      errors.push(`${path}.startPattern: invalid regular expression: ${(error as Error).message}`);
+      errors.push(`${path}.startPattern: ${(error as Error).message}`);
     }
     return { match: compilePodMatch(m, path, errors), startPattern, timeoutMs: duration(m.timeout, 1000, `${path}.timeout`, 1) };
   });

@@ -88,7 +88,7 @@ batch: { maxEntries: 1 }
     'routes[1].endpoint: not a URL: "nope"',
     'routes[1].apiKey.file: cannot read /nonexistent/key: ENOENT',
     'routes[2].name: duplicate route name "b"',
-    'routes[2].pods[0]: invalid regular expression: Invalid regular expression: /^(?:()$/: Unterminated group',
+    'routes[2].pods[0]: invalid regular expression "(": missing closing ) (RE2 syntax; backreferences and lookaround assertions are unsupported)',
   ]);
   const typeError = t.throws(() => resolveRoutesFile('routes: [{ name: 3 }]', 'r.yaml', base, 'agent.yaml'), {
     instanceOf: ConfigError,

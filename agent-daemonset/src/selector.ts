@@ -3,6 +3,7 @@
  * Kubernetes label selector (matchLabels + matchExpressions, the semantics of
  * metav1.LabelSelector: every requirement must hold).
  */
+import { compileRegex, type Regex } from '../../runtime/src/common/regex.js';
 import * as t from 'io-ts';
 
 export const LabelSelectorConfig = t.exact(
@@ -53,12 +54,12 @@ export function compilePodMatch(
 ): PodMatcher {
   const namespaces = spec.namespaces && spec.namespaces.length > 0 ? new Set(spec.namespaces) : undefined;
   const containers = spec.containers && spec.containers.length > 0 ? new Set(spec.containers) : undefined;
-  const pods: RegExp[] = [];
+  const pods: Regex[] = [];
   (spec.pods ?? []).forEach((pattern, i) => {
     try {
-      pods.push(new RegExp(`^(?:${pattern})$`));
+      pods.push(compileRegex(pattern, { anchored: true })); // RE2, fully anchored
     } catch (error) {
-      errors.push(`${path}.pods[${i}]: invalid regular expression: ${(error as Error).message}`);
+      errors.push(`${path}.pods[${i}]: ${(error as Error).message}`);
     }
   });
   const selector = spec.podSelector;

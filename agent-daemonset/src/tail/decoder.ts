@@ -28,7 +28,7 @@ export interface DecoderOptions {
   format: LogFormat;
   /** Longest message (UTF-8 bytes); longer ones are cut at a character boundary and flagged. */
   maxLineBytes: number;
-  multiline?: { startPattern: RegExp; timeoutMs: number };
+  multiline?: { startPattern: { test(text: string): boolean }; timeoutMs: number };
 }
 
 export interface DecoderStats {

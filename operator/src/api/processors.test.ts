@@ -72,7 +72,7 @@ test('stage errors keep the runtime codec paths, joined to spec.processors', (t)
   t.false(decoded.ok);
   if (decoded.ok) return;
   t.deepEqual(decoded.errors, [
-    'spec.processors[1].redact.patterns[0]: invalid regular expression: /(/: Unterminated group',
+    'spec.processors[1].redact.patterns[0]: invalid regular expression "(": missing closing ) (RE2 syntax; backreferences and lookaround assertions are unsupported)',
     'spec.processors[2].drop.when: a label condition needs exactly one of: equals, matches, in, exists; got equals, matches',
     'spec.processors[3]: unknown stage "bogus" (valid: parse, redact, filter, drop, sample, labels)',
   ]);

@@ -11,6 +11,7 @@ import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
 import { ConfigError } from '../common/config-error.js';
 import { readConfigFile } from '../common/config-file.js';
 import { parseDuration } from '../common/duration.js';
+import { QueryLimitsConfig, resolveQueryLimits, type QueryLimits } from '../query/limits/config.js';
 import type { RetentionConfig } from '../storage/sqlite/retention.js';
 
 export const EmbeddedFileConfig = t.exact(
@@ -20,6 +21,7 @@ export const EmbeddedFileConfig = t.exact(
     rateLimit: t.exact(RateLimitConfig),
     maxBodyBytes: t.number,
     retention: t.exact(t.partial({ logs: t.string, metrics: t.string, interval: t.string })),
+    query: QueryLimitsConfig,
   }),
   'EmbeddedConfig',
 );
@@ -30,6 +32,7 @@ export interface EmbeddedConfig {
   limits: Limits;
   rateLimit: RateLimitConfig;
   maxBodyBytes: number;
+  query: QueryLimits;
 }
 
 export function loadEmbeddedConfig(file?: string): EmbeddedConfig {
@@ -70,6 +73,7 @@ export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
     intervalMs: duration('interval', 60_000),
   };
   if (retention.intervalMs <= 0) errors.push('retention.interval: must be greater than 0');
+  const query = resolveQueryLimits(value.query, 'query', errors);
   if (errors.length > 0) throw new ConfigError(source, errors);
-  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes };
+  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes, query };
 }

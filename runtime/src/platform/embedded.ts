@@ -13,6 +13,7 @@ import { createProcessorMetrics } from '../processor/metrics.js';
 import { buildPipeline, type Pipeline } from '../processor/pipeline.js';
 import { Stages } from '../processor/process.js';
 import { queryRouters } from '../query/api/routers.js';
+import { workerEngine } from '../query/limits/engine.js';
 import { RetentionSweeper } from '../storage/sqlite/retention.js';
 import { SqliteSink } from '../storage/sqlite/sink.js';
 import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
@@ -76,7 +77,9 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
       log,
     }),
   );
-  const routers = queryRouters({ reader: store, metrics, log });
+  // Queries evaluate in worker threads under their limits: ingestion and /healthz share this loop.
+  const engine = workerEngine(store, config.query, log, metrics.registry);
+  const routers = queryRouters({ reader: store, metrics, log, engine });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(keys));
   app.use('/api/v1', routers.native, routers.prometheus);
   app.use('/loki/api/v1', routers.loki);
@@ -99,6 +102,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
         server.closeIdleConnections();
       });
       retention.stop();
+      await engine.close();
       await bus.close();
       store.close();
       log.info('sextant up: stopped');

@@ -11,6 +11,8 @@ import { RuntimeMetrics } from '../common/metrics.js';
 import { baseApp, finishApp } from '../common/server.js';
 import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
 import { queryRouters } from '../query/api/routers.js';
+import { workerEngine } from '../query/limits/engine.js';
+import { queryLimits } from '../query/limits/config.js';
 import { OpenSearchReader } from '../storage/opensearch/reader.js';
 import { S3ColdReader } from '../storage/s3/reader.js';
 import { S3ObjectStore } from '../storage/s3/store.js';
@@ -78,7 +80,8 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
   timer.unref();
 
   const app = baseApp(metrics, { notReady: () => (up.opensearch ? [] : ['opensearch']) });
-  const routers = queryRouters({ reader, metrics, log });
+  const engine = workerEngine(reader, queryLimits(config.query), log, metrics.registry);
+  const routers = queryRouters({ reader, metrics, log, engine });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(new ApiKeys(keys)));
   app.use('/api/v1', routers.native, routers.prometheus);
   app.use('/loki/api/v1', routers.loki);
@@ -102,6 +105,7 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
       (closing ??= (async () => {
         clearInterval(timer);
         await listener.close();
+        await engine.close();
         await osClient.close();
         s3Client?.destroy();
         log.info('sextant query: stopped');

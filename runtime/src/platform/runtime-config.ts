@@ -90,8 +90,18 @@ const QueryCodec = closed(
      * OpenSearch no longer has the data) and above the S3 flush age (or S3 does not yet).
      */
     hotWindow: optional(RetentionDuration),
+    /** Limits of one query (query/limits/config.ts): deadline (default 2m), max samples, max concurrency. */
+    timeout: optional(RetentionDuration),
+    maxSamples: optional(t.number),
+    maxConcurrency: optional(t.number),
   },
-  (v) => (v.hotWindow !== undefined && v.hotWindow < 1000 ? [{ key: 'hotWindow', message: 'must be at least 1s' }] : []),
+  (v) => [
+    ...(v.hotWindow !== undefined && v.hotWindow < 1000 ? [{ key: 'hotWindow', message: 'must be at least 1s' }] : []),
+    ...(v.timeout !== undefined && v.timeout <= 0 ? [{ key: 'timeout', message: 'must be greater than 0' }] : []),
+    ...(['maxSamples', 'maxConcurrency'] as const)
+      .filter((k) => v[k] !== undefined && !(Number.isInteger(v[k]) && v[k]! >= 1))
+      .map((key) => ({ key, message: 'must be a positive integer' })),
+  ],
 );
 
 export const RuntimeConfigCodec = closed(

@@ -2,23 +2,16 @@
  * io-ts building blocks of the stage config codecs on top of the shared ones in
  * common/codecs.ts: regexes that must compile, label names, non-empty lists, keyed records.
  */
+import { regexProblem } from '../common/regex.js';
 import * as t from 'io-ts';
 import { checkedString, delegate, isPlainObject, messageFailure } from '../common/codecs.js';
 import { LABEL_NAME } from '../model/labels.js';
 
-/** Why `source` does not compile as a JavaScript regular expression, or undefined. */
-export function regexProblem(source: string): string | undefined {
-  try {
-    new RegExp(source);
-    return undefined;
-  } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return `invalid regular expression: ${text.replace(/^Invalid regular expression: /, '')}`;
-  }
-}
+/** Why `source` is not a valid RE2 regular expression (common/regex.ts), or undefined. */
+export { regexProblem };
 
 /**
- * A regular expression source in JavaScript syntax. Kept as the string (compiled by the
+ * A regular expression source in RE2 syntax, as Prometheus and Loki use. Kept as the string (compiled by the
  * factory) so a decoded config stays plain data the operator can hash and render.
  */
 export const RegexSource = checkedString('regular expression', regexProblem);

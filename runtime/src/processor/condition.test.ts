@@ -86,7 +86,12 @@ test('config errors say exactly what is wrong and where', (t) => {
     [{ label: 'log level', equals: 'x' }, ['config.label: invalid label name "log level": must match ^[a-zA-Z_][a-zA-Z0-9_]*$']],
     [{ field: 'x', in: [1, null] }, ['config.in[1]: expected string | number | boolean, got null']],
     [{ field: 'x', exists: 'yes' }, ['config.exists: expected boolean, got "yes"']],
-    [{ field: 'x', matches: '(?<' }, ['config.matches: invalid regular expression: /(?</: Invalid capture group name']],
+    [
+      { field: 'x', matches: '(?<' },
+      [
+        'config.matches: invalid regular expression "(?<": invalid named capture (RE2 syntax; backreferences and lookaround assertions are unsupported)',
+      ],
+    ],
     [{ label: 'x', equals: 'y', extra: 1 }, ['config.extra: unknown field (valid: label, equals)']],
     [{ message: 'text' }, ['config.message: expected message condition, got "text"']],
     [{ message: {} }, ['config.message: a message condition needs exactly one of: contains, matches']],
@@ -96,7 +101,7 @@ test('config errors say exactly what is wrong and where', (t) => {
     [
       { any: [{ label: 'a', equals: 'b' }, { not: { field: 'f', matches: '[' } }, 5] },
       [
-        'config.any[1].not.matches: invalid regular expression: /[/: Unterminated character class',
+        'config.any[1].not.matches: invalid regular expression "[": missing closing ] (RE2 syntax; backreferences and lookaround assertions are unsupported)',
         'config.any[2]: expected condition, got 5',
       ],
     ],

@@ -10,6 +10,7 @@
  * compared as text, so `{field: status, equals: 500}` matches 500 and "500"; objects,
  * arrays and null never equal or match anything. Only top-level fields are addressed.
  */
+import { compileRegex } from '../common/regex.js';
 import * as t from 'io-ts';
 import type { LogEntry } from '../model/types.js';
 import { checkedString, closed, delegate, isPlainObject, messageFailure, NonEmptyString } from '../common/codecs.js';
@@ -134,7 +135,7 @@ export function compileCondition(condition: Condition): Predicate {
       const needle = test.contains;
       return (entry) => entry.message.includes(needle);
     }
-    const regex = new RegExp(test.matches);
+    const regex = compileRegex(test.matches, { anchored: false });
     return (entry) => regex.test(entry.message);
   }
   if ('label' in condition) {
@@ -158,7 +159,7 @@ function valueTest(test: ValueTest, read: (entry: LogEntry) => unknown): Predica
     return (entry) => asText(read(entry)) === expected;
   }
   if ('matches' in test) {
-    const regex = new RegExp(test.matches);
+    const regex = compileRegex(test.matches, { anchored: false });
     return (entry) => {
       const text = asText(read(entry));
       return text !== undefined && regex.test(text);

@@ -151,7 +151,7 @@ test('every config error is collected, each naming the stage index and field', (
     ok: false,
     errors: [
       'processors[0].parse.target: expected fields | labels, got "somewhere"',
-      'processors[2].redact.patterns[0]: invalid regular expression: /([a-z]+/: Unterminated group',
+      'processors[2].redact.patterns[0]: invalid regular expression "([a-z]+": missing closing ) (RE2 syntax; backreferences and lookaround assertions are unsupported)',
       'processors[3]: unknown stage "sampel" (valid: parse, redact, filter, drop, sample, labels)',
       'processors[4]: expected exactly one stage key (one of: parse, redact, filter, drop, sample, labels), got drop, labels',
       'processors[5].sample.rate: must be greater than 0 and at most 1, got 2',

@@ -1,4 +1,5 @@
 /** Label matcher evaluation shared by every backend that matches label sets in memory. */
+import { compileRegex, RegexError, type Regex } from '../common/regex.js';
 import type { Labels } from '../model/types.js';
 import type { LabelMatcher, LineFilter } from './reader.js';
 
@@ -7,7 +8,8 @@ export type CompiledMatcher = (labels: Labels) => boolean;
 /**
  * Compiles matchers with Prometheus semantics: regexes are fully anchored, and a missing
  * label has the value "" (so `{a=""}` matches sets without `a`, and `{a!=""}` requires it).
- * Throws a SyntaxError naming the matcher when a regex does not compile.
+ * Regexes are RE2 (common/regex.ts). Throws a SyntaxError naming the matcher when a regex
+ * does not compile.
  */
 export function compileMatchers(matchers: readonly LabelMatcher[]): CompiledMatcher {
   const tests = matchers.map((m): CompiledMatcher => {
@@ -29,15 +31,30 @@ export function compileMatchers(matchers: readonly LabelMatcher[]): CompiledMatc
   return (labels) => tests.every((test) => test(labels));
 }
 
-function anchored(m: LabelMatcher): RegExp {
+function anchored(m: LabelMatcher): Regex {
   try {
-    return new RegExp(`^(?:${m.value})$`, 's');
+    return compileRegex(m.value, { anchored: true, dotAll: true });
   } catch (error) {
-    throw new SyntaxError(`invalid regular expression in matcher ${m.name}${m.op}"${m.value}": ${(error as Error).message}`);
+    if (!(error instanceof RegexError)) throw error;
+    throw new SyntaxError(`invalid regular expression in matcher ${m.name}${m.op}${JSON.stringify(m.value)}: ${error.reason}`);
   }
 }
 
-/** LogQL line filters: `|=`/`!=` are case-sensitive substring tests, `|~`/`!~` unanchored regexes. */
+/** Whether a matcher's regex matches the empty string (a missing label). */
+export function regexMatchesEmpty(value: string): boolean {
+  return compileRegex(value, { anchored: true, dotAll: true }).test('');
+}
+
+function lineRegex(f: LineFilter): Regex {
+  try {
+    return compileRegex(f.value, { anchored: false });
+  } catch (error) {
+    if (!(error instanceof RegexError)) throw error;
+    throw new SyntaxError(`invalid regular expression in line filter ${f.op} ${JSON.stringify(f.value)}: ${error.reason}`);
+  }
+}
+
+/** LogQL line filters: `|=`/`!=` are case-sensitive substring tests, `|~`/`!~` unanchored RE2 regexes. */
 export function compileLineFilters(filters: readonly LineFilter[]): (line: string) => boolean {
   const tests = filters.map((f): ((line: string) => boolean) => {
     switch (f.op) {
@@ -46,11 +63,11 @@ export function compileLineFilters(filters: readonly LineFilter[]): (line: strin
       case '!=':
         return (line) => !line.includes(f.value);
       case '|~': {
-        const re = new RegExp(f.value);
+        const re = lineRegex(f);
         return (line) => re.test(line);
       }
       case '!~': {
-        const re = new RegExp(f.value);
+        const re = lineRegex(f);
         return (line) => !re.test(line);
       }
     }

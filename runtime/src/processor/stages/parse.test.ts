@@ -32,7 +32,7 @@ test('config errors name each bad field', (t) => {
   ]);
   t.deepEqual(decodeErrors(ParseConfig, { format: 'regex' }), ['config.pattern: is required when format is regex']);
   t.deepEqual(decodeErrors(ParseConfig, { format: 'regex', pattern: '(\\d+' }), [
-    'config.pattern: invalid regular expression: /(\\d+/: Unterminated group',
+    'config.pattern: invalid regular expression "(\\\\d+": missing closing ) (RE2 syntax; backreferences and lookaround assertions are unsupported)',
   ]);
   t.deepEqual(decodeErrors(ParseConfig, { format: 'regex', pattern: '(\\d+)' }), [
     'config.pattern: must contain at least one named group, e.g. (?<status>\\d+)',

@@ -7,6 +7,7 @@
  * still be found and the failure counted; the stage never throws and never drops. When
  * several parse stages fail on one entry, the last failure is the one recorded.
  */
+import { compileRegex, regexProblem } from '../../common/regex.js';
 import * as t from 'io-ts';
 import type { LogEntry } from '../../model/types.js';
 import { closed, isPlainObject, NonEmptyString, optional, withDefault, type FieldProblem } from '../../common/codecs.js';
@@ -66,10 +67,9 @@ export const PARSE_ERRORS: Readonly<Record<ParseFormat, string>> = {
   docker: 'DockerParserErr',
 };
 
-/** Names of the named groups of a (valid) regex: an added empty alternative makes it match "" and expose them. */
-function namedGroups(pattern: string): string[] {
-  const groups = new RegExp(`${pattern}|`).exec('')?.groups;
-  return groups === undefined ? [] : Object.keys(groups);
+/** Names of the named groups of a regex (none when it does not compile: the codec reports that). */
+function namedGroups(pattern: string): readonly string[] {
+  return regexProblem(pattern) === undefined ? compileRegex(pattern, { anchored: false }).groupNames : [];
 }
 
 /** Writes extracted values to fields or, for `target: labels`, to labels. */
@@ -159,12 +159,11 @@ function extractor(config: ParseConfig, sink: Sink): Extract {
         return undefined;
       };
     case 'regex': {
-      // Validated by the codec: the pattern compiles and has named groups. No `g` flag, so
-      // exec keeps no lastIndex state between entries.
-      const regex = new RegExp(config.pattern ?? '');
-      const names = namedGroups(config.pattern ?? '');
+      // Validated by the codec: the pattern compiles (RE2) and has named groups.
+      const regex = compileRegex(config.pattern ?? '', { anchored: false });
+      const names = regex.groupNames;
       return (entry, input) => {
-        const groups = regex.exec(input)?.groups;
+        const groups = regex.groups(input);
         if (groups === undefined) return 'line does not match the pattern';
         for (const name of names) {
           const value = groups[name];

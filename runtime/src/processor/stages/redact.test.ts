@@ -24,7 +24,7 @@ test('config defaults and errors', (t) => {
   t.deepEqual(decodeErrors(RedactConfig, {}), ['config.detectors: nothing to redact: set detectors and/or patterns']);
   t.deepEqual(decodeErrors(RedactConfig, { detectors: ['email', 'phone'], patterns: ['ok', '(', 'x*'], replacement: 1, fields: 'yes' }), [
     'config.detectors[1]: expected email | creditCard | ipv4 | bearerToken | apiKey | awsAccessKey | awsSecretKey, got "phone"',
-    'config.patterns[1]: invalid regular expression: /(/: Unterminated group',
+    'config.patterns[1]: invalid regular expression "(": missing closing ) (RE2 syntax; backreferences and lookaround assertions are unsupported)',
     'config.patterns[2]: pattern matches the empty string',
     'config.replacement: expected string, got 1',
     'config.fields: expected boolean, got "yes"',

@@ -3,6 +3,7 @@
  * every string inside `fields` (nested objects and arrays included). Labels are left
  * alone: they are low-cardinality stream identity, not payload.
  */
+import { compileRegex } from '../../common/regex.js';
 import * as t from 'io-ts';
 import { checkedString, closed, optional, withDefault } from '../../common/codecs.js';
 import { regexProblem, setOwn } from '../codecs.js';
@@ -15,13 +16,13 @@ export const DetectorNameCodec = t.keyof(
 );
 
 /**
- * A custom pattern must compile and must not match the empty string: with the `g` flag an
- * empty match would insert the replacement between every character.
+ * A custom pattern must compile (RE2 syntax) and must not match the empty string: an empty
+ * match would insert the replacement between every character.
  */
 export const RedactPattern = checkedString('regular expression', (source) => {
   const problem = regexProblem(source);
   if (problem !== undefined) return problem;
-  if (new RegExp(`^(?:${source})$`).test('')) return 'pattern matches the empty string';
+  if (compileRegex(source, { anchored: true }).test('')) return 'pattern matches the empty string';
   return undefined;
 });
 
@@ -52,8 +53,8 @@ export function createRedactStage(config: RedactConfig): Stage {
   // A function replacement, not a string: `$&` or `$1` in a configured replacement is literal text.
   const replacePattern = (match: string): string => (match === '' ? '' : patternReplacement);
   for (const source of config.patterns) {
-    const regex = new RegExp(source, 'g');
-    redactors.push((text) => text.replace(regex, replacePattern));
+    const regex = compileRegex(source, { anchored: false });
+    redactors.push((text) => regex.replaceAll(text, replacePattern));
   }
 
   const redactString = (text: string): string => {

@@ -10,7 +10,8 @@ import { canonicalLabels } from '../../model/labels.js';
 import { parseTimestamp } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
-import { evaluateLogQLInstant, evaluateLogQLRange, selectLogStreams, type MetricQueryLimits } from '../logql/evaluate.js';
+import type { MetricQueryLimits, StreamResult } from '../logql/evaluate.js';
+import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { parseLogQL, parseStreamSelector } from '../logql/parse.js';
 import type { LogQLExpr } from '../logql/ast.js';
 import { QueryError } from '../promql/errors.js';
@@ -27,6 +28,8 @@ export interface LokiRouterOptions {
   metricLimits?: MetricQueryLimits;
   /** Clock in nanoseconds, for tests. */
   now?: () => bigint;
+  /** Evaluates queries under their limits; default: in process with the default limits. */
+  engine?: QueryEngine;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -142,7 +145,8 @@ function handle(log: Logger, fn: Handler): RequestHandler {
   return async (req, res) => {
     try {
       await fn(requestParams(req), req, res);
-    } catch (error) {
+    } catch (thrown) {
+      const error = asQueryError(thrown);
       if (error instanceof QueryError) {
         if (error.type === 'internal') log.error({ err: error, path: req.path }, 'loki API: internal error');
         sendText(
@@ -162,7 +166,7 @@ function handle(log: Logger, fn: Handler): RequestHandler {
   };
 }
 
-function streamsData(streams: Awaited<ReturnType<typeof selectLogStreams>>) {
+function streamsData(streams: StreamResult[]) {
   return {
     resultType: 'streams',
     result: streams.map((s) => ({
@@ -178,6 +182,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
   const now = options.now ?? (() => BigInt(Date.now()) * NS_PER_MS);
   const maxLimit = options.maxEntriesLimit ?? DEFAULT_MAX_ENTRIES_LIMIT;
   const metricLimits = options.metricLimits ?? {};
+  const engine = options.engine ?? inProcessEngine(reader);
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '1mb' });
   const route = (p: string, fn: Handler): void => {
@@ -194,7 +199,8 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     if (expr.type === 'logs') {
       throw invalidParam('query', 'log queries are not supported as an instant query type, please change your query to a range query type');
     }
-    const data = formatResult(await evaluateLogQLInstant(expr, reader, timeNs, metricLimits));
+    const query = firstParam(params, 'query')!;
+    const data = formatResult(await engine.run('logqlInstant', { query, timeNs, limits: metricLimits }));
     res.json({ status: 'success', data: { ...data, stats: {} } });
   });
 
@@ -213,11 +219,13 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     }
     const expr = parseQuery(params);
     if (expr.type === 'logs') {
-      const streams = await selectLogStreams(expr, reader, { startNs, endNs, limit, direction });
+      const query = firstParam(params, 'query')!;
+      const streams = await engine.run('logStreams', { query, options: { startNs, endNs, limit, direction } });
       res.json({ status: 'success', data: streamsData(streams) });
       return;
     }
-    const data = formatResult(await evaluateLogQLRange(expr, reader, startNs, endNs, stepNs, metricLimits));
+    const query = firstParam(params, 'query')!;
+    const data = formatResult(await engine.run('logqlRange', { query, startNs, endNs, stepNs, limits: metricLimits }));
     res.json({ status: 'success', data: { ...data, stats: {} } });
   });
 

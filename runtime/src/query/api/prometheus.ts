@@ -10,7 +10,7 @@ import { VERSION } from '../../common/version.js';
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type { LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
-import { evaluateInstant, evaluateRange } from '../promql/evaluate.js';
+import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { QueryError, type QueryErrorType } from '../promql/errors.js';
 import { formatResult } from '../promql/format.js';
 import { parseFloatStrict, parsePromDuration } from '../promql/lexical.js';
@@ -23,6 +23,8 @@ export interface PrometheusRouterOptions {
   version?: string;
   /** Clock in milliseconds, for tests. */
   now?: () => number;
+  /** Evaluates queries under their limits; default: in process with the default limits. */
+  engine?: QueryEngine;
 }
 
 /** Parameters of a GET query string and/or a form-encoded POST body, by name. */
@@ -96,7 +98,8 @@ function handle(log: Logger, fn: Handler): RequestHandler {
   return async (req, res) => {
     try {
       await fn(requestParams(req), req, res);
-    } catch (error) {
+    } catch (thrown) {
+      const error = asQueryError(thrown);
       if (error instanceof QueryError) {
         if (error.type === 'internal') log.error({ err: error, path: req.path }, 'prometheus API: internal error');
         sendError(res, error.type, error.status, error.message);
@@ -124,6 +127,12 @@ function parseQueryParam(params: Params) {
     if (error instanceof QueryError && error.type === 'bad_data' && !error.unsupported) throw invalidParam('query', error.message);
     throw error;
   }
+}
+
+/** The request's `timeout` (Prometheus duration or seconds); it can only shorten the configured deadline. */
+function timeoutParam(params: Params): number | undefined {
+  const text = firstParam(params, 'timeout');
+  return text === undefined ? undefined : parsePromStep(text, 'timeout');
 }
 
 function matchParams(params: Params): LabelMatcher[][] {
@@ -176,6 +185,7 @@ function truncate<T>(items: T[], limit: number | undefined, warnings: string[]):
 export function createPrometheusRouter(options: PrometheusRouterOptions): Router {
   const { reader, log } = options;
   const now = options.now ?? Date.now;
+  const engine = options.engine ?? inProcessEngine(reader);
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '1mb' });
 
@@ -186,10 +196,11 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
   };
 
   route('/query', async (params, _req, res) => {
-    const expr = parseQueryParam(params);
+    parseQueryParam(params); // syntax errors answer here; the engine parses again where it evaluates
     const time = firstParam(params, 'time');
     const timeMs = time === undefined ? now() : parsePromTime(time, 'time');
-    sendSuccess(res, formatResult(await evaluateInstant(expr, reader, timeMs)));
+    const query = firstParam(params, 'query')!;
+    sendSuccess(res, formatResult(await engine.run('promqlInstant', { query, timeMs }, timeoutParam(params))));
   });
 
   route('/query_range', async (params, _req, res) => {
@@ -206,8 +217,9 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
     if (stepMs <= 0) {
       throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     }
-    const expr = parseQueryParam(params);
-    sendSuccess(res, formatResult(await evaluateRange(expr, reader, startMs, endMs, stepMs)));
+    parseQueryParam(params);
+    const query = firstParam(params, 'query')!;
+    sendSuccess(res, formatResult(await engine.run('promqlRange', { query, startMs, endMs, stepMs }, timeoutParam(params))));
   });
 
   route('/labels', async (params, _req, res) => {

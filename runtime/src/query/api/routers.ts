@@ -6,6 +6,7 @@ import type express from 'express';
 import type { Logger } from '../../common/log.js';
 import type { RuntimeMetrics } from '../../common/metrics.js';
 import type { StorageReader } from '../../storage/reader.js';
+import type { QueryEngine } from '../limits/engine.js';
 import { parseLogQL } from '../logql/parse.js';
 import { parseSeriesSelector } from '../promql/parse.js';
 import { createLokiRouter } from './loki.js';
@@ -18,7 +19,7 @@ export interface QueryRouters {
   loki: express.Router;
 }
 
-export function queryRouters(options: { reader: StorageReader; metrics: RuntimeMetrics; log: Logger }): QueryRouters {
+export function queryRouters(options: { reader: StorageReader; metrics: RuntimeMetrics; log: Logger; engine?: QueryEngine }): QueryRouters {
   return {
     native: nativeRouter({
       reader: options.reader,
@@ -27,8 +28,8 @@ export function queryRouters(options: { reader: StorageReader; metrics: RuntimeM
       parseMetricSelector: parseSeriesSelector,
       log: options.log,
     }),
-    prometheus: createPrometheusRouter({ reader: options.reader, log: options.log }),
-    loki: createLokiRouter({ reader: options.reader, log: options.log }),
+    prometheus: createPrometheusRouter({ reader: options.reader, log: options.log, ...(options.engine ? { engine: options.engine } : {}) }),
+    loki: createLokiRouter({ reader: options.reader, log: options.log, ...(options.engine ? { engine: options.engine } : {}) }),
   };
 }
 

@@ -9,7 +9,7 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@grafana/lezer-logql';
 import type { LabelMatcher, LineFilter, LineFilterOp, MatchOp } from '../../storage/reader.js';
-import { compileMatchers } from '../../storage/matchers.js';
+import { compileLineFilters, compileMatchers } from '../../storage/matchers.js';
 import { isComparison, isSetOp, type AggregateOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
 import { badData, unsupported } from '../promql/errors.js';
 import { parseFloatStrict, parseGoDuration, unquote } from '../promql/lexical.js';
@@ -203,14 +203,11 @@ class Builder {
     const valueNode = node.getChild('String');
     if (!valueNode) throw badData(`parse error in line filter ${this.text(node)}`);
     const value = unquote(this.text(valueNode));
-    if (op === '|~' || op === '!~') {
-      if (/^\(\?[a-zA-Z]+\)/.test(value))
-        throw unsupported(`regular expression flags ${value.slice(0, value.indexOf(')') + 1)} in line filter`);
-      try {
-        new RegExp(value);
-      } catch (error) {
-        throw badData(`invalid regular expression in line filter ${op} ${JSON.stringify(value)}: ${(error as Error).message}`);
-      }
+    try {
+      compileLineFilters([{ op, value }]); // RE2 syntax, as Loki's
+    } catch (error) {
+      if (error instanceof SyntaxError) throw badData(error.message);
+      throw error;
     }
     return { op, value };
   }

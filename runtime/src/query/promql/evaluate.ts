@@ -685,6 +685,7 @@ export function aggregate(
   const out: InstantSample[] = [];
   if (op === 'topk' || op === 'bottomk') {
     if (param === undefined || Number.isNaN(param)) throw new QueryError('execution', `Parameter value is NaN for ${op}`);
+    if (Math.abs(param) >= 2 ** 63) throw new QueryError('execution', `Scalar value ${param.toExponential()} overflows int64`);
     const k = Math.trunc(param);
     if (k < 1) return [];
     // NaN ranks below every number for both directions, as in Prometheus.

@@ -14,7 +14,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { errors } from '@opensearch-project/opensearch';
 import { sortedLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
-import { compileLineFilters, compileMatchers } from '../matchers.js';
+import { compileLineFilters, compileMatchers, regexMatchesEmpty } from '../matchers.js';
 import type {
   LabelMatcher,
   LogPage,
@@ -72,7 +72,7 @@ const MAX_NS = 9_223_372_036_854_775_807n;
 
 /**
  * Regexes in this subset mean the same to Lucene's RegExp (always anchored) and to an
- * anchored JavaScript RegExp: literals, `.`, `* + ?`, `|`, groups, `{n,m}`, simple bracket
+ * anchored RE2 regex (with `.` matching newlines, as both do here): literals, `.`, `* + ?`, `|`, groups, `{n,m}`, simple bracket
  * classes and escaped punctuation. Anything else (`(?:`, `\d`, `[^`, `^`, `$`, Lucene's
  * `@ & ~ < > #` operators) stays in process.
  */
@@ -381,7 +381,7 @@ export function pushDown(matchers: readonly LabelMatcher[], signal: Signal): Pus
           break;
         }
         const regexp = { regexp: { [field]: { value: m.value, flags: 'NONE' } } };
-        const matchesEmpty = new RegExp(`^(?:${m.value})$`, 's').test('');
+        const matchesEmpty = regexMatchesEmpty(m.value);
         out.filter.push(matchesEmpty ? { bool: { should: [regexp, { bool: { must_not: [exists] } }], minimum_should_match: 1 } } : regexp);
         break;
       }

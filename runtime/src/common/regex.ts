@@ -1,0 +1,110 @@
+/**
+ * The one place a user's regular expression is compiled: PromQL and LogQL matchers and line
+ * filters, the processor's conditions, parse and redact stages, and the agent's selectors.
+ *
+ * Prometheus and Loki evaluate regexes with Go's RE2, so Sextant uses re2js (a port of RE2/J):
+ * the same syntax (`(?i)`, `[[:digit:]]`, `\p{Han}`, `\Q…\E`, `(?P<name>…)`) and matching in
+ * time linear in the input, so no pattern can stall the process the way `(a+)+b` stalls
+ * JavaScript's backtracking engine. Backreferences and lookarounds are refused, as RE2 does.
+ */
+import { RE2JS, RE2JSException } from 're2js';
+
+export interface RegexOptions {
+  /** True: the whole input must match (Prometheus label matchers). False: any substring (line filters). */
+  anchored: boolean;
+  /** `.` also matches `\n` (Prometheus 3 label matchers compile with `(?s)`). */
+  dotAll?: boolean;
+}
+
+export interface Regex {
+  readonly source: string;
+  /** Whether the input matches: all of it when anchored, any part of it otherwise. */
+  test(text: string): boolean;
+  /** Named groups of the first (unanchored) match, or undefined when nothing matches. */
+  groups(text: string): Record<string, string | undefined> | undefined;
+  /** The names of the named capture groups, in pattern order. */
+  readonly groupNames: readonly string[];
+  /** Replaces every non-overlapping match with the value of `replace(match)`. */
+  replaceAll(text: string, replace: (match: string) => string): string;
+}
+
+/** A pattern that is not valid RE2 syntax; the message names the pattern. */
+export class RegexError extends SyntaxError {
+  constructor(
+    readonly pattern: string,
+    readonly reason: string,
+  ) {
+    super(`invalid regular expression ${JSON.stringify(pattern)}: ${reason}`);
+    this.name = 'RegexError';
+  }
+}
+
+const HINT = 'RE2 syntax; backreferences and lookaround assertions are unsupported';
+
+export function compileRegex(pattern: string, options: RegexOptions): Regex {
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(pattern, options.dotAll ? RE2JS.DOTALL : 0);
+  } catch (error) {
+    if (!(error instanceof RE2JSException)) throw error;
+    // RE2 quotes the offending part; drop it when that is the whole pattern, already named.
+    const reason = error.message.replace(/^error parsing regexp: /, '').replace(`: \`${pattern}\``, '');
+    throw new RegexError(pattern, `${reason} (${HINT})`);
+  }
+  const names = Object.entries(re.namedGroups())
+    .sort((a, b) => a[1] - b[1])
+    .map(([name]) => name);
+  return {
+    source: pattern,
+    test: literalTest(pattern, options.anchored) ?? (options.anchored ? (text) => re.matches(text) : (text) => re.test(text)),
+    groupNames: names,
+    groups(text) {
+      const m = re.matcher(text);
+      if (!m.find()) return undefined;
+      const out: Record<string, string | undefined> = {};
+      for (const name of names) out[name] = m.group(name) ?? undefined;
+      return out;
+    },
+    replaceAll(text, replace) {
+      const m = re.matcher(text);
+      let out = '';
+      let pos = 0;
+      while (m.find()) {
+        out += text.slice(pos, m.start()) + replace(text.slice(m.start(), m.end()));
+        pos = m.end();
+      }
+      return pos === 0 && out === '' ? text : out + text.slice(pos);
+    },
+  };
+}
+
+/** Characters that mean themselves in RE2 (no metacharacter, no case folding flag). */
+const LITERAL_ALTERNATIVES = /^\(?(?:[A-Za-z0-9_ :/,=@%'"-]+)(?:\|[A-Za-z0-9_ :/,=@%'"-]+)*\)?$/;
+
+/**
+ * Like Prometheus' FastRegexMatcher: an alternation of plain literals (`a|b|c`, or `(a|b|c)`
+ * as Grafana writes a multi-value variable) is a set lookup or substring tests, not an
+ * automaton run. Same answers; the bench (test/bench/regex.ts) shows the difference.
+ */
+function literalTest(pattern: string, anchored: boolean): ((text: string) => boolean) | undefined {
+  if (!LITERAL_ALTERNATIVES.test(pattern)) return undefined;
+  const open = pattern.startsWith('(');
+  if (open !== pattern.endsWith(')')) return undefined;
+  const words = (open ? pattern.slice(1, -1) : pattern).split('|');
+  if (anchored) {
+    const set = new Set(words);
+    return (text) => set.has(text);
+  }
+  return (text) => words.some((w) => text.includes(w));
+}
+
+/** Why `pattern` is not a valid RE2 regex, or undefined (for config validation). */
+export function regexProblem(pattern: string): string | undefined {
+  try {
+    compileRegex(pattern, { anchored: false });
+    return undefined;
+  } catch (error) {
+    if (error instanceof RegexError) return error.message;
+    throw error;
+  }
+}

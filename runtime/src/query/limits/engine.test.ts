@@ -1,0 +1,110 @@
+import test from 'ava';
+import { silentLogger } from '../../common/log.js';
+import { QueryError } from '../promql/errors.js';
+import { FakeReader } from '../promql/fake-reader.js';
+import { DEFAULT_QUERY_LIMITS, resolveQueryLimits } from './config.js';
+import { inProcessEngine, workerEngine } from './engine.js';
+
+const S = 1000;
+
+/** One series of `n` samples, 1 s apart, and a query whose evaluation takes far longer than any test. */
+function heavy(n: number): { reader: FakeReader; query: string } {
+  const samples: [number, number][] = [];
+  for (let i = 0; i < n; i++) samples.push([i * S, i]);
+  const reader = new FakeReader().addSeries({ __name__: 'x' }, samples);
+  // 20 selectors × 11,000 steps × n samples per window.
+  const query = Array.from({ length: 20 }, () => 'max_over_time(x[100y])').join(' + ');
+  return { reader, query };
+}
+
+test('a query past its deadline is stopped in its worker and answers 503 timeout; the engine goes on', async (t) => {
+  const { reader, query } = heavy(100_000);
+  const engine = workerEngine(reader, { ...DEFAULT_QUERY_LIMITS, timeoutMs: 60_000 }, silentLogger());
+  t.teardown(() => engine.close());
+  const error = await t.throwsAsync(engine.run('promqlRange', { query, startMs: 0, endMs: 11_000 * S, stepMs: S }, 500), {
+    instanceOf: QueryError,
+  });
+  t.is(error?.type, 'timeout');
+  t.is(error?.status, 503);
+  t.regex(error?.message ?? '', /query timed out/);
+  const after = await engine.run('promqlInstant', { query: 'max_over_time(x[1m])', timeMs: 60 * S });
+  t.is(after.resultType, 'vector');
+});
+
+test('while one query burns CPU in a worker, another query on the same engine answers', async (t) => {
+  const { reader, query } = heavy(100_000);
+  const engine = workerEngine(reader, { ...DEFAULT_QUERY_LIMITS, maxConcurrency: 2 }, silentLogger());
+  let slowSettled = false;
+  const slow = engine.run('promqlRange', { query, startMs: 0, endMs: 11_000 * S, stepMs: S }).finally(() => (slowSettled = true));
+  slow.catch(() => undefined);
+  const quick = await engine.run('promqlInstant', { query: '1 + 1', timeMs: 0 });
+  t.deepEqual(quick, { resultType: 'scalar', t: 0, value: 2 });
+  t.false(slowSettled, 'the heavy query is still evaluating');
+  await engine.close();
+  const error = await t.throwsAsync(slow, { instanceOf: QueryError });
+  t.is(error?.type, 'unavailable');
+});
+
+test('beyond maxConcurrency queries queue, and a queued query past its deadline times out without running', async (t) => {
+  const { reader, query } = heavy(100_000);
+  const engine = workerEngine(reader, { ...DEFAULT_QUERY_LIMITS, maxConcurrency: 1 }, silentLogger());
+  t.teardown(() => engine.close());
+  const slow = engine.run('promqlRange', { query, startMs: 0, endMs: 11_000 * S, stepMs: S });
+  slow.catch(() => undefined);
+  const queued = await t.throwsAsync(engine.run('promqlInstant', { query: '1', timeMs: 0 }, 300), { instanceOf: QueryError });
+  t.is(queued?.type, 'timeout');
+});
+
+test('max samples: more samples loaded than the limit answers 422 execution', async (t) => {
+  const { reader } = heavy(1000);
+  for (const engine of [
+    workerEngine(reader, { ...DEFAULT_QUERY_LIMITS, maxSamples: 999 }, silentLogger()),
+    inProcessEngine(reader, { ...DEFAULT_QUERY_LIMITS, maxSamples: 999 }),
+  ]) {
+    t.teardown(() => engine.close());
+    const error = await t.throwsAsync(engine.run('promqlInstant', { query: 'count_over_time(x[100y])', timeMs: 1000 * S }), {
+      instanceOf: QueryError,
+    });
+    t.is(error?.type, 'execution');
+    t.is(error?.status, 422);
+    t.regex(error?.message ?? '', /too many samples/);
+    const ok = await engine.run('promqlInstant', { query: 'count_over_time(x[100s])', timeMs: 1000 * S });
+    t.is(ok.resultType, 'vector');
+  }
+});
+
+test('errors keep their type across the thread boundary; LogQL jobs run in workers too', async (t) => {
+  const reader = new FakeReader().addLog({ app: 'r' }, 1_000_000_000n, 'a'.repeat(34) + '!');
+  const engine = workerEngine(reader, DEFAULT_QUERY_LIMITS, silentLogger());
+  t.teardown(() => engine.close());
+  const bad = await t.throwsAsync(engine.run('promqlInstant', { query: 'nosuchfn(x)', timeMs: 0 }), { instanceOf: QueryError });
+  t.is(bad?.type, 'bad_data');
+  const streams = await engine.run('logStreams', {
+    query: '{app="r"} |~ "(a+)+b"',
+    options: { startNs: 0n, endNs: 10_000_000_000n, limit: 10, direction: 'forward' },
+  });
+  t.deepEqual(streams, []);
+  const counted = await engine.run('logqlInstant', {
+    query: 'count_over_time({app="r"} |~ "(a+)+!" [1m])',
+    timeNs: 2_000_000_000n,
+    limits: {},
+  });
+  t.is(counted.resultType, 'vector');
+});
+
+test('limits config: defaults, overrides and errors with their path', (t) => {
+  const errors: string[] = [];
+  t.deepEqual(resolveQueryLimits(undefined, 'query', errors), DEFAULT_QUERY_LIMITS);
+  t.deepEqual(resolveQueryLimits({ timeout: '5s', maxSamples: 10, maxConcurrency: 2 }, 'query', errors), {
+    timeoutMs: 5000,
+    maxSamples: 10,
+    maxConcurrency: 2,
+  });
+  t.deepEqual(errors, []);
+  resolveQueryLimits({ timeout: 'soon', maxSamples: 0, maxConcurrency: 1.5 }, 'query', errors);
+  t.deepEqual(errors, [
+    'query.timeout: invalid duration "soon", expected e.g. 30s or 2m',
+    'query.maxSamples: must be a positive integer, got 0',
+    'query.maxConcurrency: must be a positive integer, got 1.5',
+  ]);
+});
