@@ -32,7 +32,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 )
@@ -182,7 +181,9 @@ func newQuery(engine *promql.Engine, db *tsdb.DB, q inputQuery) (promql.Query, e
 func evaluate(engine *promql.Engine, db *tsdb.DB, q inputQuery) output {
 	query, err := newQuery(engine, db, q)
 	if err != nil {
-		return output{ID: q.ID, Status: "error", ErrorType: errorType(err), Error: err.Error()}
+		// Prometheus' API answers every error of creating the query (parse and type errors) as
+		// bad_data (invalidParamError).
+		return output{ID: q.ID, Status: "error", ErrorType: "bad_data", Error: err.Error()}
 	}
 	defer query.Close()
 	res := query.Exec(context.Background())
@@ -232,13 +233,9 @@ func bench(engine *promql.Engine, db *tsdb.DB, q inputQuery, runs int) int64 {
 	return times[len(times)/2]
 }
 
-// errorType maps an error to the errorType Prometheus' HTTP API reports for it.
+// errorType maps an evaluation error to the errorType Prometheus' HTTP API reports for it.
 func errorType(err error) string {
-	var parseErrs parser.ParseErrors
-	var parseErr *parser.ParseErr
 	switch {
-	case errors.As(err, &parseErrs), errors.As(err, &parseErr):
-		return "bad_data"
 	case errors.As(err, new(promql.ErrQueryTimeout)):
 		return "timeout"
 	case errors.As(err, new(promql.ErrQueryCanceled)):
