@@ -46,9 +46,11 @@ test-cluster: build
 	$(MAKE) --no-print-directory infra-up SERVICES="kube kafka"
 	npx ava --config test/cluster/ava.config.js
 
-# PromQL answers of a real `sextant up` compared with the real Prometheus engine (a Go
-# program built from the module proxy on first use, then cached under ~/.cache/sextant).
+# PromQL answers of a real `sextant up` and of ingestion + processor + query on Kafka and
+# OpenSearch, compared with the real Prometheus engine (a Go program built from the module
+# proxy on first use, then cached under ~/.cache/sextant).
 test-differential: build
+	$(MAKE) --no-print-directory infra-up SERVICES="kafka opensearch"
 	npx ava --config test/differential/ava.config.js
 
 test: lint typecheck test-unit test-integration test-cluster test-differential

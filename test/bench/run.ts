@@ -7,6 +7,7 @@ import { runIngestEmbedded } from './ingest-embedded.js';
 import { runIngestKafka } from './ingest-kafka.js';
 import { runLatency } from './latency.js';
 import { runProcessorOpenSearch } from './processor-opensearch.js';
+import { runPromqlBench } from './promql.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-embedded': runIngestEmbedded,
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-kafka': runIngestKafka,
   'processor-opensearch': runProcessorOpenSearch,
   latency: runLatency,
+  promql: runPromqlBench,
 };
 
 const [name, ...args] = process.argv.slice(2);

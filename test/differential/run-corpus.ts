@@ -17,6 +17,17 @@ export async function oracleAnswers(series: DataSeries[], queries: OracleQuery[]
   return runOracle(series, queries);
 }
 
+/** How many oracle answers carry data (not an error, not empty): the corpus must not pass vacuously. */
+export function answersWithData(answers: Map<string, OracleAnswer>): number {
+  let n = 0;
+  for (const a of answers.values()) {
+    if (a.status !== 'success') continue;
+    if ((a.resultType === 'vector' || a.resultType === 'matrix') && a.result.length === 0) continue;
+    n++;
+  }
+  return n;
+}
+
 const describe = (e: Evaluation): string => ('time' in e ? `instant at ${e.time}` : `range ${e.start}..${e.end} step ${e.step}`);
 
 /**
@@ -31,6 +42,12 @@ export function registerCorpus(
   oracle: () => Map<string, OracleAnswer>,
   ask: (query: string, evaluation: Evaluation) => Promise<Answer>,
 ): void {
+  test.serial(`${mode}: most answers carry data`, (t) => {
+    const answers = oracle();
+    const withData = answersWithData(answers);
+    t.log(`${withData} of ${answers.size} oracle answers carry data`);
+    t.true(withData >= 0.8 * answers.size, `only ${withData} of ${answers.size} oracle answers carry data`);
+  });
   queries.forEach((query, i) => {
     test.serial(`${mode}: ${query}`, async (t: ExecutionContext) => {
       const answers = oracle();

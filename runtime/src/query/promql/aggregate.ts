@@ -8,7 +8,7 @@ import type { Labels } from '../../model/types.js';
 import type { AggregateOp } from './ast.js';
 import { QueryError } from './errors.js';
 import { formatValue } from './format.js';
-import { kahanSumInc, quantile, type InstantSample } from './values.js';
+import { compareLabels, kahanSumInc, quantile, type InstantSample } from './values.js';
 
 function groupLabels(metric: Labels, grouping: readonly string[], without: boolean): Labels {
   const out: Labels = {};
@@ -112,7 +112,9 @@ function selectK(op: 'topk' | 'bottomk', groups: Map<string, Group>, param: numb
   };
   const out: InstantSample[] = [];
   for (const group of groups.values()) {
-    const sorted = [...group.members].sort((a, b) => better(a.value, b.value));
+    // Prometheus keeps the first of equal values in its input order, which is the series'
+    // label order: sort by labels first so ties do not depend on the store's order.
+    const sorted = [...group.members].sort((a, b) => compareLabels(a.metric, b.metric)).sort((a, b) => better(a.value, b.value));
     out.push(...sorted.slice(0, k).map((s) => ({ metric: s.metric, value: s.value })));
   }
   return out;

@@ -19,6 +19,7 @@ import { aggregate } from './aggregate.js';
 import { binaryOp } from './operators.js';
 import {
   assertUniqueLabelSets,
+  compareLabels,
   dropName,
   upperBound,
   type InstantSample,
@@ -29,7 +30,7 @@ import {
 
 export { aggregate } from './aggregate.js';
 export { binaryOp } from './operators.js';
-export { assertUniqueLabelSets, dropName, upperBound, type InstantSample, type Value } from './values.js';
+export { assertUniqueLabelSets, compareLabels, dropName, upperBound, type InstantSample, type Value } from './values.js';
 
 /** Prometheus' default lookback delta. */
 export const LOOKBACK_MS = 5 * 60 * 1000;
@@ -138,21 +139,6 @@ export class MatrixBuilder {
   build(): Series[] {
     return [...this.series.values()].sort((a, b) => compareLabels(a.metric, b.metric));
   }
-}
-
-/** Prometheus' labels.Compare: sorted pairs compared name first, then value. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const an = Object.keys(a).sort();
-  const bn = Object.keys(b).sort();
-  for (let i = 0; i < Math.min(an.length, bn.length); i++) {
-    const x = an[i]!;
-    const y = bn[i]!;
-    if (x !== y) return x < y ? -1 : 1;
-    const xv = a[x]!;
-    const yv = b[y]!;
-    if (xv !== yv) return xv < yv ? -1 : 1;
-  }
-  return an.length - bn.length;
 }
 
 /** A loaded series: real samples only, its staleness markers' times apart. */

@@ -119,3 +119,18 @@ export function quantile(q: number, input: readonly number[]): number {
   if (weight === 0) return values[lower]!;
   return values[lower]! * (1 - weight) + values[upper]! * weight;
 }
+
+/** Prometheus' labels.Compare: sorted pairs compared name first, then value. */
+export function compareLabels(a: Labels, b: Labels): number {
+  const an = Object.keys(a).sort();
+  const bn = Object.keys(b).sort();
+  for (let i = 0; i < Math.min(an.length, bn.length); i++) {
+    const x = an[i]!;
+    const y = bn[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+    const xv = a[x]!;
+    const yv = b[y]!;
+    if (xv !== yv) return xv < yv ? -1 : 1;
+  }
+  return an.length - bn.length;
+}
