@@ -294,6 +294,41 @@ function corpus(): string[] {
     'changes(up[30m:1m])',
     'memory_bytes[5m:1m]',
   );
+  // Combinations.
+  q.push(
+    '-up offset 5m',
+    'sum(up) by (job)',
+    'count by (le) (request_duration_seconds_bucket)',
+    'count(count by (instance) (up))',
+    'timestamp(up @ 1700003600)',
+    'time() - timestamp(memory_bytes @ end())',
+    'max_over_time(memory_bytes[10m:1m] @ 1700003000)',
+    'predict_linear(sum(memory_bytes)[30m:1m], 1800)',
+    'label_join(up, "__name__", "_", "job", "instance")',
+    'rate(http_requests_total[5m] offset -10m)',
+    'deriv(rate(http_requests_total[5m])[20m:1m] offset 5m)',
+    '1 - up',
+    'up == 1',
+    'up != bool 0',
+    'histogram_quantile(0.9, sum by (le) (rate(request_duration_seconds_bucket{instance=~"a|b"}[5m])))',
+    'build_info > on(instance) group_right(version) up',
+    'http_requests_total % 7 > 3',
+    '2 * 3 > bool 5',
+    'bottomk(2, rate(http_requests_total[5m]))',
+    'avg(rate(http_requests_total[5m])) by (method) > 0',
+    'sum by (job) (rate(http_requests_total[5m])) * on(job) group_left sum by (job) (up)',
+    'stddev_over_time(temperature_celsius[30m:1m])',
+    'absent_over_time(memory_bytes{instance="c"}[5m])',
+    'absent(memory_bytes{instance="c"})',
+    'resets(process_cpu_seconds_total[1h])',
+    'changes(temperature_celsius[1h])',
+    'quantile(0.5, rate(http_requests_total[5m])) by (instance)',
+    'clamp(rate(http_requests_total[5m]), 0.5, 2)',
+    'vector(1) + on() group_left up',
+    'scalar(sum(up)) * up',
+  );
+  // Experimental functions and aggregations: Prometheus refuses them without a feature flag.
+  q.push('sort_by_label(up, "instance")', 'limitk(2, up)', 'mad_over_time(memory_bytes[5m])', 'info(up)');
   // Errors Prometheus reports: sextant must report the same kind.
   q.push('http_requests_total + ', 'rate(memory_bytes)', 'sum(memory_bytes[5m])', 'memory_bytes + on(job) memory_bytes');
   q.push(

@@ -30,7 +30,7 @@ export async function oracleBinary(): Promise<string> {
   // -mod=mod: the build resolves everything from go.sum and the module proxy alone.
   await run('go', ['build', '-o', partial, '.'], {
     cwd: SOURCE,
-    env: { ...process.env, GOFLAGS: '-mod=mod' },
+    env: { ...process.env, GOFLAGS: '-mod=mod -buildvcs=false' },
     maxBuffer: 64 << 20,
   });
   fs.renameSync(partial, binary);
