@@ -5,7 +5,7 @@
 import { postJson, waitFor } from '../support/distributed.js';
 import type { Evaluation } from './corpus.js';
 import { type Answer, fromPrometheusApi } from './compare.js';
-import { SPAN_MS, T0, type DataSeries } from './data.js';
+import type { DataSeries } from './data.js';
 
 export const API_KEY = 'differential-test-key';
 
@@ -37,15 +37,24 @@ export async function pushAndWait(ingestUrl: string, queryUrl: string, series: D
   for (let i = 0; i < samples.length; i += 5000) {
     await postJson(ingestUrl, '/api/v1/metrics', { samples: samples.slice(i, i + 5000) }, API_KEY);
   }
-  // Ingestion is asynchronous: wait until every sample can be read back.
-  const query = `{__name__=~".+"}[${SPAN_MS / 1000 + 600}s]`;
+  // Ingestion is asynchronous: wait until every sample can be read back, counted per metric
+  // name (count_over_time drops the name, so one query over all names could collide).
+  const names = [...new Set(series.map((s) => s.labels.__name__!))];
+  const times = series.flatMap((s) => [s.samples[0]?.[0] ?? Infinity, s.samples[s.samples.length - 1]?.[0] ?? -Infinity]);
+  const [first, last] = [Math.min(...times), Math.max(...times)];
+  const time = last + 1000;
+  const window = `${Math.ceil((time - first) / 1000) + 60}s`;
   await waitFor(
     `${samples.length} samples readable`,
     timeoutMs,
     async () => {
-      const answer = await ask(queryUrl, query, { time: T0 + SPAN_MS + 60_000 });
-      if (answer.kind === 'error') throw new Error(`counting the samples failed: ${answer.errorType}: ${answer.message}`);
-      return answer.kind === 'matrix' ? answer.series.reduce((n, s) => n + s.points.length, 0) : -1;
+      let total = 0;
+      for (const name of names) {
+        const answer = await ask(queryUrl, `sum(count_over_time({__name__=${JSON.stringify(name)}}[${window}]))`, { time });
+        if (answer.kind === 'error') throw new Error(`counting the samples failed: ${answer.errorType}: ${answer.message}`);
+        if (answer.kind === 'vector') total += Number(answer.samples[0]?.v ?? 0);
+      }
+      return total;
     },
     (n) => n === samples.length,
   );
