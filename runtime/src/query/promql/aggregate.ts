@@ -27,11 +27,29 @@ interface Group {
   members: InstantSample[];
 }
 
+/** A series' group labels and key, memoised per grouping clause and label set. */
+const groupCache = new WeakMap<readonly string[], [WeakMap<Labels, [Labels, string]>, WeakMap<Labels, [Labels, string]>]>();
+
+function groupOf(metric: Labels, grouping: readonly string[], without: boolean): [Labels, string] {
+  let caches = groupCache.get(grouping);
+  if (!caches) {
+    caches = [new WeakMap(), new WeakMap()];
+    groupCache.set(grouping, caches);
+  }
+  const cache = caches[without ? 1 : 0];
+  let entry = cache.get(metric);
+  if (!entry) {
+    const labels = groupLabels(metric, grouping, without);
+    entry = [labels, canonicalLabels(labels)];
+    cache.set(metric, entry);
+  }
+  return entry;
+}
+
 function groupBy(samples: InstantSample[], grouping: readonly string[], without: boolean): Map<string, Group> {
   const groups = new Map<string, Group>();
   for (const s of samples) {
-    const metric = groupLabels(s.metric, grouping, without);
-    const key = canonicalLabels(metric);
+    const [metric, key] = groupOf(s.metric, grouping, without);
     let group = groups.get(key);
     if (!group) {
       group = { metric, members: [] };

@@ -9,7 +9,6 @@
  * their step; functions and arithmetic drop `__name__`; a step that would hold two series
  * with the same labels fails.
  */
-import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type { MetricReader, SeriesSamples } from '../../storage/reader.js';
 import { typeOf, type AtModifier, type Expr, type MatrixSelector, type SubqueryExpr, type VectorSelector } from './ast.js';
@@ -21,6 +20,7 @@ import {
   assertUniqueLabelSets,
   compareLabels,
   dropName,
+  labelsKey,
   upperBound,
   type InstantSample,
   type RangeSeries,
@@ -127,7 +127,7 @@ export class MatrixBuilder {
   }
 
   private push(metric: Labels, t: number, v: number): void {
-    const key = canonicalLabels(metric);
+    const key = labelsKey(metric);
     let series = this.series.get(key);
     if (!series) {
       series = { metric, points: [] };
@@ -357,7 +357,7 @@ class Evaluator {
         memo.set(inner, samples);
       }
       for (const s of samples) {
-        const key = canonicalLabels(s.metric);
+        const key = labelsKey(s.metric);
         let series = bySeries.get(key);
         if (!series) {
           series = { metric: s.metric, times: [], values: [] };

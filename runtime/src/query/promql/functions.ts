@@ -327,18 +327,27 @@ const dayOfYear = (d: Date): number => Math.floor((d.getTime() - Date.UTC(d.getU
 // ---------------------------------------------------------------------------------------
 // Histograms over classic `le` buckets.
 
+/** A bucket series' bound, and its histogram's key and output labels (without le and __name__). */
+const bucketCache = new WeakMap<Labels, { upperBound: number; key: string; metric: Labels }>();
+
+function bucketOf(metric: Labels): { upperBound: number; key: string; metric: Labels } {
+  let entry = bucketCache.get(metric);
+  if (!entry) {
+    const { le, ...rest } = metric;
+    entry = { upperBound: le === undefined ? NaN : parseBound(le), key: canonicalLabels(rest), metric: dropName(rest) };
+    bucketCache.set(metric, entry);
+  }
+  return entry;
+}
+
 function bucketsBySeries(samples: InstantSample[]): { metric: Labels; buckets: Bucket[] }[] {
   const groups = new Map<string, { metric: Labels; buckets: Bucket[] }>();
   for (const s of samples) {
-    const le = s.metric.le;
-    if (le === undefined) continue;
-    const upperBound = parseBound(le);
+    const { upperBound, key, metric } = bucketOf(s.metric);
     if (Number.isNaN(upperBound)) continue;
-    const { le: _, ...rest } = s.metric;
-    const key = canonicalLabels(rest);
     let group = groups.get(key);
     if (!group) {
-      group = { metric: dropName(rest), buckets: [] };
+      group = { metric, buckets: [] };
       groups.set(key, group);
     }
     group.buckets.push({ upperBound, count: s.value });

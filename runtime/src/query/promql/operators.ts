@@ -59,7 +59,7 @@ export function binaryOp(op: BinaryOp, lhs: Value, rhs: Value, returnBool: boole
     return { type: 'scalar', value: isComparison(op) ? (keep ? 1 : 0) : value };
   }
   if (lhs.type === 'vector' && rhs.type === 'vector') {
-    return { type: 'vector', samples: vectorVector(op, lhs.samples, rhs.samples, returnBool, matching ?? { on: false, labels: [] }) };
+    return { type: 'vector', samples: vectorVector(op, lhs.samples, rhs.samples, returnBool, matching ?? DEFAULT_MATCHING) };
   }
   const swap = lhs.type === 'scalar';
   const vector = (swap ? rhs : lhs) as { samples: InstantSample[] };
@@ -82,7 +82,25 @@ export function binaryOp(op: BinaryOp, lhs: Value, rhs: Value, returnBool: boole
   return { type: 'vector', samples: out };
 }
 
+const DEFAULT_MATCHING: VectorMatching = { on: false, labels: [] };
+const signatures = new WeakMap<VectorMatching, WeakMap<Labels, string>>();
+
+/** The matching key of a series, memoised per matching clause and label set. */
 function signature(metric: Labels, matching: VectorMatching): string {
+  let cache = signatures.get(matching);
+  if (!cache) {
+    cache = new WeakMap();
+    signatures.set(matching, cache);
+  }
+  let sig = cache.get(metric);
+  if (sig === undefined) {
+    sig = computeSignature(metric, matching);
+    cache.set(metric, sig);
+  }
+  return sig;
+}
+
+function computeSignature(metric: Labels, matching: VectorMatching): string {
   const picked: Labels = {};
   if (matching.on) {
     for (const name of matching.labels) if (metric[name] !== undefined) picked[name] = metric[name];

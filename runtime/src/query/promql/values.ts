@@ -31,9 +31,30 @@ export interface RangeValue {
   rangeMs: number;
 }
 
+// Label sets are never modified once built, and a series' labels are the same object at every
+// step: the engine memoises what it derives from them (a range query derives it per step).
+const keys = new WeakMap<Labels, string>();
+const withoutName = new WeakMap<Labels, Labels>();
+
+/** canonicalLabels(metric), memoised per label-set object. */
+export function labelsKey(metric: Labels): string {
+  let key = keys.get(metric);
+  if (key === undefined) {
+    key = canonicalLabels(metric);
+    keys.set(metric, key);
+  }
+  return key;
+}
+
+/** The labels without `__name__` (the same object for the same input). */
 export function dropName(metric: Labels): Labels {
   if (!('__name__' in metric)) return metric;
-  const { __name__: _, ...rest } = metric;
+  let rest = withoutName.get(metric);
+  if (!rest) {
+    const { __name__: _, ...others } = metric;
+    rest = others;
+    withoutName.set(metric, rest);
+  }
   return rest;
 }
 
@@ -42,7 +63,7 @@ export function assertUniqueLabelSets(samples: InstantSample[]): void {
   if (samples.length < 2) return;
   const seen = new Set<string>();
   for (const s of samples) {
-    const key = canonicalLabels(s.metric);
+    const key = labelsKey(s.metric);
     if (seen.has(key)) throw new QueryError('execution', 'vector cannot contain metrics with the same labelset');
     seen.add(key);
   }
