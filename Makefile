@@ -16,7 +16,7 @@ export npm_config_nodedir := $(NODE_HOME)
 # built for one Node ABI).
 NPM_STAMP := node_modules/.install-stamp-node$(NODE_VERSION)
 
-.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e
+.PHONY: run build test test-unit test-integration test-cluster test-differential lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -67,7 +67,14 @@ test-cluster: build
 	$(MAKE) --no-print-directory infra-up SERVICES="kube kafka"
 	npx ava --config test/cluster/ava.config.js
 
-test: lint typecheck test-unit test-integration test-cluster
+# PromQL answers of a real `sextant up` and of ingestion + processor + query on Kafka and
+# OpenSearch, compared with the real Prometheus engine (a Go program built from the module
+# proxy on first use, then cached under ~/.cache/sextant).
+test-differential: build
+	$(MAKE) --no-print-directory infra-up SERVICES="kafka opensearch"
+	npx ava --config test/differential/ava.config.js
+
+test: lint typecheck test-unit test-integration test-cluster test-differential
 
 bench: build
 	node --import tsx test/bench/run.ts $(BENCH)

@@ -7,6 +7,7 @@ import { runIngestEmbedded } from './ingest-embedded.js';
 import { runIngestKafka } from './ingest-kafka.js';
 import { runLatency } from './latency.js';
 import { runProcessorOpenSearch } from './processor-opensearch.js';
+import { runPromqlBench } from './promql.js';
 import { runRegexBench } from './regex.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-kafka': runIngestKafka,
   'processor-opensearch': runProcessorOpenSearch,
   latency: runLatency,
+  promql: runPromqlBench,
   regex: runRegexBench,
 };
 

@@ -26,6 +26,13 @@ export interface Regex {
   readonly groupNames: readonly string[];
   /** Replaces every non-overlapping match with the value of `replace(match)`. */
   replaceAll(text: string, replace: (match: string) => string): string;
+  /** The groups of a match of the whole input (index 0 is the input), or undefined (label_replace). */
+  matchWhole(text: string): WholeMatch | undefined;
+}
+
+export interface WholeMatch {
+  indexed: (string | undefined)[];
+  named: Record<string, string | undefined>;
 }
 
 /** A pattern that is not valid RE2 syntax; the message names the pattern. */
@@ -64,6 +71,15 @@ export function compileRegex(pattern: string, options: RegexOptions): Regex {
       const out: Record<string, string | undefined> = {};
       for (const name of names) out[name] = m.group(name) ?? undefined;
       return out;
+    },
+    matchWhole(text) {
+      const m = re.matcher(text);
+      if (!m.matches()) return undefined;
+      const indexed: (string | undefined)[] = [];
+      for (let i = 0; i <= m.groupCount(); i++) indexed.push(m.group(i) ?? undefined);
+      const named: Record<string, string | undefined> = {};
+      for (const name of names) named[name] = m.group(name) ?? undefined;
+      return { indexed, named };
     },
     replaceAll(text, replace) {
       const m = re.matcher(text);

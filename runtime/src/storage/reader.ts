@@ -69,6 +69,11 @@ export interface SeriesSamples {
   /** Ascending by timestamp. */
   timestampsMs: number[];
   values: number[];
+  /**
+   * Times (among timestampsMs) of Prometheus staleness markers, for a store that keeps them:
+   * a JavaScript number cannot carry the marker's NaN bits (0x7ff0000000000002) reliably.
+   */
+  staleTimestampsMs?: number[];
 }
 
 export interface MetadataQuery {

@@ -27,7 +27,14 @@ export function isSetOp(op: BinaryOp): op is SetOp {
 export interface VectorMatching {
   on: boolean;
   labels: string[];
+  /** many-to-one (`group_left`) or one-to-many (`group_right`); one-to-one when absent. */
+  card?: 'many-to-one' | 'one-to-many';
+  /** The extra labels of group_left(…)/group_right(…), copied from the "one" side. */
+  include?: string[];
 }
+
+/** The time of an `@` modifier: milliseconds, or the query's start()/end(). */
+export type AtModifier = number | 'start' | 'end';
 
 export interface NumberLiteral {
   type: 'number';
@@ -62,6 +69,7 @@ export interface VectorSelector {
   matchers: LabelMatcher[];
   /** `offset`, milliseconds (may be negative). */
   offsetMs: number;
+  at?: AtModifier;
 }
 
 export interface MatrixSelector {
@@ -70,54 +78,52 @@ export interface MatrixSelector {
   rangeMs: number;
 }
 
-export const FUNCTIONS = {
-  vector: { args: ['scalar'], returns: 'vector' },
-  scalar: { args: ['vector'], returns: 'scalar' },
-  time: { args: [], returns: 'scalar' },
-  rate: { args: ['matrix'], returns: 'vector' },
-  irate: { args: ['matrix'], returns: 'vector' },
-  increase: { args: ['matrix'], returns: 'vector' },
-  delta: { args: ['matrix'], returns: 'vector' },
-  sum_over_time: { args: ['matrix'], returns: 'vector' },
-  avg_over_time: { args: ['matrix'], returns: 'vector' },
-  min_over_time: { args: ['matrix'], returns: 'vector' },
-  max_over_time: { args: ['matrix'], returns: 'vector' },
-  count_over_time: { args: ['matrix'], returns: 'vector' },
-  last_over_time: { args: ['matrix'], returns: 'vector' },
-  abs: { args: ['vector'], returns: 'vector' },
-  ceil: { args: ['vector'], returns: 'vector' },
-  floor: { args: ['vector'], returns: 'vector' },
-  round: { args: ['vector', 'scalar'], optional: 1, returns: 'vector' },
-  sqrt: { args: ['vector'], returns: 'vector' },
-  exp: { args: ['vector'], returns: 'vector' },
-  ln: { args: ['vector'], returns: 'vector' },
-  log2: { args: ['vector'], returns: 'vector' },
-  log10: { args: ['vector'], returns: 'vector' },
-  sgn: { args: ['vector'], returns: 'vector' },
-} as const satisfies Record<string, { args: readonly ValueType[]; optional?: number; returns: ValueType }>;
+/** `expr[range:step]`, evaluated at every multiple of the step inside the range. */
+export interface SubqueryExpr {
+  type: 'subquery';
+  expr: Expr;
+  rangeMs: number;
+  /** 0 when written `[5m:]`: the engine's default evaluation interval. */
+  stepMs: number;
+  offsetMs: number;
+  at?: AtModifier;
+}
 
-export type FunctionName = keyof typeof FUNCTIONS;
+/** A function's name (a key of the function table in functions.ts). */
+export type FunctionName = string;
 
 export interface Call {
   type: 'call';
   func: FunctionName;
   args: Expr[];
+  /** The static result type, from the function table. */
+  returns: ValueType;
 }
 
-export type AggregateOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'topk' | 'bottomk';
+export type AggregateOp =
+  'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'stddev' | 'stdvar' | 'topk' | 'bottomk' | 'quantile' | 'count_values';
+
+/** The aggregations with a parameter, and its type. */
+export const AGGREGATE_PARAMS: Partial<Record<AggregateOp, ValueType>> = {
+  topk: 'scalar',
+  bottomk: 'scalar',
+  quantile: 'scalar',
+  count_values: 'string',
+};
 
 export interface AggregateExpr {
   type: 'aggregate';
   op: AggregateOp;
   expr: Expr;
-  /** The k of topk/bottomk. */
+  /** The k of topk/bottomk, the φ of quantile, the label of count_values. */
   param?: Expr;
   /** Labels of `by (…)` or `without (…)`; `by ()` when no clause was written. */
   grouping: string[];
   without: boolean;
 }
 
-export type Expr = NumberLiteral | StringLiteral | UnaryExpr | BinaryExpr | VectorSelector | MatrixSelector | Call | AggregateExpr;
+export type Expr =
+  NumberLiteral | StringLiteral | UnaryExpr | BinaryExpr | VectorSelector | MatrixSelector | SubqueryExpr | Call | AggregateExpr;
 
 /** The static type of an expression (the parser has already checked its operands). */
 export function typeOf(expr: Expr): ValueType {
@@ -133,9 +139,10 @@ export function typeOf(expr: Expr): ValueType {
     case 'vectorSelector':
       return 'vector';
     case 'matrixSelector':
+    case 'subquery':
       return 'matrix';
     case 'call':
-      return FUNCTIONS[expr.func].returns;
+      return expr.returns;
     case 'aggregate':
       return 'vector';
   }

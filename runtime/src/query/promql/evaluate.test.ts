@@ -317,3 +317,104 @@ test('values are formatted like Go strconv.FormatFloat(v, f, -1)', async (t) => 
   t.is(formatValue(-1.25e22), '-12500000000000000000000');
   t.is(formatValue(123456789.125), '123456789.125');
 });
+
+test('subqueries evaluate at absolute multiples of their step inside (t - range, t]', async (t) => {
+  const reader = new FakeReader().addSeries({ __name__: 'g' }, [
+    [0, 1],
+    [60 * S, 2],
+    [120 * S, 3],
+  ]);
+  const result = await instant(reader, 'g[2m:40s]', 130 * S);
+  // (10 s, 130 s]: 40, 80, 120 s.
+  t.deepEqual(formatResult(result).result, [
+    {
+      metric: { __name__: 'g' },
+      values: [
+        [40, '1'],
+        [80, '2'],
+        [120, '3'],
+      ],
+    },
+  ]);
+  t.deepEqual(await vector(reader, 'max_over_time(g[2m:40s] offset 40s)', 130 * S), { '{}': 2 });
+  t.deepEqual(await vector(reader, 'count_over_time(g[5m:])', 130 * S), { '{}': 3 }); // default step 1m: 0, 60, 120 s
+});
+
+test('@ pins a selector to a time, start() and end() to the range query bounds', async (t) => {
+  const reader = new FakeReader().addSeries({ __name__: 'g' }, [
+    [0, 1],
+    [60 * S, 2],
+    [120 * S, 3],
+  ]);
+  t.deepEqual(await vector(reader, 'g @ 61', 600 * S), { '{"__name__":"g"}': 2 });
+  const range = await evaluateRange(parsePromQL('g @ end() - g @ start()'), reader, 0, 120 * S, 60 * S);
+  t.deepEqual(formatResult(range).result, [
+    {
+      metric: {},
+      values: [
+        [0, '2'],
+        [60, '2'],
+        [120, '2'],
+      ],
+    },
+  ]);
+});
+
+test('group_left copies the extra labels from the one side; offset binds to the selector before it', async (t) => {
+  const reader = new FakeReader()
+    .addSeries({ __name__: 'req', instance: 'a', path: '/x' }, [[0, 10]])
+    .addSeries({ __name__: 'req', instance: 'a', path: '/y' }, [[0, 20]])
+    .addSeries({ __name__: 'info', instance: 'a', version: '1.2' }, [[0, 1]]);
+  t.deepEqual(await vector(reader, 'req * on(instance) group_left(version) info', 0), {
+    '{"instance":"a","path":"/x","version":"1.2"}': 10,
+    '{"instance":"a","path":"/y","version":"1.2"}': 20,
+  });
+  const error = await t.throwsAsync(() => instant(reader, 'req * on(instance) info', 0), { instanceOf: QueryError });
+  t.is(error?.type, 'execution');
+  t.deepEqual(await vector(counters(), 'requests_total{instance="a"} - requests_total{instance="a"} offset 1m', 120 * S), {
+    '{"instance":"a","job":"api"}': 60,
+  });
+});
+
+test('a staleness marker ends a series for instant selectors and range windows', async (t) => {
+  const reader = new FakeReader().addSeries({ __name__: 'g' }, [
+    [0, 1],
+    [15 * S, 2],
+    [30 * S, 'stale'],
+    [45 * S, 4],
+  ]);
+  t.deepEqual(await vector(reader, 'g', 20 * S), { '{"__name__":"g"}': 2 });
+  t.deepEqual(await vector(reader, 'g', 40 * S), {});
+  t.deepEqual(await vector(reader, 'g', 50 * S), { '{"__name__":"g"}': 4 });
+  t.deepEqual(await vector(reader, 'count_over_time(g[1m])', 50 * S), { '{}': 3 });
+});
+
+test('histogram_quantile over classic buckets: interpolation, missing +Inf, non-monotonic counts', async (t) => {
+  const buckets = (instance: string, counts: Record<string, number>) =>
+    Object.entries(counts).map(([le, v]) => [{ __name__: 'h_bucket', instance, le }, v] as const);
+  const reader = new FakeReader();
+  for (const [labels, v] of [
+    ...buckets('ok', { '0.1': 50, '1': 90, '+Inf': 100 }),
+    ...buckets('noinf', { '0.1': 50, '1': 90 }),
+    ...buckets('dip', { '0.1': 60, '1': 50, '+Inf': 100 }),
+  ]) {
+    reader.addSeries(labels, [[0, v]]);
+  }
+  const q = await vector(reader, 'histogram_quantile(0.5, h_bucket)', 0);
+  t.is(q['{"instance":"ok"}'], 0.1);
+  t.true(Number.isNaN(q['{"instance":"noinf"}']));
+  // 1's count (50) is forced up to 0.1's (60): the median is in the first bucket, and the 0.7
+  // quantile past the last finite bound, which is the answer.
+  t.is(q['{"instance":"dip"}'], 0.1 * (50 / 60));
+  t.is((await vector(reader, 'histogram_quantile(0.7, h_bucket{instance="dip"})', 0))['{"instance":"dip"}'], 1);
+  t.is((await vector(reader, 'histogram_quantile(0.7, h_bucket{instance="ok"})', 0))['{"instance":"ok"}'], 0.1 + 0.9 * (20 / 40));
+});
+
+test('aggregations: quantile, stddev, count_values, group', async (t) => {
+  const reader = new FakeReader();
+  [1, 2, 3, 4].forEach((v, i) => reader.addSeries({ __name__: 'x', i: String(i), odd: String(v % 2) }, [[0, v]]));
+  t.deepEqual(await vector(reader, 'quantile(0.5, x)', 0), { '{}': 2.5 });
+  t.deepEqual(await vector(reader, 'stddev(x)', 0), { '{}': Math.sqrt(1.25) });
+  t.deepEqual(await vector(reader, 'count_values("v", x % 2)', 0), { '{"v":"0"}': 2, '{"v":"1"}': 2 });
+  t.deepEqual(await vector(reader, 'group by (odd) (x)', 0), { '{"odd":"0"}': 1, '{"odd":"1"}': 1 });
+});

@@ -21,6 +21,8 @@ export interface FakeSeries {
   labels: Labels;
   /** [timestampMs, value] pairs, any order. */
   samples: [number, number][];
+  /** Times of staleness markers (also present in samples, as NaN). */
+  stale?: Set<number>;
 }
 
 export class FakeReader implements StorageReader {
@@ -30,8 +32,14 @@ export class FakeReader implements StorageReader {
   readonly logSelections: LogSelection[] = [];
   readonly sampleSelections: SampleSelection[] = [];
 
-  addSeries(labels: Labels, samples: [number, number][]): this {
-    this.metricSeries.push({ labels: sortedLabels(labels), samples: [...samples].sort((a, b) => a[0] - b[0]) });
+  /** A series; `'stale'` values are Prometheus staleness markers. */
+  addSeries(labels: Labels, samples: [number, number | 'stale'][]): this {
+    const stale = new Set(samples.filter(([, v]) => v === 'stale').map(([t]) => t));
+    this.metricSeries.push({
+      labels: sortedLabels(labels),
+      samples: samples.map(([t, v]): [number, number] => [t, v === 'stale' ? NaN : v]).sort((a, b) => a[0] - b[0]),
+      ...(stale.size > 0 ? { stale } : {}),
+    });
     return this;
   }
 
@@ -49,7 +57,9 @@ export class FakeReader implements StorageReader {
       if (!matches(s.labels)) continue;
       const inRange = s.samples.filter(([t]) => t >= selection.startMs && t <= selection.endMs);
       if (inRange.length === 0) continue;
-      out.push({ labels: s.labels, timestampsMs: inRange.map(([t]) => t), values: inRange.map(([, v]) => v) });
+      const series: SeriesSamples = { labels: s.labels, timestampsMs: inRange.map(([t]) => t), values: inRange.map(([, v]) => v) };
+      const stale = s.stale ? inRange.map(([t]) => t).filter((t) => s.stale!.has(t)) : [];
+      out.push(stale.length > 0 ? { ...series, staleTimestampsMs: stale } : series);
     }
     return out;
   }

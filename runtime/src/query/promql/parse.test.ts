@@ -103,9 +103,10 @@ test('functions: arity and argument types are checked', (t) => {
     type: 'call',
     func: 'rate',
     args: [{ type: 'matrixSelector', selector: { type: 'vectorSelector', matchers: [name('up')], offsetMs: 0 }, rangeMs: 300_000 }],
+    returns: 'vector',
   });
-  t.deepEqual(parsePromQL('vector(1)'), { type: 'call', func: 'vector', args: [{ type: 'number', value: 1 }] });
-  t.deepEqual(parsePromQL('time()'), { type: 'call', func: 'time', args: [] });
+  t.deepEqual(parsePromQL('vector(1)'), { type: 'call', func: 'vector', args: [{ type: 'number', value: 1 }], returns: 'vector' });
+  t.deepEqual(parsePromQL('time()'), { type: 'call', func: 'time', args: [], returns: 'scalar' });
   t.like(parsePromQL('round(up, 0.5)'), { type: 'call', func: 'round' });
   for (const f of [
     'irate',
@@ -140,24 +141,45 @@ test('aggregations with by/without in either position, topk/bottomk', (t) => {
   t.like(parsePromQL('bottomk by (job) (1, up)'), { op: 'bottomk', grouping: ['job'] });
 });
 
-test('vector matching: on/ignoring accepted, group_left/group_right rejected', (t) => {
+test('vector matching: on/ignoring, group_left/group_right with extra labels', (t) => {
   t.like(parsePromQL('a / on(job) b'), { type: 'binary', op: '/', matching: { on: true, labels: ['job'] } });
   t.like(parsePromQL('a - ignoring(instance) b'), { matching: { on: false, labels: ['instance'] } });
   t.like(parsePromQL('a and b'), { op: 'and' });
-  rejects(t, 'a * on(job) group_left(x) b', 'unsupported: group_left');
-  rejects(t, 'a * on(job) group_right b', 'unsupported: group_right');
+  t.like(parsePromQL('a * on(job) group_left(x) b'), { matching: { on: true, labels: ['job'], card: 'many-to-one', include: ['x'] } });
+  t.like(parsePromQL('a * on(job) group_right b'), { matching: { on: true, labels: ['job'], card: 'one-to-many', include: [] } });
+  rejects(t, 'a and on(job) group_left b', 'no grouping allowed for "and" operation');
+  rejects(t, 'a * on(job) group_left(job) b', 'must not occur in ON and GROUP clause at once');
   rejects(t, '1 and 2', 'set operator "and" not allowed in binary scalar expression');
 });
 
+test('offset and @ bind to the selector before them, as in Prometheus', (t) => {
+  t.like(parsePromQL('a / b offset 1h'), { type: 'binary', lhs: { offsetMs: 0 }, rhs: { offsetMs: 3_600_000 } });
+  t.like(parsePromQL('a - -b offset 5m'), { rhs: { type: 'unary', expr: { offsetMs: 300_000 } } });
+  t.like(parsePromQL('a + b @ 100'), { lhs: { at: undefined }, rhs: { at: 100_000 } });
+  t.like(parsePromQL('a @ start() offset 1m'), { type: 'vectorSelector', at: 'start', offsetMs: 60_000 });
+  t.like(parsePromQL('rate(a[5m] @ end())'), { args: [{ type: 'matrixSelector', selector: { at: 'end' } }] });
+  t.like(parsePromQL('max_over_time(rate(a[5m])[30m:1m] offset 2m)'), {
+    args: [{ type: 'subquery', rangeMs: 1_800_000, stepMs: 60_000, offsetMs: 120_000 }],
+  });
+  t.like(parsePromQL('avg_over_time(a[10m:])'), { args: [{ type: 'subquery', stepMs: 0 }] });
+  rejects(t, '(a / b) offset 1h', 'offset modifier must be preceded by an instant vector selector');
+  rejects(t, 'sum(a) @ 100', '@ modifier must be preceded by an instant vector selector');
+  rejects(t, 'a offset 1m offset 2m', 'offset may not be set multiple times');
+  rejects(t, '(1 + 2)[5m:1m]', 'subquery is only allowed on instant vector');
+});
+
+test('every aggregation parses with its parameter type checked', (t) => {
+  t.like(parsePromQL('quantile(0.5, up)'), { op: 'quantile', param: { type: 'number', value: 0.5 } });
+  t.like(parsePromQL('count_values("v", up)'), { op: 'count_values', param: { type: 'string', value: 'v' } });
+  for (const op of ['stddev', 'stdvar', 'group']) t.like(parsePromQL(`${op}(up)`), { op });
+  rejects(t, 'count_values(1, up)', 'expected type string in aggregation parameter, got scalar');
+  rejects(t, 'quantile("a", up)', 'expected type scalar in aggregation parameter, got string');
+});
+
 test('constructs outside the subset are rejected naming the construct', (t) => {
-  rejects(t, 'histogram_quantile(0.9, rate(x[5m]))', 'unsupported: function histogram_quantile');
-  rejects(t, 'label_replace(up, "a", "b", "c", "d")', 'unsupported: function label_replace');
-  rejects(t, 'quantile(0.5, up)', 'unsupported: aggregation quantile');
-  rejects(t, 'count_values("v", up)', 'unsupported: aggregation count_values');
-  rejects(t, 'stddev(up)', 'unsupported: aggregation stddev');
-  rejects(t, 'rate(up[5m])[30m:1m]', 'unsupported: subquery');
-  rejects(t, 'up @ 1609746000', 'unsupported: @ modifier');
   rejects(t, 'up[5m+1m]', 'unsupported: duration expression');
+  rejects(t, 'info(up)', 'unsupported: function info');
+  rejects(t, 'sort_by_label(up, "job")', 'unsupported: function sort_by_label');
 });
 
 test('syntax errors are bad_data with line:column', (t) => {

@@ -8,19 +8,19 @@ import { parser } from '@prometheus-io/lezer-promql';
 import type { LabelMatcher, MatchOp } from '../../storage/reader.js';
 import { compileMatchers } from '../../storage/matchers.js';
 import {
+  AGGREGATE_PARAMS,
   describeType,
-  FUNCTIONS,
   isComparison,
   isSetOp,
   typeOf,
   type AggregateOp,
+  type AtModifier,
   type BinaryOp,
   type Expr,
-  type FunctionName,
-  type ValueType,
   type VectorMatching,
   type VectorSelector,
 } from './ast.js';
+import { FUNCTIONS } from './functions.js';
 import { badData, unsupported } from './errors.js';
 import { parseFloatStrict, parsePromDuration, unquote } from './lexical.js';
 import { assertNoSyntaxError, children } from './syntax.js';
@@ -46,7 +46,27 @@ const BINARY_OPS: Record<string, BinaryOp> = {
 
 const MATCH_OPS: Record<string, MatchOp> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
 
-const AGGREGATE_OPS: readonly AggregateOp[] = ['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk'];
+const AGGREGATE_OPS: readonly AggregateOp[] = [
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+];
+
+/**
+ * A modifier (`offset`, `@`) waiting for the selector it binds to. The grammar attaches a
+ * modifier written after `a / b` to the whole binary expression; Prometheus binds it to the
+ * rightmost operand, so the builder carries it down to that operand.
+ */
+type Modifier = (expr: Expr) => Expr;
 
 /** Parses a PromQL expression; throws QueryError (bad_data) for syntax errors and unsupported constructs. */
 export function parsePromQL(query: string): Expr {
@@ -77,7 +97,22 @@ class Builder {
     return this.query.slice(node.from, node.to);
   }
 
-  expr(node: SyntaxNode): Expr {
+  expr(node: SyntaxNode, modifier?: Modifier): Expr {
+    switch (node.name) {
+      case 'UnaryExpr':
+        return this.unary(node, modifier);
+      case 'BinaryExpr':
+        return this.binary(node, modifier);
+      case 'OffsetExpr':
+        return this.offset(node, modifier);
+      case 'StepInvariantExpr':
+        return this.at(node, modifier);
+    }
+    const expr = this.primary(node);
+    return modifier ? modifier(expr) : expr;
+  }
+
+  private primary(node: SyntaxNode): Expr {
     switch (node.name) {
       case 'NumberDurationLiteral':
         return { type: 'number', value: this.number(node) };
@@ -85,24 +120,16 @@ class Builder {
         return { type: 'string', value: unquote(this.text(node)) };
       case 'ParenExpr':
         return this.expr(this.only(node));
-      case 'UnaryExpr':
-        return this.unary(node);
-      case 'BinaryExpr':
-        return this.binary(node);
       case 'VectorSelector':
         return this.vectorSelector(node);
       case 'MatrixSelector':
         return this.matrixSelector(node);
-      case 'OffsetExpr':
-        return this.offset(node);
       case 'FunctionCall':
         return this.call(node);
       case 'AggregateExpr':
         return this.aggregate(node);
       case 'SubqueryExpr':
-        throw unsupported(`subquery ${this.text(node)}`);
-      case 'StepInvariantExpr':
-        throw unsupported('@ modifier');
+        return this.subquery(node);
       case 'AnchoredExpr':
         throw unsupported('anchored modifier');
       case 'SmoothedExpr':
@@ -138,11 +165,11 @@ class Builder {
     throw badData(`bad number or duration syntax: "${text}"`);
   }
 
-  private unary(node: SyntaxNode): Expr {
+  private unary(node: SyntaxNode, modifier?: Modifier): Expr {
     const [opNode, operand] = children(node);
     if (!opNode || !operand) throw badData(`parse error in ${this.text(node)}`);
     const op = this.text(opNode) === '-' ? '-' : '+';
-    const expr = this.expr(operand);
+    const expr = this.expr(operand, modifier);
     const type = typeOf(expr);
     if (type !== 'scalar' && type !== 'vector') {
       throw badData(`unary expression only allowed on expressions of type scalar or instant vector, got "${describeType(type)}"`);
@@ -152,7 +179,7 @@ class Builder {
     return { type: 'unary', op, expr };
   }
 
-  private binary(node: SyntaxNode): Expr {
+  private binary(node: SyntaxNode, modifier?: Modifier): Expr {
     const parts = children(node);
     const lhsNode = parts[0];
     const rhsNode = parts[parts.length - 1];
@@ -171,12 +198,12 @@ class Builder {
     // The grammar reads "-2 ^ 2" as (-2)^2; Prometheus reads it as -(2^2).
     if (op === '^' && lhsNode.name === 'NumberDurationLiteral' && this.text(lhsNode).startsWith('-')) {
       const magnitude = -this.number(lhsNode);
-      const rhs = this.expr(rhsNode);
+      const rhs = this.expr(rhsNode, modifier);
       const inner = this.checkBinary({ type: 'binary', op, lhs: { type: 'number', value: magnitude }, rhs, returnBool }, matching);
       return inner.type === 'number' ? inner : this.negate(inner);
     }
     const lhs = this.expr(lhsNode);
-    const rhs = this.expr(rhsNode);
+    const rhs = this.expr(rhsNode, modifier);
     return this.checkBinary({ type: 'binary', op, lhs, rhs, returnBool }, matching);
   }
 
@@ -201,13 +228,15 @@ class Builder {
     if (matching && (lt !== 'vector' || rt !== 'vector')) {
       throw badData('vector matching only allowed between instant vectors');
     }
+    if (matching?.card && isSetOp(op)) throw badData(`no grouping allowed for "${op}" operation`);
     return matching ? { ...expr, matching } : expr;
   }
 
   private matching(node: SyntaxNode): VectorMatching {
     let on = false;
     let labels: string[] = [];
-    let seenGrouping = false;
+    let card: VectorMatching['card'];
+    let include: string[] | undefined;
     for (const part of children(node)) {
       switch (part.name) {
         case 'On':
@@ -217,18 +246,27 @@ class Builder {
           on = false;
           break;
         case 'GroupingLabels':
-          if (!seenGrouping) labels = this.groupingLabels(part);
-          seenGrouping = true;
+          // The first list belongs to on/ignoring, a second one to group_left/group_right.
+          if (card) include = this.groupingLabels(part);
+          else labels = this.groupingLabels(part);
           break;
         case 'GroupLeft':
-          throw unsupported('group_left (many-to-one matching)');
+          card = 'many-to-one';
+          include = [];
+          break;
         case 'GroupRight':
-          throw unsupported('group_right (one-to-many matching)');
+          card = 'one-to-many';
+          include = [];
+          break;
         default:
           throw unsupported(`vector matching ${this.text(node)}`);
       }
     }
-    return { on, labels };
+    if (card && on) {
+      const both = (include ?? []).find((l) => labels.includes(l));
+      if (both !== undefined) throw badData(`label "${both}" must not occur in ON and GROUP clause at once`);
+    }
+    return card ? { on, labels, card, include } : { on, labels };
   }
 
   private groupingLabels(node: SyntaxNode): string[] {
@@ -320,47 +358,100 @@ class Builder {
     return { type: 'matrixSelector', selector: this.vectorSelector(selectorNode), rangeMs };
   }
 
-  private offset(node: SyntaxNode): Expr {
+  private offset(node: SyntaxNode, outer?: Modifier): Expr {
     const parts = children(node);
     const target = parts[0];
     const durationNode = parts[parts.length - 1];
     if (!target || !durationNode || parts.length < 3) throw badData(`parse error in ${this.text(node)}`);
     const offsetMs = this.duration(durationNode);
-    const expr = this.expr(target);
-    if (expr.type === 'vectorSelector') {
-      if (expr.offsetMs !== 0) throw badData('offset may not be set multiple times');
-      return { ...expr, offsetMs };
+    const apply: Modifier = (expr) => {
+      if (expr.type === 'vectorSelector') {
+        if (expr.offsetMs !== 0) throw badData('offset may not be set multiple times');
+        return { ...expr, offsetMs };
+      }
+      if (expr.type === 'matrixSelector') {
+        if (expr.selector.offsetMs !== 0) throw badData('offset may not be set multiple times');
+        return { ...expr, selector: { ...expr.selector, offsetMs } };
+      }
+      if (expr.type === 'subquery') {
+        if (expr.offsetMs !== 0) throw badData('offset may not be set multiple times');
+        return { ...expr, offsetMs };
+      }
+      throw badData('offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
+    };
+    return this.expr(target, outer ? (e) => outer(apply(e)) : apply);
+  }
+
+  /** `@ <time>`, `@ start()`, `@ end()`. */
+  private at(node: SyntaxNode, outer?: Modifier): Expr {
+    const parts = children(node);
+    const target = parts[0];
+    const timeNode = parts[parts.length - 1];
+    if (!target || !timeNode || parts.length < 3) throw badData(`parse error in ${this.text(node)}`);
+    let at: AtModifier;
+    if (timeNode.name === 'AtModifierPreprocessors') {
+      at = timeNode.getChild('AtStart') ? 'start' : 'end';
+    } else {
+      const seconds = this.number(timeNode);
+      if (!Number.isFinite(seconds)) throw badData(`timestamp out of bounds for @ modifier: ${seconds}`);
+      at = Math.round(seconds * 1000);
     }
-    if (expr.type === 'matrixSelector') {
-      if (expr.selector.offsetMs !== 0) throw badData('offset may not be set multiple times');
-      return { ...expr, selector: { ...expr.selector, offsetMs } };
+    const apply: Modifier = (expr) => {
+      if (expr.type === 'vectorSelector') {
+        if (expr.at !== undefined) throw badData('@ <timestamp> may not be set multiple times');
+        return { ...expr, at };
+      }
+      if (expr.type === 'matrixSelector') {
+        if (expr.selector.at !== undefined) throw badData('@ <timestamp> may not be set multiple times');
+        return { ...expr, selector: { ...expr.selector, at } };
+      }
+      if (expr.type === 'subquery') {
+        if (expr.at !== undefined) throw badData('@ <timestamp> may not be set multiple times');
+        return { ...expr, at };
+      }
+      throw badData('@ modifier must be preceded by an instant vector selector or range vector selector or a subquery');
+    };
+    return this.expr(target, outer ? (e) => outer(apply(e)) : apply);
+  }
+
+  private subquery(node: SyntaxNode): Expr {
+    const parts = children(node);
+    const inner = parts[0];
+    const durations = parts.slice(1).filter((p) => p.name === 'DurationExpr');
+    if (!inner || durations.length < 1 || durations.length > 2) throw badData(`parse error in ${this.text(node)}`);
+    const expr = this.expr(inner);
+    if (typeOf(expr) !== 'vector') {
+      throw badData(`subquery is only allowed on instant vector, got ${describeType(typeOf(expr))} instead`);
     }
-    throw badData('offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
+    const rangeMs = this.duration(durations[0]!);
+    if (rangeMs <= 0) throw badData(`range must be greater than 0, got ${this.text(durations[0]!)}`);
+    const stepMs = durations[1] ? this.duration(durations[1]) : 0;
+    if (durations[1] && stepMs <= 0) throw badData(`step must be greater than 0, got ${this.text(durations[1])}`);
+    return { type: 'subquery', expr, rangeMs, stepMs, offsetMs: 0 };
   }
 
   private call(node: SyntaxNode): Expr {
     const idNode = node.getChild('FunctionIdentifier');
     const body = node.getChild('FunctionCallBody');
     if (!idNode || !body) throw badData(`parse error in ${this.text(node)}`);
-    const name = this.text(idNode);
-    if (!Object.hasOwn(FUNCTIONS, name)) throw unsupported(`function ${name}`);
-    const func = name as FunctionName;
-    const signature: { args: readonly ValueType[]; optional?: number } = FUNCTIONS[func];
+    const func = this.text(idNode);
+    if (!Object.hasOwn(FUNCTIONS, func)) throw unsupported(`function ${func}`);
+    const signature = FUNCTIONS[func]!;
     const args = children(body).map((arg) => this.expr(arg));
     const min = signature.args.length - (signature.optional ?? 0);
-    if (args.length < min || args.length > signature.args.length) {
-      throw badData(
-        `expected ${min === signature.args.length ? min : `${min} to ${signature.args.length}`} argument(s) in call to "${func}", got ${args.length}`,
-      );
+    const max = signature.variadic ? Infinity : signature.args.length;
+    if (args.length < min || args.length > max) {
+      const expected = signature.variadic ? `at least ${min}` : min === max ? `${min}` : `${min} to ${max}`;
+      throw badData(`expected ${expected} argument(s) in call to "${func}", got ${args.length}`);
     }
     args.forEach((arg, i) => {
-      const want = signature.args[i]!;
+      const want = signature.args[Math.min(i, signature.args.length - 1)]!;
       const got = typeOf(arg);
       if (got !== want) {
         throw badData(`expected type ${describeType(want)} in call to function "${func}", got ${describeType(got)}`);
       }
     });
-    return { type: 'call', func, args };
+    return { type: 'call', func, args, returns: signature.returns };
   }
 
   private aggregate(node: SyntaxNode): Expr {
@@ -379,7 +470,8 @@ class Builder {
       grouping = labels ? this.groupingLabels(labels) : [];
     }
     const args = children(body).map((arg) => this.expr(arg));
-    const takesParam = op === 'topk' || op === 'bottomk';
+    const paramType = AGGREGATE_PARAMS[op];
+    const takesParam = paramType !== undefined;
     if (args.length !== (takesParam ? 2 : 1)) {
       throw badData(`wrong number of arguments for aggregate expression provided, expected ${takesParam ? 2 : 1}, got ${args.length}`);
     }
@@ -389,8 +481,8 @@ class Builder {
     }
     if (takesParam) {
       const param = args[0]!;
-      if (typeOf(param) !== 'scalar') {
-        throw badData(`expected type scalar in aggregation parameter, got ${describeType(typeOf(param))}`);
+      if (typeOf(param) !== paramType) {
+        throw badData(`expected type ${describeType(paramType)} in aggregation parameter, got ${describeType(typeOf(param))}`);
       }
       return { type: 'aggregate', op, expr, param, grouping, without };
     }
