@@ -1,0 +1,8 @@
+/**
+ * Every wire format ingestion speaks, one receiver per file. A new format is one new file
+ * beside these and one line here (plus its docs and tests).
+ */
+import { native } from './native.js';
+import type { Receiver } from './receiver.js';
+
+export const RECEIVERS: readonly Receiver[] = [native];
