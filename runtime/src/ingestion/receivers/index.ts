@@ -3,6 +3,7 @@
  * beside these and one line here (plus its docs and tests).
  */
 import { native } from './native.js';
+import { remoteWrite } from './remote-write.js';
 import type { Receiver } from './receiver.js';
 
-export const RECEIVERS: readonly Receiver[] = [native];
+export const RECEIVERS: readonly Receiver[] = [native, remoteWrite];
