@@ -230,10 +230,13 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
   t.notRegex(metrics, /sextant_ingest_requests_rejected_total\{signal="metrics"/, 'no request was rejected');
 }
 
-test('Prometheus 2.42 remote_write 1.0 into sextant up: the same PromQL answers, exactly; a restart doubles nothing', async (t) => {
+test.serial('Prometheus 2.42 remote_write 1.0 into sextant up: the same PromQL answers, exactly; a restart doubles nothing', async (t) => {
   await agreeWithPrometheus(t, await embedded());
 });
 
-test('Prometheus 2.42 remote_write 1.0 into sextant ingestion → Kafka → processor → OpenSearch: the same answers from sextant query', async (t) => {
-  await agreeWithPrometheus(t, await distributed());
-});
+test.serial(
+  'Prometheus 2.42 remote_write 1.0 into sextant ingestion → Kafka → processor → OpenSearch: the same answers from sextant query',
+  async (t) => {
+    await agreeWithPrometheus(t, await distributed());
+  },
+);

@@ -83,7 +83,12 @@ async function ingest<S extends Signal>(req: Request, res: Response, options: Co
         `unsupported Content-Type "${contentType.type || '(none)'}": send ${route.formatHint ?? route.formats.map((f) => f.name).join(' or ')}`,
       );
     }
-    const body = await readBody(req, options.maxBodyBytes, route.encodings, route.defaultEncoding);
+    const body = await readBody(
+      req,
+      options.maxBodyBytes,
+      format.encodings ?? route.encodings,
+      format.defaultEncoding ?? route.defaultEncoding,
+    );
     metrics.ingestBytes.inc({ signal }, body.length);
     const decoded: Decoded<S> = format.decode(body, { limits: options.limits, nowNs: nowNs() });
     received = decoded.received;

@@ -3,7 +3,8 @@
  * beside these and one line here (plus its docs and tests).
  */
 import { native } from './native.js';
+import { lokiPush } from './loki-push.js';
 import { remoteWrite } from './remote-write.js';
 import type { Receiver } from './receiver.js';
 
-export const RECEIVERS: readonly Receiver[] = [native, remoteWrite];
+export const RECEIVERS: readonly Receiver[] = [native, remoteWrite, lokiPush];

@@ -48,6 +48,9 @@ export interface Format<S extends Signal> {
   name: string;
   matches(contentType: ContentType): boolean;
   decode(body: Buffer, context: DecodeContext): Decoded<S>;
+  /** This format's own Content-Encodings and default, over the route's (Loki's protobuf is snappy without saying so). */
+  encodings?: readonly Encoding[];
+  defaultEncoding?: Encoding;
 }
 
 export interface Route<S extends Signal = Signal> {
