@@ -7,8 +7,11 @@
  * → Kafka → `sextant processor` → OpenSearch, read back through `sextant query`.
  */
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { infraVar } from './helpers/infra-env.js';
@@ -20,7 +23,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const KEY = 'remote-write-it-key';
 const SCRAPE_S = 1;
 
-/** Queries over stable series (no series come and go, so no staleness markers are involved). */
+/**
+ * Queries over stable series. Series that come and go (on this shared machine, e.g. the
+ * filesystems other tests mount) end with staleness markers, which Sextant stores but its
+ * PromQL does not honour yet (issue 13); the `flap` job below checks that they are stored.
+ */
 const QUERIES = [
   'up',
   'count by (job) (up)',
@@ -33,13 +40,13 @@ const QUERIES = [
   'scrape_samples_scraped',
   'max_over_time(scrape_duration_seconds[20s])',
   'count_over_time(up[30s])',
-  'node_filesystem_avail_bytes / node_filesystem_size_bytes',
+  'node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes',
 ];
 
 /** Raw samples (a range selector at an instant): every timestamp and value as stored, from the first scrape on. */
 const RAW = ['up[3m]', 'node_load1[3m]', 'prometheus_tsdb_head_samples_appended_total[3m]', 'node_cpu_seconds_total{mode="idle"}[3m]'];
 
-function config(port: number, sextant: string): string {
+function config(port: number, sextant: string, flapPort: number): string {
   return `global:
   scrape_interval: ${SCRAPE_S}s
   evaluation_interval: ${SCRAPE_S}s
@@ -48,6 +55,8 @@ scrape_configs:
     static_configs: [{ targets: ['${new URL(infraVar('NODE_EXPORTER_URL')).host}'] }]
   - job_name: prometheus
     static_configs: [{ targets: ['127.0.0.1:${port}'] }]
+  - job_name: flap
+    static_configs: [{ targets: ['127.0.0.1:${flapPort}'] }]
 remote_write:
   - url: ${sextant}/api/v1/write
     authorization: { credentials: ${KEY} }
@@ -128,11 +137,26 @@ test.before(() => {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
 });
 
-/** Where Prometheus writes, where the queries go, and how to stop it all. */
+/** Where Prometheus writes, where the queries go, how many staleness markers it stored, and how to stop it all. */
 interface Target {
   writeUrl: string;
   queryUrl: string;
+  staleMarkers(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/**
+ * A scrape target whose one series changes its label on every scrape, so Prometheus writes
+ * a staleness marker for the previous one each time.
+ */
+async function flappingTarget(): Promise<{ port: number; close(): void }> {
+  let n = 0;
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/plain; version=0.0.4');
+    res.end(`# TYPE flap gauge\nflap{n="${n++}"} 1\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
 
 async function embedded(): Promise<Target> {
@@ -140,6 +164,16 @@ async function embedded(): Promise<Target> {
   return {
     writeUrl: sextant.url,
     queryUrl: sextant.url,
+    staleMarkers: async () => {
+      // The store keeps a marker as the 8 bytes of its NaN (a BLOB); an ordinary NaN is NULL.
+      const db = new Database(path.join(sextant.dataDir, 'sextant.db'), { readonly: true, fileMustExist: true });
+      try {
+        const row = db.prepare(`SELECT count(*) AS n FROM samples WHERE value = x'020000000000f07f'`).get() as { n: number };
+        return row.n;
+      } finally {
+        db.close();
+      }
+    },
     stop: async () => void (await sextant.stop()),
   };
 }
@@ -175,6 +209,16 @@ async function distributed(): Promise<Target> {
   return {
     writeUrl: ingestion!.url,
     queryUrl: queryRuntime!.url,
+    staleMarkers: async () => {
+      const os = infraVar('OPENSEARCH_URL');
+      await fetch(`${os}/${id}-metrics-*/_refresh?allow_no_indices=true`, { method: 'POST' });
+      const res = await fetch(`${os}/${id}-metrics-*/_count?allow_no_indices=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { term: { special: 'StaleNaN' } } }),
+      });
+      return ((await res.json()) as { count?: number }).count ?? 0;
+    },
     stop: async () => void (await Promise.all(started.map((p) => p.stop()))),
   };
 }
@@ -183,12 +227,14 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
   const sextantUrl = target.queryUrl;
   const promDir = tempDataDir('prometheus-rw-');
   const port = await freePort();
+  const flap = await flappingTarget();
   let prometheus: PrometheusProcess | undefined;
   t.teardown(async () => {
     await prometheus?.stop();
+    flap.close();
     await target.stop();
   });
-  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl) });
+  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl, flap.port) });
   const startedAt = seconds();
 
   // Enough data that no compared window reaches back to the first scrape: where a window
@@ -207,7 +253,7 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
 
   // Restart: the WAL replays, remote write resumes; the samples sent before are not sent twice.
   await prometheus.stop();
-  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl) });
+  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl, flap.port) });
   const restartedAt = seconds();
   await waitFor('40 s of scrapes after the restart', async () => seconds() - restartedAt >= 40);
   const second = seconds() - 5;
@@ -221,6 +267,9 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
     const [want, got]: Result[][] = await Promise.all([query(prometheus.url, 'query', params), query(sextantUrl, 'query', params, true)]);
     t.deepEqual(got, want, q);
   }
+  // The flapping series ended ~once a scrape, each with a staleness marker, all stored as such.
+  const markers = await target.staleMarkers();
+  t.true(markers >= 30, `${markers} staleness markers stored`);
   const metrics = await (await fetch(`${target.writeUrl}/metrics`)).text();
   t.regex(
     metrics,

@@ -92,13 +92,6 @@ async function ingest<S extends Signal>(req: Request, res: Response, options: Co
     metrics.ingestBytes.inc({ signal }, body.length);
     const decoded: Decoded<S> = format.decode(body, { limits: options.limits, nowNs: nowNs() });
     received = decoded.received;
-    if (route.maxRecords !== undefined && received > route.maxRecords) {
-      throw new HttpError(
-        413,
-        'too_many_records',
-        `${received} ${signal === 'logs' ? 'entries' : 'samples'} in one request, over the limit of ${route.maxRecords}; send smaller batches`,
-      );
-    }
     const { result } = decoded;
     if (!result.ok) {
       const more = result.total - result.errors.length;

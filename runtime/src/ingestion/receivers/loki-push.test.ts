@@ -169,7 +169,14 @@ test('bad input: each case a clear 4xx, nothing stored', async (t) => {
       400,
       /streams\[0\]\.entries\[0\]\.labels: must have at least one label/,
     ],
-    ['invalid label name', proto([{ labels: '{__bad="x"}', entries: [{ line: 'x' }] }]), PROTO, 400, /reserved/],
+    [
+      'missing timestamp',
+      proto([{ labels: '{a="b"}', entries: [{ line: 'x' }] }]),
+      PROTO,
+      400,
+      /streams\[0\]\.entries\[0\]\.timestamp: is required/,
+    ],
+    ['invalid label name', proto([{ labels: '{__bad="x"}', entries: [{ timestamp: { seconds: 1 }, line: 'x' }] }]), PROTO, 400, /reserved/],
     [
       'far future (protobuf)',
       proto([{ labels: '{a="b"}', entries: [{ timestamp: { seconds: 32503680000 }, line: 'x' }] }]),

@@ -75,6 +75,7 @@ const protobufFormat: Format<'logs'> = {
     request.streams.forEach((stream, s) => {
       const labels = parseSelector(stream.labels, `streams[${s}].labels`);
       stream.entries.forEach((entry, e) => {
+        if (!entry.timestamp) throw bad(`streams[${s}].entries[${e}].timestamp: is required`);
         const seconds = BigInt(String(entry.timestamp?.seconds ?? 0));
         const ns = seconds * 1_000_000_000n + BigInt(entry.timestamp?.nanos ?? 0);
         const fields = Object.fromEntries(entry.structuredMetadata.map((m) => [m.name, m.value]));

@@ -37,8 +37,6 @@ export interface Decoded<S extends Signal> {
   received: number;
   /** Things the body carried that Sextant does not store (counted in a metric, told in the answer). */
   dropped?: Partial<Record<DropKind, number>>;
-  /** Format-specific facts the route's answer needs (e.g. remote_write's written counts). */
-  info?: Record<string, number>;
 }
 
 export type DropKind = 'exemplars' | 'histograms' | 'metadata';
@@ -62,8 +60,6 @@ export interface Route<S extends Signal = Signal> {
   /** Content-Encodings accepted, and the one assumed when the header is absent. */
   encodings: readonly Encoding[];
   defaultEncoding?: Encoding;
-  /** Records in one request; more is a 413 (the body limit applies besides). */
-  maxRecords?: number;
   /** The 2xx answer once the records are durable. */
   accepted(res: Response, outcome: Outcome<S>): void;
   /** Headers every error answer carries (remote_write's written counts). */

@@ -186,7 +186,7 @@ function toSamples(series: RawSeries[], problems: Problems, context: DecodeConte
   }
   const result: Normalised<Sample> =
     problems.total > 0 ? { ok: false, errors: problems.errors, total: problems.total } : { ok: true, records };
-  return { result, received, dropped, info: { samples: records.length } };
+  return { result, received, dropped };
 }
 
 function accepted(res: Response, outcome: Outcome<'metrics'>): void {
