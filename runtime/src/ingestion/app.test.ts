@@ -28,14 +28,20 @@ interface Harness {
   server: http.Server;
 }
 
-async function start(rateLimit = { requestsPerSecond: 1000, burst: 1000 }, maxBodyBytes = 64 * 1024): Promise<Harness> {
+async function start(
+  rateLimit = { requestsPerSecond: 1000, burst: 1000 },
+  maxBodyBytes = 64 * 1024,
+  clock?: () => number,
+): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-ingest-'));
   const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
   const metrics = new RuntimeMetrics();
   const log = silentLogger();
   const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
   const app = baseApp(metrics, { notReady: () => [] });
-  app.use(ingestionRouter({ bus, keys: new ApiKeys([KEY, 'other-key']), limits: defaultLimits, rateLimit, maxBodyBytes, metrics, log }));
+  app.use(
+    ingestionRouter({ bus, keys: new ApiKeys([KEY, 'other-key']), limits: defaultLimits, rateLimit, maxBodyBytes, metrics, log, clock }),
+  );
   finishApp(app, log);
   const server = await listen(app, 0, '127.0.0.1');
   return { url: `http://127.0.0.1:${boundPort(server)}`, store, metrics, server };
@@ -203,7 +209,10 @@ test('body limits: 413 for a large body and for a gzip bomb', async (t) => {
 });
 
 test('rate limit per key: 429 with Retry-After and RateLimit headers; other keys unaffected', async (t) => {
-  const h = await start({ requestsPerSecond: 1, burst: 2 });
+  // The limiter's clock stands still, so the 2-second window cannot run out between the
+  // requests however slow the machine is.
+  const frozen = Date.now();
+  const h = await start({ requestsPerSecond: 1, burst: 2 }, undefined, () => frozen);
   const body = JSON.stringify({ entries: [entry('x')] });
   t.is((await post(h, '/api/v1/logs', body)).status, 200);
   t.is((await post(h, '/api/v1/logs', body)).status, 200);
@@ -233,5 +242,33 @@ test('metrics count accepted and rejected events by reason', async (t) => {
   t.regex(text, /sextant_ingest_events_rejected_total\{signal="logs",reason="invalid"\} 2/);
   t.regex(text, /sextant_http_requests_total\{route="\/api\/v1\/logs",method="POST",code="400"\} 1/);
   t.regex(text, /sextant_storage_records_written_total\{signal="logs"\} 3/);
+  stop(h);
+});
+
+test('rate limit: a new window opens when the clock passes the old one', async (t) => {
+  let now = Date.now();
+  const h = await start({ requestsPerSecond: 1, burst: 1 }, undefined, () => now);
+  const body = JSON.stringify({ entries: [entry('x')] });
+  t.is((await post(h, '/api/v1/logs', body)).status, 200);
+  const limited = await post(h, '/api/v1/logs', body);
+  t.is(limited.status, 429);
+  t.is(limited.headers.get('retry-after'), '1');
+  now += 999;
+  t.is((await post(h, '/api/v1/logs', body)).status, 429, 'still inside the 1 s window');
+  now += 1;
+  t.is((await post(h, '/api/v1/logs', body)).status, 200, 'the window has passed');
+  stop(h);
+});
+
+test('Basic auth with the key as the password is accepted; a wrong password is 401', async (t) => {
+  const h = await start();
+  const body = JSON.stringify({ entries: [entry('x')] });
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  t.is((await post(h, '/api/v1/logs', body, { authorization: basic('prometheus', KEY) })).status, 200);
+  const other = JSON.stringify({ entries: [entry('y')] });
+  t.is((await post(h, '/api/v1/logs', other, { authorization: basic('', KEY) })).status, 200);
+  t.is((await post(h, '/api/v1/logs', body, { authorization: basic(KEY, 'wrong') })).status, 401);
+  t.is((await post(h, '/api/v1/logs', body, { authorization: basic(KEY, '') })).status, 401);
+  t.is(h.store.counts().entries, 2);
   stop(h);
 });

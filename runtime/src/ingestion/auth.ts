@@ -1,5 +1,7 @@
 /**
- * API-key authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>`. Keys are
+ * API-key authentication: `Authorization: Bearer <key>`, `X-API-Key: <key>`, or Basic auth
+ * with the key as the password (the user name is ignored: many senders, Prometheus' and
+ * Fluent Bit's among them, offer only a user/password pair). Keys are
  * compared as SHA-256 digests with timingSafeEqual (constant time, equal lengths) and are
  * never logged; a request is known downstream only by a short digest prefix (its key id).
  */
@@ -36,8 +38,13 @@ export function keyId(key: string): string {
 export function presentedKey(req: Request): string | undefined {
   const header = req.headers.authorization;
   if (header) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1] : undefined;
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer) return bearer[1];
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (!basic) return undefined;
+    const pair = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = pair.indexOf(':');
+    return colon >= 0 && colon < pair.length - 1 ? pair.slice(colon + 1) : undefined;
   }
   const key = req.headers['x-api-key'];
   return typeof key === 'string' && key.length > 0 ? key : undefined;
@@ -56,7 +63,7 @@ export function requireApiKey(keys: ApiKeys, onReject?: (req: Request, reason: s
           401,
           'unauthorized',
           malformed
-            ? 'malformed Authorization header: expected "Bearer <key>"'
+            ? 'malformed Authorization header: expected "Bearer <key>" or Basic auth with the key as the password'
             : 'missing API key: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
         ),
       );

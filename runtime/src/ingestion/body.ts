@@ -1,56 +1,89 @@
 /**
- * Reads an ingestion request body: size limit before and after decompression (a gzip bomb
- * is a 413, not an out-of-memory), UTF-8 validation, then JSON or NDJSON parsing.
+ * Reads an ingestion request body as bytes: the size limit before and after decompression
+ * (a gzip or snappy bomb is a 413, not an out-of-memory). What the bytes mean is the
+ * receiver's business (receivers/).
  */
-import { isUtf8 } from 'node:buffer';
 import type { Request } from 'express';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import snappy from 'snappy';
 import { HttpError } from '../common/http-error.js';
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
 
-const JSON_TYPES = new Set(['application/json']);
-const NDJSON_TYPES = new Set([
-  'application/x-ndjson',
-  'application/ndjson',
-  'application/jsonl',
-  'application/x-jsonlines',
-  'application/jsonlines',
-]);
+/** A Content-Encoding: how to undo it within `maxBytes` of output. */
+type Decoder = (raw: Buffer, maxBytes: number) => Promise<Buffer>;
 
-export interface ParsedBody {
-  /** The records of the body, before validation. */
-  items: unknown[];
-  /** Names an item in error messages: `entries[3]` for JSON, `line 4` for NDJSON. */
-  pathOf: (index: number) => string;
-  /** Decompressed size. */
-  bytes: number;
+/** Content-Encodings by name (lowercase). A receiver lists the names it accepts. */
+export const ENCODINGS = {
+  identity: async (raw) => raw,
+  gzip: (raw, maxBytes) => gunzip(raw, { maxOutputLength: maxBytes }),
+  'x-gzip': (raw, maxBytes) => gunzip(raw, { maxOutputLength: maxBytes }),
+  deflate: (raw, maxBytes) => inflate(raw, { maxOutputLength: maxBytes }),
+  snappy: snappyBlock,
+} satisfies Record<string, Decoder>;
+
+export type Encoding = keyof typeof ENCODINGS;
+
+/** The media type of the request without parameters, lowercase ('' when absent). */
+export function mediaType(req: Request): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 /**
- * @param key the array property of a JSON body: `entries` for logs, `samples` for metrics.
+ * The body, read within `maxBytes` and decoded by its Content-Encoding (one of `accepted`;
+ * `fallback` when the header is absent).
  */
-export async function readIngestBody(req: Request, key: string, maxBytes: number): Promise<ParsedBody> {
-  const type = mediaType(req);
-  const ndjson = NDJSON_TYPES.has(type);
-  if (!ndjson && !JSON_TYPES.has(type)) {
+export async function readBody(
+  req: Request,
+  maxBytes: number,
+  accepted: readonly Encoding[],
+  fallback: Encoding = 'identity',
+): Promise<Buffer> {
+  const header = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const name = (header === '' ? fallback : header) as Encoding;
+  if (!accepted.includes(name)) {
     throw new HttpError(
       415,
-      'unsupported_media_type',
-      `unsupported Content-Type "${type || '(none)'}": send application/json ({"${key}":[...]}) or application/x-ndjson (one item per line)`,
+      'unsupported_encoding',
+      `unsupported Content-Encoding "${header || '(none)'}": use ${accepted.map((e) => (e === 'identity' ? 'none' : e)).join(', ')}`,
     );
   }
   const raw = await readRaw(req, maxBytes);
-  const body = await decompress(raw, req.headers['content-encoding'], maxBytes);
-  if (!isUtf8(body)) throw new HttpError(400, 'invalid_utf8', 'request body is not valid UTF-8');
-  const text = body.toString('utf8');
-  return ndjson ? parseNdjson(text, body.length) : parseJson(text, key, body.length);
+  try {
+    return await ENCODINGS[name](raw, maxBytes);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
+      throw tooLarge(maxBytes, 'decompressed request body');
+    }
+    throw new HttpError(400, 'invalid_compression', `request body is not valid ${name} data: ${(error as Error).message}`);
+  }
 }
 
-function mediaType(req: Request): string {
-  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+/**
+ * Snappy block format: the uncompressed length comes first as a varint, so a bomb is
+ * refused by what it declares, before a byte is decompressed.
+ */
+async function snappyBlock(raw: Buffer, maxBytes: number): Promise<Buffer> {
+  const declared = snappyLength(raw);
+  if (declared === undefined) throw new Error('missing or corrupt length header');
+  if (declared > maxBytes) throw tooLarge(maxBytes, `decompressed request body (declared ${declared} bytes)`);
+  const out = (await snappy.uncompress(raw, { asBuffer: true })) as Buffer;
+  if (out.length !== declared) throw new Error(`decompressed to ${out.length} bytes, not the declared ${declared}`);
+  return out;
+}
+
+/** The varint that starts a snappy block (at most 32 bits), or undefined. */
+export function snappyLength(raw: Buffer): number | undefined {
+  let value = 0;
+  for (let i = 0; i < 5 && i < raw.length; i++) {
+    const byte = raw[i]!;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return value;
+  }
+  return undefined;
 }
 
 function readRaw(req: Request, maxBytes: number): Promise<Buffer> {
@@ -80,69 +113,6 @@ function readRaw(req: Request, maxBytes: number): Promise<Buffer> {
   });
 }
 
-async function decompress(raw: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {
-  const name = (encoding ?? 'identity').trim().toLowerCase();
-  try {
-    switch (name) {
-      case 'identity':
-      case '':
-        return raw;
-      case 'gzip':
-      case 'x-gzip':
-        return await gunzip(raw, { maxOutputLength: maxBytes });
-      case 'deflate':
-        return await inflate(raw, { maxOutputLength: maxBytes });
-      default:
-        throw new HttpError(415, 'unsupported_encoding', `unsupported Content-Encoding "${name}": use gzip, deflate or none`);
-    }
-  } catch (error) {
-    if (error instanceof HttpError) throw error;
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-      throw tooLarge(maxBytes, 'decompressed request body');
-    }
-    throw new HttpError(400, 'invalid_compression', `request body is not valid ${name} data: ${(error as Error).message}`);
-  }
-}
-
-function tooLarge(maxBytes: number, what: string): HttpError {
+export function tooLarge(maxBytes: number, what: string): HttpError {
   return new HttpError(413, 'too_large', `${what} is larger than the limit of ${maxBytes} bytes; split it into smaller batches`);
-}
-
-function parseJson(text: string, key: string, bytes: number): ParsedBody {
-  const doc = parse(text, '');
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new HttpError(400, 'invalid_body', `request body must be a JSON object {"${key}":[...]}`);
-  }
-  const extra = Object.keys(doc).filter((k) => k !== key);
-  if (extra.length > 0) {
-    throw new HttpError(400, 'invalid_body', `${extra[0]}: unknown field (expected "${key}")`);
-  }
-  const items = (doc as Record<string, unknown>)[key];
-  if (!Array.isArray(items)) {
-    throw new HttpError(400, 'invalid_body', `${key}: ${items === undefined ? 'is required' : 'must be an array'}`);
-  }
-  return { items, pathOf: (i) => `${key}[${i}]`, bytes };
-}
-
-function parseNdjson(text: string, bytes: number): ParsedBody {
-  const items: unknown[] = [];
-  const lines: number[] = [];
-  let lineNumber = 0;
-  for (const line of text.split('\n')) {
-    lineNumber++;
-    if (line.trim() === '') continue;
-    items.push(parse(line, `line ${lineNumber}: `));
-    lines.push(lineNumber);
-  }
-  return { items, pathOf: (i) => `line ${lines[i]}`, bytes };
-}
-
-function parse(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    // A RangeError here is a stack overflow from absurd nesting: still the client's fault.
-    const detail = error instanceof SyntaxError ? error.message : 'nested too deeply';
-    throw new HttpError(400, 'malformed_json', `${where}malformed JSON: ${detail}`);
-  }
 }

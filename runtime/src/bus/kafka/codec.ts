@@ -8,6 +8,7 @@
 import type { IHeaders, Message } from 'kafkajs';
 import { seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import type { LogEntry, Sample } from '../../model/types.js';
+import { specialValueOf, specialValueText } from '../../model/stale.js';
 
 export const SCHEMA_VERSION = '1';
 export const HEADER_TENANT = 'sextant-tenant';
@@ -27,11 +28,7 @@ export function encodeSample(sample: Sample, headers: IHeaders): Message {
     ts: (BigInt(sample.timestampMs) * 1_000_000n).toString(),
     name: sample.name,
     labels: sample.labels,
-    value: Number.isFinite(sample.value)
-      ? sample.value
-      : String(sample.value)
-          .replace(/^Infinity$/, '+Inf')
-          .replace(/^-Infinity$/, '-Inf'),
+    value: Number.isFinite(sample.value) ? sample.value : specialValueText(sample.value),
   });
   return { key: seriesFingerprint(sample.name, sample.labels), value, headers };
 }
@@ -57,12 +54,8 @@ export function decodeSample(value: Buffer | null): Sample {
   const ts = tsOf(doc);
   if (typeof doc.name !== 'string' || doc.name === '') throw new PoisonRecordError('name: expected a non-empty string');
   if (!isStringRecord(doc.labels)) throw new PoisonRecordError('labels: expected an object of strings');
-  let v: number;
-  if (typeof doc.value === 'number') v = doc.value;
-  else if (doc.value === 'NaN') v = NaN;
-  else if (doc.value === '+Inf') v = Infinity;
-  else if (doc.value === '-Inf') v = -Infinity;
-  else throw new PoisonRecordError('value: expected a number, "NaN", "+Inf" or "-Inf"');
+  const v = typeof doc.value === 'number' ? doc.value : specialValueOf(doc.value);
+  if (v === undefined) throw new PoisonRecordError('value: expected a number, "NaN", "StaleNaN", "+Inf" or "-Inf"');
   return { name: doc.name, labels: doc.labels, timestampMs: Number(ts / 1_000_000n), value: v };
 }
 

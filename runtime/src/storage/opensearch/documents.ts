@@ -5,6 +5,7 @@
  */
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import type { LogEntry, Sample, Signal } from '../../model/types.js';
+import { specialValueText } from '../../model/stale.js';
 
 export interface IndexedDoc {
   index: string;
@@ -71,9 +72,7 @@ export function sampleDocument(prefix: string, sample: Sample, partition: IndexP
       ...(finite
         ? {}
         : {
-            special: String(sample.value)
-              .replace(/^Infinity$/, '+Inf')
-              .replace(/^-Infinity$/, '-Inf'),
+            special: specialValueText(sample.value),
           }),
     },
   };

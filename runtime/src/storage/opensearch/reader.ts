@@ -29,6 +29,7 @@ import type {
 import { decodeTaggedCursor, encodeTaggedCursor, labelNames, labelValues } from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
 import { nsToIso } from './documents.js';
+import { specialValueOf } from '../../model/stale.js';
 
 export interface OpenSearchReaderOptions {
   client: Client;
@@ -419,14 +420,7 @@ function describeResponse(body: unknown): string {
 
 function sampleValue(s: SampleSource): number {
   if (s.value !== null && s.value !== undefined) return s.value;
-  switch (s.special) {
-    case '+Inf':
-      return Infinity;
-    case '-Inf':
-      return -Infinity;
-    default:
-      return NaN;
-  }
+  return specialValueOf(s.special) ?? NaN;
 }
 
 /**

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import type { Labels, LogEntry, Sample, Signal } from '../../model/types.js';
+import { specialValueOf, specialValueText } from '../../model/stale.js';
 
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
@@ -56,7 +57,7 @@ export function encodeSampleRecord(sample: Sample): EncodedRecord {
     series,
     name: sample.name,
     labels: sample.labels,
-    value: Number.isFinite(sample.value) ? sample.value : Number.isNaN(sample.value) ? 'NaN' : sample.value > 0 ? '+Inf' : '-Inf',
+    value: Number.isFinite(sample.value) ? sample.value : specialValueText(sample.value),
   });
   return { line, id, timestampNs, fingerprint: series, labels: sample.labels, name: sample.name };
 }
@@ -120,12 +121,8 @@ export function decodeSampleLine(line: string, lineNumber = 1): StoredSampleReco
   if (typeof doc.id !== 'string' || typeof doc.series !== 'string' || typeof doc.name !== 'string') {
     throw fail('id, series and name must be strings');
   }
-  let value: number;
-  if (typeof doc.value === 'number') value = doc.value;
-  else if (doc.value === 'NaN') value = NaN;
-  else if (doc.value === '+Inf') value = Infinity;
-  else if (doc.value === '-Inf') value = -Infinity;
-  else throw fail('value must be a number, "NaN", "+Inf" or "-Inf"');
+  const value = typeof doc.value === 'number' ? doc.value : specialValueOf(doc.value);
+  if (value === undefined) throw fail('value must be a number, "NaN", "StaleNaN", "+Inf" or "-Inf"');
   return {
     id: doc.id,
     series: doc.series,

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS series (
 CREATE TABLE IF NOT EXISTS samples (
   series_id INTEGER NOT NULL,
   ts        INTEGER NOT NULL,           -- ms since epoch
-  value     REAL,                       -- NULL stands for NaN (SQLite stores NaN as NULL)
+  value     REAL,                       -- NULL stands for NaN (SQLite stores NaN as NULL), an 8-byte BLOB for the staleness marker
   PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
 `;

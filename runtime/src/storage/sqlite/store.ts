@@ -12,6 +12,7 @@ import { compileLineFilters, compileMatchers } from '../matchers.js';
 import type { LogPage, LogSelection, MetadataQuery, SampleSelection, SeriesSamples, StorageReader, StoredLogEntry } from '../reader.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { STALE_NAN, isStaleNaN, staleNaNBytes } from '../../model/stale.js';
 
 export type SyncMode = 'full' | 'normal';
 
@@ -203,7 +204,7 @@ export class SqliteStore implements StorageReader {
           this.seriesIndex.set(fp, series);
           addedSeries.push(fp);
         }
-        s.upsertSample.run(series.id, sample.timestampMs, Number.isNaN(sample.value) ? null : sample.value);
+        s.upsertSample.run(series.id, sample.timestampMs, storedValue(sample.value));
         widen(seriesSpans, series, sample.timestampMs);
       }
       for (const [set, [first, last]] of streamSpans) s.spanStream.run(first, last, set.id);
@@ -336,12 +337,12 @@ export class SqliteStore implements StorageReader {
   selectSamples(selection: SampleSelection): SeriesSamples[] {
     const out: SeriesSamples[] = [];
     for (const series of matchSets(this.seriesIndex, selection.matchers, selection.startMs, selection.endMs)) {
-      const rows = this.stmts.samples.all(series.id, selection.startMs, selection.endMs) as Array<[number, number | null]>;
+      const rows = this.stmts.samples.all(series.id, selection.startMs, selection.endMs) as Array<[number, StoredValue]>;
       if (rows.length === 0) continue;
       out.push({
         labels: series.labels,
         timestampsMs: rows.map((r) => r[0]),
-        values: rows.map((r) => (r[1] === null ? NaN : r[1])),
+        values: rows.map((r) => valueOf(r[1])),
       });
     }
     return out;
@@ -518,4 +519,19 @@ function applySpans(spans: Map<IndexedSet, [number, number]>): void {
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
   return true;
+}
+
+/** A sample value as its column holds it: NULL for NaN, the 8 bytes of a staleness marker as a BLOB. */
+type StoredValue = number | null | Buffer;
+
+const STALE_BLOB = staleNaNBytes();
+
+function storedValue(value: number): StoredValue {
+  if (!Number.isNaN(value)) return value;
+  return isStaleNaN(value) ? STALE_BLOB : null;
+}
+
+function valueOf(stored: StoredValue): number {
+  if (stored === null) return NaN;
+  return typeof stored === 'number' ? stored : STALE_NAN;
 }

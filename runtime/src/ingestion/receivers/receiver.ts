@@ -1,0 +1,82 @@
+/**
+ * What a receiver declares (one file per wire format, listed in index.ts): its routes, and
+ * for each route the signal, the content types with their decoders, the accepted
+ * Content-Encodings, its limits and how it answers. The shared request path in ../app.ts
+ * does the rest the same way for every format: authentication, the per-key rate limit, the
+ * body limits before and after decompression, the 2xx only after the bus made the batch
+ * durable, the metrics and the rejection log.
+ */
+import type { Response } from 'express';
+import type { HttpError } from '../../common/http-error.js';
+import type { Limits } from '../../model/limits.js';
+import type { Normalised } from '../../model/records.js';
+import type { LogEntry, Sample, Signal } from '../../model/types.js';
+import type { Encoding } from '../body.js';
+
+export type RecordOf<S extends Signal> = S extends 'logs' ? LogEntry : Sample;
+
+/** The Content-Type header, split: `application/x-protobuf;proto=x` → type + params. */
+export interface ContentType {
+  /** Lowercase, without parameters; '' when the header is absent. */
+  type: string;
+  /** Parameter names lowercase, values as sent (quotes removed). */
+  params: Record<string, string>;
+}
+
+export interface DecodeContext {
+  limits: Limits;
+  /** Now, in nanoseconds since the epoch (one value for the whole request). */
+  nowNs: bigint;
+}
+
+/** What a decoder made of a body. */
+export interface Decoded<S extends Signal> {
+  /** Validated records, or every problem found (the request is then a 400). */
+  result: Normalised<RecordOf<S>>;
+  /** How many records the body held, for the rejected-events metric. */
+  received: number;
+  /** Things the body carried that Sextant does not store (counted in a metric, told in the answer). */
+  dropped?: Partial<Record<DropKind, number>>;
+}
+
+export type DropKind = 'exemplars' | 'histograms' | 'metadata';
+
+export interface Format<S extends Signal> {
+  /** The media type as documented, e.g. `application/x-ndjson`. */
+  name: string;
+  matches(contentType: ContentType): boolean;
+  decode(body: Buffer, context: DecodeContext): Decoded<S>;
+  /** This format's own Content-Encodings and default, over the route's (Loki's protobuf is snappy without saying so). */
+  encodings?: readonly Encoding[];
+  defaultEncoding?: Encoding;
+}
+
+export interface Route<S extends Signal = Signal> {
+  path: string;
+  signal: S;
+  formats: readonly Format<S>[];
+  /** Says what to send instead, in the 415 for any other Content-Type (default: the format names). */
+  formatHint?: string;
+  /** Content-Encodings accepted, and the one assumed when the header is absent. */
+  encodings: readonly Encoding[];
+  defaultEncoding?: Encoding;
+  /** The 2xx answer once the records are durable. */
+  accepted(res: Response, outcome: Outcome<S>): void;
+  /** Headers every error answer carries (remote_write's written counts). */
+  failed?(res: Response, error: HttpError): void;
+}
+
+export interface Outcome<S extends Signal> {
+  decoded: Decoded<S>;
+  records: number;
+  /** Records the bus took as new (a replay of stored records is not new). */
+  stored: number;
+}
+
+export interface Receiver {
+  /** Names the receiver in metrics and logs: `native`, `prometheus_remote_write`, … */
+  name: string;
+  routes: readonly AnyRoute[];
+}
+
+export type AnyRoute = Route<'logs'> | Route<'metrics'>;
