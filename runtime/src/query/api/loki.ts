@@ -213,7 +213,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     }
     const expr = parseQuery(params);
     if (expr.type === 'logs') {
-      const streams = await selectLogStreams(expr, reader, { startNs, endNs, limit, direction });
+      const streams = await selectLogStreams(expr, reader, { startNs, endNs, limit, direction }, metricLimits);
       res.json({ status: 'success', data: streamsData(streams) });
       return;
     }

@@ -5,11 +5,46 @@
 import type { LabelMatcher, LineFilter } from '../../storage/reader.js';
 import type { AggregateOp, BinaryOp, VectorMatching } from '../promql/ast.js';
 
-/** A stream selector with its line filters: `{app="api"} |= "error" != "debug"`. */
+/**
+ * A stream selector with its pipeline. `lineFilters` are the plain line filters that the
+ * storage readers apply (pushed down); `pipeline` holds every other stage, in query order,
+ * evaluated in memory by pipeline.ts.
+ */
 export interface LogSelector {
   matchers: LabelMatcher[];
   lineFilters: LineFilter[];
+  pipeline: Stage[];
 }
+
+export type CompareOp = '==' | '!=' | '>' | '>=' | '<' | '<=';
+
+/** One alternative of a line filter's `or` chain. */
+export type LineMatch = { kind: 'text'; value: string } | { kind: 'ip'; value: string };
+
+export type LabelFilterExpr =
+  | { type: 'and' | 'or'; left: LabelFilterExpr; right: LabelFilterExpr }
+  | { type: 'string'; matcher: LabelMatcher }
+  | { type: 'number' | 'duration' | 'bytes'; name: string; op: CompareOp; value: number }
+  | { type: 'ip'; name: string; negate: boolean; pattern: string };
+
+export interface JsonParam {
+  label: string;
+  /** The expression as written (`a.b[0]`); pipeline.ts parses it. */
+  expr: string;
+}
+
+export type Stage =
+  | { type: 'lineFilter'; op: '|=' | '!=' | '|~' | '!~' | '|>' | '!>'; values: LineMatch[] }
+  | { type: 'json'; params: JsonParam[] }
+  | { type: 'logfmt'; strict: boolean; keepEmpty: boolean; params: JsonParam[] }
+  | { type: 'regexp'; pattern: string }
+  | { type: 'pattern'; pattern: string }
+  | { type: 'unpack' }
+  | { type: 'labelFilter'; filter: LabelFilterExpr }
+  | { type: 'lineFormat'; template: string }
+  | { type: 'labelFormat'; ops: { dst: string; src?: string; template?: string }[] }
+  | { type: 'drop' | 'keep'; names: string[]; matchers: LabelMatcher[] }
+  | { type: 'decolorize' };
 
 /** A log query: answers streams of entries. */
 export interface LogQuery {

@@ -13,6 +13,7 @@ import type { Direction, LogReader } from '../../storage/reader.js';
 import { aggregate, binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
 import { badData, QueryError } from '../promql/errors.js';
 import type { LogQuery, MetricExpr, RangeAggregation } from './ast.js';
+import { compilePipeline, ERROR_DETAILS_LABEL, ERROR_LABEL, PipelineEntry } from './pipeline.js';
 
 export const MAX_POINTS_PER_SERIES = 11_000;
 
@@ -50,26 +51,76 @@ export interface LogSelectOptions {
  * Runs a log query: at most `limit` entries in `direction` order, grouped by stream in the
  * order each stream first appears, entries within a stream kept in that order.
  */
-export async function selectLogStreams(query: LogQuery, reader: LogReader, options: LogSelectOptions): Promise<StreamResult[]> {
-  const page = await reader.selectLogs({
+export async function selectLogStreams(
+  query: LogQuery,
+  reader: LogReader,
+  options: LogSelectOptions,
+  limits: MetricQueryLimits = {},
+): Promise<StreamResult[]> {
+  const streams = new Map<string, StreamResult>();
+  const add = (labels: Labels, timestampNs: bigint, line: string): void => {
+    const key = canonicalLabels(labels);
+    let stream = streams.get(key);
+    if (!stream) {
+      stream = { stream: labels, entries: [] };
+      streams.set(key, stream);
+    }
+    stream.entries.push({ timestampNs, line });
+  };
+  const selection = {
     matchers: query.selector.matchers,
     lineFilters: query.selector.lineFilters,
     startNs: options.startNs,
     endNs: options.endNs,
     direction: options.direction,
-    limit: options.limit,
-  });
-  const streams = new Map<string, StreamResult>();
-  for (const entry of page.entries.slice(0, options.limit)) {
-    const key = canonicalLabels(entry.labels);
-    let stream = streams.get(key);
-    if (!stream) {
-      stream = { stream: entry.labels, entries: [] };
-      streams.set(key, stream);
-    }
-    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.message });
+  };
+  if (query.selector.pipeline.length === 0) {
+    const page = await reader.selectLogs({ ...selection, limit: options.limit });
+    for (const entry of page.entries.slice(0, options.limit)) add(entry.labels, entry.timestampNs, entry.message);
+    return [...streams.values()];
   }
+  // The pipeline may drop entries: page on until `limit` entries pass or the range is read.
+  const pipeline = compilePipeline(query.selector.pipeline);
+  const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  const pageSize = Math.max(options.limit, Math.min(limits.pageSize ?? DEFAULT_PAGE_SIZE, 1000));
+  let kept = 0;
+  let read = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await reader.selectLogs({ ...selection, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+    read += page.entries.length;
+    for (const entry of page.entries) {
+      const e = new PipelineEntry(entry.message, entry.timestampNs, entry.labels);
+      if (!pipeline(e)) continue;
+      add(e.labels, e.timestampNs, e.line);
+      if (++kept >= options.limit) return [...streams.values()];
+    }
+    if (read > maxEntries) throw tooLarge(maxEntries);
+    cursor = page.entries.length > 0 ? page.nextCursor : undefined;
+  } while (cursor !== undefined);
   return [...streams.values()];
+}
+
+function tooLarge(maxEntries: number): QueryError {
+  return new QueryError(
+    'bad_data',
+    `query too large: it would read more than ${maxEntries} log entries; narrow the stream selector, add line filters or shorten the time range`,
+  );
+}
+
+/** Loki refuses metric queries whose samples carry a pipeline error, naming how to skip it. */
+function pipelineError(labels: Labels): QueryError {
+  const { [ERROR_DETAILS_LABEL]: _details, ...shown } = labels;
+  return badData(
+    `pipeline error: '${labels[ERROR_LABEL]}' for series: '${formatLabels(shown)}'. Use a label filter to intentionally skip this error. (e.g | __error__!="${labels[ERROR_LABEL]}"). To skip all potential errors you can match empty errors.(e.g __error__="") The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )`,
+  );
+}
+
+function formatLabels(labels: Labels): string {
+  return `{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(', ')}}`;
 }
 
 export async function evaluateLogQLInstant(
@@ -177,6 +228,7 @@ class MetricEvaluator {
   /** Pages through (start - range - offset, end - offset] once, forward. */
   private async load(expr: RangeAggregation, startNs: bigint, endNs: bigint): Promise<void> {
     const streams = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[] }>();
+    const pipeline = expr.selector.pipeline.length > 0 ? compilePipeline(expr.selector.pipeline) : undefined;
     let cursor: string | undefined;
     do {
       const page = await this.reader.selectLogs({
@@ -189,21 +241,25 @@ class MetricEvaluator {
         ...(cursor === undefined ? {} : { cursor }),
       });
       this.entriesRead += page.entries.length;
-      if (this.entriesRead > this.maxEntries) {
-        throw new QueryError(
-          'bad_data',
-          `query too large: it would read more than ${this.maxEntries} log entries; narrow the stream selector, add line filters or shorten the time range`,
-        );
-      }
+      if (this.entriesRead > this.maxEntries) throw tooLarge(this.maxEntries);
       for (const entry of page.entries) {
-        const key = canonicalLabels(entry.labels);
+        let labels = entry.labels;
+        let line = entry.message;
+        if (pipeline) {
+          const e = new PipelineEntry(line, entry.timestampNs, labels);
+          if (!pipeline(e)) continue;
+          if (e.hasError()) throw pipelineError(e.labels);
+          labels = e.labels;
+          line = e.line;
+        }
+        const key = canonicalLabels(labels);
         let stream = streams.get(key);
         if (!stream) {
-          stream = { labels: entry.labels, ts: [], bytes: [] };
+          stream = { labels, ts: [], bytes: [] };
           streams.set(key, stream);
         }
         stream.ts.push(entry.timestampNs);
-        stream.bytes.push(Buffer.byteLength(entry.message, 'utf8'));
+        stream.bytes.push(Buffer.byteLength(line, 'utf8'));
       }
       cursor = page.entries.length > 0 ? page.nextCursor : undefined;
     } while (cursor !== undefined);

@@ -27,30 +27,131 @@ test('stream selector with all matcher ops and chained line filters', (t) => {
         { op: '|~', value: '\\d{3}' },
         { op: '!~', value: 'debug' },
       ],
+      pipeline: [],
     },
   });
   t.deepEqual(parseLogQL('({app="api"})'), {
     type: 'logs',
-    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [] },
+    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [], pipeline: [] },
   });
 });
 
-test('| drop __error__ is accepted as a no-op; other stages are rejected naming the stage', (t) => {
-  t.deepEqual(parseLogQL('{app="api"} |= "x" | drop __error__, __error_details__'), {
+test('pipeline stages: plain line filters before a line rewrite are pushed down, the rest stays in order', (t) => {
+  t.deepEqual(parseLogQL('{app="api"} |= "x" | json | status >= 500 != "y" | line_format "{{.msg}}" |= "z" | drop __error__'), {
     type: 'logs',
-    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'x' }] },
+    selector: {
+      matchers: [{ name: 'app', op: '=', value: 'api' }],
+      lineFilters: [
+        { op: '|=', value: 'x' },
+        { op: '!=', value: 'y' },
+      ],
+      pipeline: [
+        { type: 'json', params: [] },
+        { type: 'labelFilter', filter: { type: 'number', name: 'status', op: '>=', value: 500 } },
+        { type: 'lineFormat', template: '{{.msg}}' },
+        { type: 'lineFilter', op: '|=', values: [{ kind: 'text', value: 'z' }] },
+        { type: 'drop', names: ['__error__'], matchers: [] },
+      ],
+    },
   });
-  rejects(t, '{app="api"} | json', 'unsupported: log pipeline stage | json');
-  rejects(t, '{app="api"} | logfmt', 'unsupported: log pipeline stage | logfmt');
-  rejects(t, '{app="api"} | level="error"', 'unsupported: log pipeline stage | level="error"');
-  rejects(t, '{app="api"} | line_format "{{.msg}}"', 'unsupported: log pipeline stage | line_format');
-  rejects(t, '{app="api"} | drop level', 'unsupported: log pipeline stage | drop level');
-  rejects(t, '{app="api"} | decolorize', 'unsupported: log pipeline stage | decolorize');
-  rejects(t, '{app="api"} |= "a" or "b"', 'unsupported: "or" in line filter');
-  rejects(t, '{app="api"} |= ip("10.0.0.1")', 'unsupported: line filter function');
-  rejects(t, '{app="api"} |> "<_> GET"', 'unsupported: pattern line filter |>');
-  rejects(t, '{app="api"} |~ "(?i)error"', 'unsupported: regular expression flags (?i)');
-  rejects(t, '{app="api"} |~ "("', 'invalid regular expression in line filter');
+  // or-chains, ip(), pattern filters and regex flags are evaluated in memory.
+  t.like(parseLogQL('{app="api"} |= "a" or "b" |= ip("10.0.0.0/8") |> "<_> GET <_>" |~ "(?i)error"'), {
+    selector: {
+      lineFilters: [],
+      pipeline: [
+        {
+          type: 'lineFilter',
+          op: '|=',
+          values: [
+            { kind: 'text', value: 'a' },
+            { kind: 'text', value: 'b' },
+          ],
+        },
+        { type: 'lineFilter', op: '|=', values: [{ kind: 'ip', value: '10.0.0.0/8' }] },
+        { type: 'lineFilter', op: '|>', values: [{ kind: 'text', value: '<_> GET <_>' }] },
+        { type: 'lineFilter', op: '|~', values: [{ kind: 'text', value: '(?i)error' }] },
+      ],
+    },
+  });
+  t.like(parseLogQL('{app="api"} | logfmt --strict --keep-empty a="b", c | json x="a.b[0]", y'), {
+    selector: {
+      pipeline: [
+        {
+          type: 'logfmt',
+          strict: true,
+          keepEmpty: true,
+          params: [
+            { label: 'a', expr: 'b' },
+            { label: 'c', expr: 'c' },
+          ],
+        },
+        {
+          type: 'json',
+          params: [
+            { label: 'x', expr: 'a.b[0]' },
+            { label: 'y', expr: 'y' },
+          ],
+        },
+      ],
+    },
+  });
+  t.like(parseLogQL('{app="api"} | a="1" or b=~"2" and c > 1.5s , (d <= 2KB or e != 3)'), {
+    selector: {
+      pipeline: [
+        {
+          type: 'labelFilter',
+          // `and` and `,` bind tighter than `or`, as in Loki.
+          filter: {
+            type: 'or',
+            left: { type: 'string', matcher: { name: 'a', op: '=', value: '1' } },
+            right: {
+              type: 'and',
+              left: {
+                type: 'and',
+                left: { type: 'string', matcher: { name: 'b', op: '=~', value: '2' } },
+                right: { type: 'duration', name: 'c', op: '>', value: 1.5 },
+              },
+              right: {
+                type: 'or',
+                left: { type: 'bytes', name: 'd', op: '<=', value: 2000 },
+                right: { type: 'number', name: 'e', op: '!=', value: 3 },
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+  t.like(
+    parseLogQL('{app="api"} | label_format a=b, c="{{.d}}" | keep x, y="1" | decolorize | unpack | pattern "<a> <_>" | regexp "(?P<x>.)"'),
+    {
+      selector: {
+        pipeline: [
+          {
+            type: 'labelFormat',
+            ops: [
+              { dst: 'a', src: 'b' },
+              { dst: 'c', template: '{{.d}}' },
+            ],
+          },
+          { type: 'keep', names: ['x'], matchers: [{ name: 'y', op: '=', value: '1' }] },
+          { type: 'decolorize' },
+          { type: 'unpack' },
+          { type: 'pattern', pattern: '<a> <_>' },
+          { type: 'regexp', pattern: '(?P<x>.)' },
+        ],
+      },
+    },
+  );
+  rejects(t, '{app="api"} |~ "("', 'invalid regular expression');
+  rejects(t, '{app="api"} | regexp "(.)"', 'at least one named capture');
+  rejects(t, '{app="api"} | pattern "<a><b>"', 'consecutive captures');
+  rejects(t, '{app="api"} | line_format "{{.a"', 'unclosed action');
+  rejects(t, '{app="api"} | line_format "{{ nosuch .a }}"', 'function "nosuch" not defined');
+  rejects(t, '{app="api"} | line_format "{{ range .a }}x{{ end }}"', 'may not loop');
+  rejects(t, '{app="api"} | label_format a=b, a=c', "multiple label name 'a'");
+  rejects(t, '{app="api"} |= ip("nope")', 'invalid ip pattern');
+  rejects(t, '{app="api"} | json x="a..b"', 'invalid json expression');
 });
 
 test('selectors need a non-empty matcher and valid regexes', (t) => {
@@ -64,7 +165,7 @@ test('range aggregations with range, offset and line filters in either position'
   t.deepEqual(parseLogQL('count_over_time({app="api"} |= "GET" [5m] offset 1h)'), {
     type: 'rangeAggregation',
     op: 'count_over_time',
-    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'GET' }] },
+    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'GET' }], pipeline: [] },
     rangeNs: 300n * NS,
     offsetNs: 3600n * NS,
   });
@@ -87,7 +188,11 @@ test('vector aggregations, the Grafana logs-volume query', (t) => {
     expr: {
       type: 'rangeAggregation',
       op: 'count_over_time',
-      selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'x' }] },
+      selector: {
+        matchers: [{ name: 'app', op: '=', value: 'api' }],
+        lineFilters: [{ op: '|=', value: 'x' }],
+        pipeline: [{ type: 'drop', names: ['__error__'], matchers: [] }],
+      },
       rangeNs: 60n * NS,
       offsetNs: 0n,
     },
