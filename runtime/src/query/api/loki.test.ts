@@ -198,9 +198,15 @@ test('errors: plain-text 400 naming the parameter or the construct', async (t) =
     instantLogs.body,
     'invalid parameter "query": log queries are not supported as an instant query type, please change your query to a range query type',
   );
-  const json = await get(`/query_range?query=${q('{app="api"} | json')}`);
-  t.is(json.status, 400);
-  t.is(json.body, `unsupported: log pipeline stage | json (not in Sextant's query subset)`);
+  const groupLeft = await get(`/query_range?query=${q('rate({a="b"}[1m]) / on(pod) group_left rate({a="c"}[1m])')}`);
+  t.is(groupLeft.status, 400);
+  t.is(groupLeft.body, `unsupported: group_left (many-to-one matching) (not in Sextant's query subset)`);
+  const loop = await get(`/query_range?query=${q('{app="api"} | line_format "{{ range . }}x{{ end }}"')}`);
+  t.is(loop.status, 400);
+  t.is(
+    loop.body,
+    'invalid parameter "query": template at character 1: {{range}} is not supported (LogQL templates may not loop or include templates)',
+  );
   const syntax = await get(`/query_range?query=${q('{app="api"')}`);
   t.is(syntax.body, 'invalid parameter "query": 1:11: parse error: unexpected end of input');
   t.is(
