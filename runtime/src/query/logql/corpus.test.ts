@@ -15,7 +15,7 @@ import {
 import type { Labels } from '../../model/types.js';
 import { FakeReader } from '../promql/fake-reader.js';
 import { QueryError } from '../promql/errors.js';
-import { evaluateLogQLInstant, selectLogStreams } from './evaluate.js';
+import { evaluateLogQLInstant, evaluateLogQLRange, selectLogStreams } from './evaluate.js';
 import { parseLogQL } from './parse.js';
 
 const NS = 1_000_000_000n;
@@ -378,4 +378,223 @@ test('metric queries over pipelines; a pipeline error in a metric query is a 400
   if (bad.type === 'logs') throw new Error('metric');
   const error = await t.throwsAsync(evaluateLogQLInstant(bad, r, END), { instanceOf: QueryError });
   t.regex(error!.message, /^pipeline error: 'JSONParserErr' for series: .*Use a label filter to intentionally skip this error/);
+});
+
+// ---------------------------------------------------------------- metric queries
+
+function metricExpr(query: string) {
+  const e = parseLogQL(query);
+  if (e.type === 'logs') throw new Error('expected a metric query');
+  return e;
+}
+
+/** An instant query at END over the whole corpus: label set (JSON) → value. */
+async function instant(query: string): Promise<Record<string, number>> {
+  const result = await evaluateLogQLInstant(metricExpr(query), reader(), END);
+  if (result.resultType !== 'vector') throw new Error(`expected a vector, got ${result.resultType}`);
+  return Object.fromEntries(result.samples.map((s) => [JSON.stringify(sorted(s.metric)), s.value]));
+}
+
+function groupBy<T>(items: T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items) out.set(key(x), [...(out.get(key(x)) ?? []), x]);
+  return out;
+}
+
+/** Expected vector: one sample per group, labels {label: group}. */
+function byLabel<T>(label: string, items: T[], key: (x: T) => string, value: (xs: T[]) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, xs] of groupBy(items, key)) out[JSON.stringify({ [label]: k })] = value(xs);
+  return out;
+}
+
+function close(t: import('ava').ExecutionContext, actual: Record<string, number>, expected: Record<string, number>, what: string): void {
+  t.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), what);
+  for (const k of Object.keys(expected))
+    t.true(
+      Math.abs(actual[k]! - expected[k]!) <= 1e-9 * Math.max(1, Math.abs(expected[k]!)),
+      `${what} ${k}: ${actual[k]} vs ${expected[k]}`,
+    );
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const variance = (xs: number[]) => mean(xs.map((x) => (x - mean(xs)) ** 2));
+function median(xs: number[], phi: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = phi * (s.length - 1);
+  const i = Math.floor(pos);
+  return i + 1 < s.length ? s[i]! + (s[i + 1]! - s[i]!) * (pos - i) : s[i]!;
+}
+
+test('unwrapped range aggregations with by/without, conversions duration() and bytes()', async (t) => {
+  const json = of('json').map((e) => e.source);
+  const sel = '{app="api"} | json | __error__=""';
+  const m = (s: JsonAccess) => s.method;
+  close(
+    t,
+    await instant(`sum by (method) (sum_over_time(${sel} | unwrap duration_ms [1h]))`),
+    byLabel('method', json, m, (xs) => xs.reduce((a, s) => a + s.duration_ms, 0)),
+    'sum',
+  );
+  close(
+    t,
+    await instant(`sum_over_time(${sel} | unwrap duration_ms [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => xs.reduce((a, s) => a + s.duration_ms, 0)),
+    'sum by',
+  );
+  close(
+    t,
+    await instant(`avg_over_time(${sel} | unwrap bytes(size) [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => mean(xs.map((s) => Number(s.size.replace('KB', '')) * 1000))),
+    'avg bytes',
+  );
+  const latency = (xs: JsonAccess[]) => xs.map((s) => Number(s.latency.replace('ms', '')) / 1000);
+  close(
+    t,
+    await instant(`quantile_over_time(0.9, ${sel} | unwrap duration(latency) [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => median(latency(xs), 0.9)),
+    'p90',
+  );
+  close(
+    t,
+    await instant(`min_over_time(${sel} | unwrap duration(latency) [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => Math.min(...latency(xs))),
+    'min',
+  );
+  close(
+    t,
+    await instant(`max_over_time(${sel} | unwrap duration_seconds(latency) [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => Math.max(...latency(xs))),
+    'max',
+  );
+  close(
+    t,
+    await instant(`stddev_over_time(${sel} | unwrap duration_ms [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => Math.sqrt(variance(xs.map((s) => s.duration_ms)))),
+    'stddev',
+  );
+  close(
+    t,
+    await instant(`stdvar_over_time(${sel} | unwrap duration_ms [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => variance(xs.map((s) => s.duration_ms))),
+    'stdvar',
+  );
+  close(
+    t,
+    await instant(`first_over_time(${sel} | unwrap duration_ms [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => xs[0]!.duration_ms),
+    'first',
+  );
+  close(
+    t,
+    await instant(`last_over_time(${sel} | unwrap duration_ms [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => xs[xs.length - 1]!.duration_ms),
+    'last',
+  );
+  close(
+    t,
+    await instant(`rate(${sel} | unwrap duration_ms [1h]) by (method)`),
+    byLabel('method', json, m, (xs) => xs.reduce((a, s) => a + s.duration_ms, 0) / 3600),
+    'rate',
+  );
+  // without: everything but the listed labels; the unwrapped label itself is gone.
+  const w = await instant(
+    `sum_over_time({app="worker"} | logfmt | __error__="" | keep app, level, duration | unwrap duration(duration) | __error__="" [1h]) without (app)`,
+  );
+  const lf = of('logfmt').map((e) => e.source);
+  close(
+    t,
+    w,
+    byLabel(
+      'level',
+      lf,
+      (s) => s.level,
+      (xs) => xs.reduce((a, s) => a + Number(s.duration.replace('s', '')), 0),
+    ),
+    'without',
+  );
+});
+
+test('unwrap of a non-numeric value: SampleExtractionErr, a 400 unless a filter after unwrap drops it', async (t) => {
+  const error = await t.throwsAsync(instant('sum_over_time({app="api"} | json | __error__="" | unwrap user_name [1h])'), {
+    instanceOf: QueryError,
+  });
+  t.regex(error!.message, /^pipeline error: 'SampleExtractionErr'/);
+  t.deepEqual(await instant('sum_over_time({app="api"} | json | __error__="" | unwrap user_name | __error__="" [1h])'), {});
+  // Lines without the label are errors too (the malformed logfmt lines have no job); the
+  // filter after unwrap keeps the others.
+  close(
+    t,
+    await instant('sum(sum_over_time({app="worker"} | logfmt | unwrap job | __error__="" [1h]))'),
+    { '{}': of('logfmt').reduce((a, e) => a + e.source.job, 0) },
+    'sum of the unwrappable lines',
+  );
+  await t.throwsAsync(instant('sum(sum_over_time({app="worker"} | logfmt | unwrap job [1h]))'), { message: /SampleExtractionErr/ });
+});
+
+test('absent_over_time, topk, sort_desc, stddev, label_replace and binary operators with vector matching', async (t) => {
+  t.deepEqual(await instant('absent_over_time({app="nope", env=~"x"}[1h])'), { '{"app":"nope"}': 1 });
+  t.deepEqual(await instant('absent_over_time({app="api"}[1h])'), {});
+  const json = of('json').map((e) => e.source);
+  const counts = byLabel(
+    'method',
+    json,
+    (s) => s.method,
+    (xs) => xs.length,
+  );
+  const sel = 'sum by (method) (count_over_time({app="api"} | json | __error__="" [1h]))';
+  t.deepEqual(await instant(sel), counts);
+  const top = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  t.deepEqual(await instant(`topk(1, ${sel})`), Object.fromEntries(top.slice(0, 1)));
+  const result = await evaluateLogQLInstant(metricExpr(`sort_desc(${sel})`), reader(), END);
+  if (result.resultType !== 'vector') throw new Error('vector');
+  t.deepEqual(
+    result.samples.map((s) => s.value),
+    top.map(([, v]) => v),
+  );
+  close(t, await instant(`stddev(${sel})`), { '{}': Math.sqrt(variance(Object.values(counts))) }, 'stddev');
+  t.deepEqual(
+    await instant(`label_replace(${sel}, "verb", "x-$1", "method", "(P.*)")`),
+    Object.fromEntries(
+      Object.entries(counts).map(([k, v]) => {
+        const method = (JSON.parse(k) as { method: string }).method;
+        return [JSON.stringify(sorted({ method, ...(method.startsWith('P') ? { verb: `x-${method}` } : {}) })), v];
+      }),
+    ),
+  );
+  const errors = byLabel(
+    'method',
+    json.filter((s) => s.status >= 500),
+    (s) => s.method,
+    (xs) => xs.length,
+  );
+  const ratio = Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, v / counts[k]!]));
+  close(
+    t,
+    await instant(`sum by (method) (count_over_time({app="api"} | json | __error__="" | status >= 500 [1h])) / on(method) ${sel}`),
+    ratio,
+    'ratio',
+  );
+  close(t, await instant(`${sel} > bool 10`), Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v > 10 ? 1 : 0])), 'bool');
+});
+
+test('range query: per-step windows (t - range, t] over a pipeline, no point for empty windows', async (t) => {
+  const step = 30n * NS;
+  const range = 45n * NS;
+  const result = await evaluateLogQLRange(
+    metricExpr('sum by (level) (count_over_time({app="worker"} | logfmt | __error__="" [45s]))'),
+    reader(),
+    START,
+    END,
+    step,
+  );
+  if (result.resultType !== 'matrix') throw new Error('matrix');
+  const expected: Record<string, [number, number][]> = {};
+  for (let ts = START; ts <= END; ts += step) {
+    // The malformed lines start with level=error, which the lenient logfmt still reads.
+    const inWindow = corpus.filter((e) => e.labels.app === 'worker' && e.timestampNs > ts - range && e.timestampNs <= ts);
+    const level = (e: CorpusEntry) => (e.source.kind === 'logfmt' ? e.source.level : 'error');
+    for (const [l, xs] of groupBy(inWindow, level)) (expected[l] ??= []).push([Number(ts / 1_000_000n), xs.length]);
+  }
+  t.deepEqual(Object.fromEntries(result.series.map((s) => [s.metric.level!, s.points.map((p) => [p.t, p.v])])), expected);
 });

@@ -10,10 +10,21 @@
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LogReader } from '../../storage/reader.js';
-import { aggregate, binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
+import { binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
 import { badData, QueryError } from '../promql/errors.js';
-import type { LogQuery, MetricExpr, RangeAggregation } from './ast.js';
-import { compilePipeline, ERROR_DETAILS_LABEL, ERROR_LABEL, PipelineEntry } from './pipeline.js';
+import type { LogQuery, MetricExpr, RangeAggregation, Unwrap } from './ast.js';
+import {
+  compileLabelFilter,
+  compilePipeline,
+  ERROR_DETAILS_LABEL,
+  ERROR_LABEL,
+  parseBytes,
+  parseDurationSeconds,
+  parseNumber,
+  PipelineEntry,
+} from './pipeline.js';
+import { RANGE_FUNCTIONS, type Window } from './range-functions.js';
+import { aggregateLog, labelReplace } from './vector-functions.js';
 
 export const MAX_POINTS_PER_SERIES = 11_000;
 
@@ -172,16 +183,24 @@ function nsToMs(ns: bigint): number {
   return Number(ns / NS_PER_MS);
 }
 
-/** Timestamps (ascending) and cumulative byte sizes of one stream's entries. */
-interface StreamIndex {
+/** One series of a range aggregation: ascending timestamps, byte sizes and unwrapped values. */
+interface SeriesIndex {
   labels: Labels;
   ts: bigint[];
   /** bytesBefore[i] = total bytes of entries 0..i-1; length ts.length + 1. */
   bytesBefore: number[];
+  /** Unwrapped values, parallel to ts (empty without unwrap). */
+  values: number[];
 }
 
+const UNWRAP_CONVERTERS: Record<Unwrap['conversion'], (text: string) => number | undefined> = {
+  number: parseNumber,
+  duration: parseDurationSeconds,
+  bytes: parseBytes,
+};
+
 class MetricEvaluator {
-  private readonly data = new Map<RangeAggregation, StreamIndex[]>();
+  private readonly data = new Map<RangeAggregation, SeriesIndex[]>();
   private entriesRead = 0;
   private readonly maxEntries: number;
   private readonly pageSize: number;
@@ -213,6 +232,7 @@ class MetricEvaluator {
         await this.load(expr, startNs, endNs);
         return;
       case 'vectorAggregation':
+      case 'labelReplace':
         await this.prefetch(expr.expr, startNs, endNs);
         return;
       case 'binary':
@@ -225,10 +245,17 @@ class MetricEvaluator {
     }
   }
 
-  /** Pages through (start - range - offset, end - offset] once, forward. */
+  /**
+   * Pages through (start - range - offset, end - offset] once, forward, running the pipeline
+   * and the unwrap on each entry. Series are keyed by their final labels, or by the grouping
+   * labels of an unwrapped `by`/`without`, so a window over a series is the window Loki groups.
+   */
   private async load(expr: RangeAggregation, startNs: bigint, endNs: bigint): Promise<void> {
-    const streams = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[] }>();
+    const series = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[]; values: number[] }>();
     const pipeline = expr.selector.pipeline.length > 0 ? compilePipeline(expr.selector.pipeline) : undefined;
+    const unwrap = expr.unwrap;
+    const convert = unwrap ? UNWRAP_CONVERTERS[unwrap.conversion] : undefined;
+    const postFilters = unwrap ? unwrap.postFilters.map(compileLabelFilter) : [];
     let cursor: string | undefined;
     do {
       const page = await this.reader.selectLogs({
@@ -242,36 +269,54 @@ class MetricEvaluator {
       });
       this.entriesRead += page.entries.length;
       if (this.entriesRead > this.maxEntries) throw tooLarge(this.maxEntries);
-      for (const entry of page.entries) {
-        let labels = entry.labels;
+      entries: for (const entry of page.entries) {
+        let labels: Labels = entry.labels;
         let line = entry.message;
-        if (pipeline) {
+        let value = 0;
+        if (pipeline || unwrap) {
           const e = new PipelineEntry(line, entry.timestampNs, labels);
-          if (!pipeline(e)) continue;
+          if (pipeline && !pipeline(e)) continue;
+          if (unwrap) {
+            const text = e.labels[unwrap.label];
+            const v = text === undefined ? undefined : convert!(text);
+            if (v === undefined) {
+              e.setError(
+                'SampleExtractionErr',
+                `cannot convert ${JSON.stringify(text ?? '')} of label ${unwrap.label} to a ${unwrap.conversion}`,
+              );
+            } else {
+              value = v;
+            }
+            delete e.labels[unwrap.label];
+            for (const f of postFilters) if (!f(e)) continue entries;
+          }
           if (e.hasError()) throw pipelineError(e.labels);
-          labels = e.labels;
+          labels = dropEmptyErrors(e.labels);
           line = e.line;
         }
+        if (expr.grouping) labels = groupLabels(labels, expr.grouping.labels, expr.grouping.without);
         const key = canonicalLabels(labels);
-        let stream = streams.get(key);
-        if (!stream) {
-          stream = { labels, ts: [], bytes: [] };
-          streams.set(key, stream);
+        let s = series.get(key);
+        if (!s) {
+          s = { labels, ts: [], bytes: [], values: [] };
+          series.set(key, s);
         }
-        stream.ts.push(entry.timestampNs);
-        stream.bytes.push(Buffer.byteLength(line, 'utf8'));
+        s.ts.push(entry.timestampNs);
+        s.bytes.push(Buffer.byteLength(line, 'utf8'));
+        if (unwrap) s.values.push(value);
       }
       cursor = page.entries.length > 0 ? page.nextCursor : undefined;
     } while (cursor !== undefined);
 
-    const index: StreamIndex[] = [];
-    for (const s of streams.values()) {
+    const index: SeriesIndex[] = [];
+    for (const s of series.values()) {
       let order = s.ts.map((_, i) => i);
       if (!isAscending(s.ts)) order = order.sort((a, b) => (s.ts[a]! < s.ts[b]! ? -1 : s.ts[a]! > s.ts[b]! ? 1 : 0));
       const ts = order.map((i) => s.ts[i]!);
       const bytesBefore = [0];
       for (const i of order) bytesBefore.push(bytesBefore[bytesBefore.length - 1]! + s.bytes[i]!);
-      index.push({ labels: s.labels, ts, bytesBefore });
+      const values = unwrap ? order.map((i) => s.values[i]!) : [];
+      index.push({ labels: s.labels, ts, bytesBefore, values });
     }
     this.data.set(expr, index);
   }
@@ -287,7 +332,12 @@ class MetricEvaluator {
       case 'vectorAggregation': {
         const input = this.eval(expr.expr, t);
         if (input.type !== 'vector') throw new QueryError('internal', 'aggregation over a non-vector');
-        return { type: 'vector', samples: aggregate(expr.op, input.samples, expr.grouping, expr.without, expr.param) };
+        return { type: 'vector', samples: aggregateLog(expr.op, input.samples, expr.grouping, expr.without, expr.param) };
+      }
+      case 'labelReplace': {
+        const input = this.eval(expr.expr, t);
+        if (input.type !== 'vector') throw new QueryError('internal', 'label_replace over a non-vector');
+        return { type: 'vector', samples: labelReplace(expr, input.samples) };
       }
       case 'binary':
         return binaryOp(expr.op, this.eval(expr.lhs, t), this.eval(expr.rhs, t), expr.returnBool, expr.matching);
@@ -297,33 +347,57 @@ class MetricEvaluator {
   private rangeAggregation(expr: RangeAggregation, t: bigint): InstantSample[] {
     const end = t - expr.offsetNs;
     const start = end - expr.rangeNs;
-    const seconds = Number(expr.rangeNs) / 1e9;
+    const rangeSeconds = Number(expr.rangeNs) / 1e9;
+    const all = this.data.get(expr) ?? [];
+    if (expr.op === 'absent_over_time') {
+      const present = all.some((s) => upperBound(s.ts, end) > upperBound(s.ts, start));
+      return present ? [] : [{ metric: absentLabels(expr), value: 1 }];
+    }
+    const fn = RANGE_FUNCTIONS[expr.op][expr.unwrap ? 'unwrapped' : 'log'];
     const out: InstantSample[] = [];
-    for (const s of this.data.get(expr) ?? []) {
+    for (const s of all) {
       const lo = upperBound(s.ts, start);
       const hi = upperBound(s.ts, end);
       if (hi <= lo) continue;
-      const count = hi - lo;
-      const bytes = s.bytesBefore[hi]! - s.bytesBefore[lo]!;
-      let value: number;
-      switch (expr.op) {
-        case 'count_over_time':
-          value = count;
-          break;
-        case 'rate':
-          value = count / seconds;
-          break;
-        case 'bytes_over_time':
-          value = bytes;
-          break;
-        case 'bytes_rate':
-          value = bytes / seconds;
-          break;
-      }
+      const window: Window = { ts: s.ts, values: s.values, bytesBefore: s.bytesBefore, lo, hi, startNs: start, endNs: end, rangeSeconds };
+      if (expr.param !== undefined) window.param = expr.param;
+      const value = fn(window);
+      if (expr.op === 'rate_counter' && Number.isNaN(value)) continue;
       out.push({ metric: s.labels, value });
     }
     return out;
   }
+}
+
+/** Empty `__error__`/`__error_details__` (an error dropped or never set) are not labels. */
+function dropEmptyErrors(labels: Labels): Labels {
+  if (labels[ERROR_LABEL] === undefined && labels[ERROR_DETAILS_LABEL] === undefined) return labels;
+  const out = { ...labels };
+  if (!out[ERROR_LABEL]) delete out[ERROR_LABEL];
+  if (!out[ERROR_DETAILS_LABEL]) delete out[ERROR_DETAILS_LABEL];
+  return out;
+}
+
+function groupLabels(labels: Labels, names: string[], without: boolean): Labels {
+  const out: Labels = {};
+  if (without) {
+    for (const [k, v] of Object.entries(labels)) if (!names.includes(k)) out[k] = v;
+  } else {
+    for (const k of names) if (labels[k] !== undefined) out[k] = labels[k];
+  }
+  return out;
+}
+
+/** absent_over_time's labels: the selector's equality matchers, as Prometheus' absent(). */
+function absentLabels(expr: RangeAggregation): Labels {
+  const out: Labels = {};
+  const seen = new Set<string>();
+  for (const m of expr.selector.matchers) {
+    if (m.op === '=' && !seen.has(m.name)) out[m.name] = m.value;
+    else delete out[m.name];
+    seen.add(m.name);
+  }
+  return out;
 }
 
 function isAscending(ts: bigint[]): boolean {

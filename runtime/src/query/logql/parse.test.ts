@@ -176,9 +176,27 @@ test('range aggregations with range, offset and line filters in either position'
   });
   t.like(parseLogQL('bytes_over_time({app="api"}[1h30m])'), { op: 'bytes_over_time', rangeNs: 5400n * NS });
   t.like(parseLogQL('bytes_rate({app="api"}[500ms])'), { op: 'bytes_rate', rangeNs: 500_000_000n });
-  rejects(t, 'avg_over_time({app="api"} | unwrap latency [1m])', 'unsupported: unwrap in avg_over_time');
-  rejects(t, 'absent_over_time({app="api"}[1m])', 'unsupported: range aggregation absent_over_time');
-  rejects(t, 'rate_counter({app="api"}[1m])', 'unsupported: range aggregation rate_counter');
+  t.like(parseLogQL('avg_over_time({app="api"} | unwrap latency [1m])'), {
+    op: 'avg_over_time',
+    unwrap: { label: 'latency', conversion: 'number', postFilters: [] },
+  });
+  t.like(parseLogQL('quantile_over_time(0.99, {app="api"} | json | unwrap duration(d) | __error__="" [5m]) by (path)'), {
+    op: 'quantile_over_time',
+    param: 0.99,
+    unwrap: { label: 'd', conversion: 'duration', postFilters: [{ type: 'string', matcher: { name: '__error__', op: '=', value: '' } }] },
+    grouping: { labels: ['path'], without: false },
+  });
+  t.like(parseLogQL('sum_over_time({app="api"}[5m] offset 1m | logfmt | unwrap bytes(size)) without (pod)'), {
+    offsetNs: 60n * NS,
+    unwrap: { label: 'size', conversion: 'bytes' },
+    grouping: { labels: ['pod'], without: true },
+  });
+  t.like(parseLogQL('absent_over_time({app="api"}[1m])'), { op: 'absent_over_time' });
+  rejects(t, 'rate_counter({app="api"}[1m])', 'invalid aggregation rate_counter without unwrap');
+  rejects(t, 'sum_over_time({app="api"}[1m])', 'invalid aggregation sum_over_time without unwrap');
+  rejects(t, 'bytes_rate({app="api"} | unwrap x [1m])', 'invalid aggregation bytes_rate with unwrap');
+  rejects(t, 'count_over_time({app="api"}[1m]) by (x)', 'grouping not allowed for count_over_time');
+  rejects(t, 'quantile_over_time({app="api"} | unwrap x [1m])', /parse error/);
 });
 
 test('vector aggregations, the Grafana logs-volume query', (t) => {
@@ -202,8 +220,8 @@ test('vector aggregations, the Grafana logs-volume query', (t) => {
   t.like(parseLogQL('sum(rate({app="api"}[1m])) by (pod)'), { op: 'sum', grouping: ['pod'], without: false });
   t.like(parseLogQL('avg without (pod) (rate({app="api"}[1m]))'), { op: 'avg', grouping: ['pod'], without: true });
   t.like(parseLogQL('topk(2, count_over_time({app="api"}[1m]))'), { op: 'topk', param: 2 });
-  rejects(t, 'stddev(count_over_time({app="api"}[1m]))', 'unsupported: aggregation stddev');
-  rejects(t, 'sort(count_over_time({app="api"}[1m]))', 'unsupported: aggregation sort');
+  t.like(parseLogQL('stddev by (x) (count_over_time({app="api"}[1m]))'), { op: 'stddev', grouping: ['x'] });
+  t.like(parseLogQL('sort_desc(count_over_time({app="api"}[1m]))'), { op: 'sort_desc' });
 });
 
 test('binary operators get Loki precedence although the grammar has none', (t) => {
@@ -240,7 +258,14 @@ test('binary operators get Loki precedence although the grammar has none', (t) =
   t.like(parseLogQL('rate({a="b"}[1m]) / on(pod) rate({a="c"}[1m])'), { matching: { on: true, labels: ['pod'] } });
   rejects(t, '1 > 2', 'comparisons between scalars must use BOOL modifier');
   rejects(t, 'rate({a="b"}[1m]) / on(pod) group_left rate({a="c"}[1m])', 'unsupported: group_left');
-  rejects(t, 'label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(.*)")', 'unsupported: function label_replace');
+  t.like(parseLogQL('label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(.*)")'), {
+    type: 'labelReplace',
+    dst: 'x',
+    replacement: '$1',
+    src: 'a',
+    regex: '(.*)',
+  });
+  rejects(t, 'label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(")', 'invalid regular expression');
 });
 
 test('syntax errors are bad_data with a position', (t) => {

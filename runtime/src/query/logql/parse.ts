@@ -10,23 +10,29 @@ import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@grafana/lezer-logql';
 import type { LabelMatcher, LineFilter, LineFilterOp, MatchOp } from '../../storage/reader.js';
 import { compileMatchers } from '../../storage/matchers.js';
-import { isComparison, isSetOp, type AggregateOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
+import { isComparison, isSetOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
 import { badData, unsupported } from '../promql/errors.js';
 import { parseFloatStrict, parseGoDuration, unquote } from '../promql/lexical.js';
 import { assertNoSyntaxError, children } from '../promql/syntax.js';
 import {
   isScalar,
+  LOG_RANGE_OPS,
+  UNWRAP_RANGE_OPS,
   type CompareOp,
+  type LogAggregateOp,
+  type Unwrap,
   type JsonParam,
   type LabelFilterExpr,
   type LineMatch,
   type LogQLExpr,
   type LogSelector,
   type MetricExpr,
+  type RangeAggregation,
   type RangeOp,
   type Stage,
 } from './ast.js';
 import { compilePipeline, parseBytes } from './pipeline.js';
+import { compileRegex } from './regex.js';
 
 const MATCH_OPS: Record<string, MatchOp> = { Eq: '=', Neq: '!=', Re: '=~', Nre: '!~' };
 type FilterOp = (Stage & { type: 'lineFilter' })['op'];
@@ -107,8 +113,20 @@ function plainRegex(value: string): boolean {
     return false;
   }
 }
-const RANGE_OPS: readonly RangeOp[] = ['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate'];
-const VECTOR_OPS: readonly AggregateOp[] = ['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk'];
+const VECTOR_OPS: readonly LogAggregateOp[] = [
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'topk',
+  'bottomk',
+  'stddev',
+  'stdvar',
+  'sort',
+  'sort_desc',
+];
+const CONVERSIONS: Record<string, Unwrap['conversion']> = { DurationConv: 'duration', DurationSecondsConv: 'duration', BytesConv: 'bytes' };
 
 const BINARY_OPS: Record<string, BinaryOp> = {
   Add: '+',
@@ -504,7 +522,7 @@ export class Builder {
       case 'BinOpExpr':
         return this.binary(inner);
       case 'LabelReplaceExpr':
-        throw unsupported('function label_replace');
+        return this.labelReplace(inner);
       default:
         throw unsupported(`expression ${this.text(inner)}`);
     }
@@ -532,10 +550,16 @@ export class Builder {
     const opNode = node.getChild('RangeOp');
     const rangeExpr = node.getChild('LogRangeExpr');
     if (!opNode || !rangeExpr) throw badData(`parse error in ${this.text(node)}`);
-    const name = this.text(opNode);
-    if (rangeExpr.getChild('UnwrapExpr')) throw unsupported(`unwrap in ${name}`);
-    if (!(RANGE_OPS as readonly string[]).includes(name)) throw unsupported(`range aggregation ${name}`);
-    if (node.getChild('Grouping')) throw unsupported(`grouping on range aggregation ${name} (only unwrapped ranges take by/without)`);
+    const name = this.text(opNode) as RangeOp;
+    const unwrapNode = rangeExpr.getChild('UnwrapExpr');
+    const allowed: readonly string[] = unwrapNode ? UNWRAP_RANGE_OPS : LOG_RANGE_OPS;
+    if (!allowed.includes(name)) {
+      throw badData(
+        unwrapNode
+          ? `invalid aggregation ${name} with unwrap`
+          : `invalid aggregation ${name} without unwrap: it needs a numeric value, e.g. ${name}({…} | logfmt | unwrap latency [5m])`,
+      );
+    }
     let selectorNode = rangeExpr.getChild('Selector');
     let pipelineNodes = rangeExpr.getChildren('PipelineExpr');
     const logExpr = rangeExpr.getChild('LogExpr');
@@ -556,13 +580,69 @@ export class Builder {
       if (!d) throw badData(`parse error in ${this.text(offsetNode)}`);
       offsetNs = this.duration(d, 'offset');
     }
-    return {
+    const expr: RangeAggregation = {
       type: 'rangeAggregation',
-      op: name as RangeOp,
+      op: name,
       selector: this.logSelector(selectorNode, pipelineNodes),
       rangeNs,
       offsetNs,
     };
+    if (unwrapNode) expr.unwrap = this.unwrap(unwrapNode);
+    const paramNode = node.getChild('Number');
+    if (name === 'quantile_over_time') {
+      if (!paramNode) throw badData('parse error: quantile_over_time needs a parameter, e.g. quantile_over_time(0.99, …)');
+      expr.param = this.number(paramNode);
+    } else if (paramNode) {
+      throw badData(`parse error: ${name} takes no parameter`);
+    }
+    const groupingNode = node.getChild('Grouping');
+    if (groupingNode) {
+      if (!unwrapNode || name === 'absent_over_time') {
+        throw badData(`grouping not allowed for ${name} aggregation: only unwrapped range aggregations take by/without`);
+      }
+      expr.grouping = this.grouping(groupingNode);
+    }
+    return expr;
+  }
+
+  private unwrap(node: SyntaxNode): Unwrap {
+    const inner = node.getChild('UnwrapExpr');
+    if (inner) {
+      const base = this.unwrap(inner);
+      for (const f of node.getChildren('LabelFilter')) base.postFilters.push(this.labelFilter(f));
+      return base;
+    }
+    const id = node.getChild('Identifier');
+    if (!id) throw badData(`parse error in ${this.text(node)}`);
+    const conv = node.getChild('ConvOp')?.firstChild?.name;
+    const conversion = conv === undefined ? 'number' : CONVERSIONS[conv];
+    if (!conversion) throw unsupported(`unwrap conversion ${this.text(node)}`);
+    return { label: this.text(id), conversion, postFilters: [] };
+  }
+
+  private grouping(node: SyntaxNode): { labels: string[]; without: boolean } {
+    const labels: string[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'Labels') collect(part);
+        else if (part.name === 'Identifier') labels.push(this.text(part));
+      }
+    };
+    const labelsNode = node.getChild('Labels');
+    if (labelsNode) collect(labelsNode);
+    return { labels: [...new Set(labels)], without: node.getChild('Without') !== null };
+  }
+
+  private labelReplace(node: SyntaxNode): MetricExpr {
+    const inner = node.getChild('MetricExpr');
+    const args = node.getChildren('String').map((s) => unquote(this.text(s)));
+    if (!inner || args.length !== 4) throw badData(`parse error: label_replace takes a vector and four strings: ${this.text(node)}`);
+    const [dst, replacement, src, regex] = args as [string, string, string, string];
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw badData(`invalid destination label name in label_replace(): ${dst}`);
+    compileRegex(regex, { anchored: true });
+    const expr = this.metric(inner);
+    if (isScalar(expr)) throw badData(`label_replace expects a vector, got the scalar ${this.text(inner)}`);
+    return { type: 'labelReplace', expr, dst, replacement, src, regex };
   }
 
   private vectorAggregation(node: SyntaxNode): MetricExpr {
@@ -571,7 +651,7 @@ export class Builder {
     if (!opNode || !inner) throw badData(`parse error in ${this.text(node)}`);
     const name = this.text(opNode);
     if (!(VECTOR_OPS as readonly string[]).includes(name)) throw unsupported(`aggregation ${name}`);
-    const op = name as AggregateOp;
+    const op = name as LogAggregateOp;
     let grouping: string[] = [];
     let without = false;
     const groupingNode = node.getChild('Grouping');
