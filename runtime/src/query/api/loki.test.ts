@@ -236,7 +236,16 @@ test('errors: plain-text 400 naming the parameter or the construct', async (t) =
   t.is((await get(`/query_range`)).body, 'invalid parameter "query": a LogQL query is required');
 });
 
-test('detected_labels and detected_fields answer 404 so Grafana falls back', async (t) => {
-  t.is((await get('/detected_labels?query=%7Bapp%3D%22api%22%7D')).status, 404);
-  t.is((await get('/detected_fields?query=%7Bapp%3D%22api%22%7D')).status, 404);
+test('detected_labels and detected_fields answer (details in logql/drilldown.test.ts)', async (t) => {
+  const labels = await get('/detected_labels?query=%7Bapp%3D%22api%22%7D&start=0');
+  t.is(labels.status, 200);
+  t.deepEqual(labels.json, {
+    detectedLabels: [
+      { label: 'app', cardinality: 1 },
+      { label: 'level', cardinality: 2 },
+    ],
+  });
+  const fields = await get('/detected_fields?query=%7Bapp%3D%22api%22%7D&start=0');
+  t.is(fields.status, 200);
+  t.deepEqual(fields.json, { fields: [], limit: 1000 });
 });

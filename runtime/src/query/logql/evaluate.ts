@@ -9,7 +9,7 @@
  */
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
-import type { Direction, LogReader } from '../../storage/reader.js';
+import type { Direction, LogReader, StoredLogEntry } from '../../storage/reader.js';
 import { binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
 import { badData, QueryError } from '../promql/errors.js';
 import type { LogQuery, MetricExpr, RangeAggregation, Unwrap } from './ast.js';
@@ -78,38 +78,62 @@ export async function selectLogStreams(
     }
     stream.entries.push({ timestampNs, line });
   };
-  const selection = {
-    matchers: query.selector.matchers,
-    lineFilters: query.selector.lineFilters,
-    startNs: options.startNs,
-    endNs: options.endNs,
-    direction: options.direction,
-  };
   if (query.selector.pipeline.length === 0) {
-    const page = await reader.selectLogs({ ...selection, limit: options.limit });
+    const page = await reader.selectLogs({
+      matchers: query.selector.matchers,
+      lineFilters: query.selector.lineFilters,
+      startNs: options.startNs,
+      endNs: options.endNs,
+      direction: options.direction,
+      limit: options.limit,
+    });
     for (const entry of page.entries.slice(0, options.limit)) add(entry.labels, entry.timestampNs, entry.message);
     return [...streams.values()];
   }
-  // The pipeline may drop entries: page on until `limit` entries pass or the range is read.
+  let kept = 0;
+  await scanLogEntries(query, reader, options, limits, (_stored, e) => {
+    add(e.labels, e.timestampNs, e.line);
+    return ++kept < options.limit;
+  });
+  return [...streams.values()];
+}
+
+/**
+ * Pages through a log query's entries in `options.direction` order, running the pipeline,
+ * and calls `visit` with each entry that passes (the stored entry and what the pipeline made
+ * of it) until it returns false or the range is read. Reads at most `limits.maxEntries`.
+ */
+export async function scanLogEntries(
+  query: LogQuery,
+  reader: LogReader,
+  options: Omit<LogSelectOptions, 'limit'> & { limit?: number },
+  limits: MetricQueryLimits,
+  visit: (stored: StoredLogEntry, entry: PipelineEntry) => boolean,
+): Promise<void> {
   const pipeline = compilePipeline(query.selector.pipeline);
   const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  const pageSize = Math.max(options.limit, Math.min(limits.pageSize ?? DEFAULT_PAGE_SIZE, 1000));
-  let kept = 0;
+  const pageSize = Math.max(options.limit ?? 0, Math.min(limits.pageSize ?? DEFAULT_PAGE_SIZE, 1000));
   let read = 0;
   let cursor: string | undefined;
   do {
-    const page = await reader.selectLogs({ ...selection, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await reader.selectLogs({
+      matchers: query.selector.matchers,
+      lineFilters: query.selector.lineFilters,
+      startNs: options.startNs,
+      endNs: options.endNs,
+      direction: options.direction,
+      limit: pageSize,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
     read += page.entries.length;
-    for (const entry of page.entries) {
-      const e = new PipelineEntry(entry.message, entry.timestampNs, entry.labels);
+    for (const stored of page.entries) {
+      const e = new PipelineEntry(stored.message, stored.timestampNs, stored.labels);
       if (!pipeline(e)) continue;
-      add(e.labels, e.timestampNs, e.line);
-      if (++kept >= options.limit) return [...streams.values()];
+      if (!visit(stored, e)) return;
     }
     if (read > maxEntries) throw tooLarge(maxEntries);
     cursor = page.entries.length > 0 ? page.nextCursor : undefined;
   } while (cursor !== undefined);
-  return [...streams.values()];
 }
 
 function tooLarge(maxEntries: number): QueryError {
