@@ -15,7 +15,14 @@ import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../.
 import { VERSION } from '../../common/version.js';
 import { FieldDetector } from '../logql/detected.js';
 import { formatLogQL } from '../logql/format.js';
-import { evaluateLogQLInstant, evaluateLogQLRange, scanLogEntries, selectLogStreams, type MetricQueryLimits } from '../logql/evaluate.js';
+import {
+  evaluateLogQLInstant,
+  evaluateLogQLRange,
+  scanLogEntries,
+  selectLogStreams,
+  type MetricQueryLimits,
+  type StreamResult,
+} from '../logql/evaluate.js';
 import { parseLogQL, parseStreamSelector } from '../logql/parse.js';
 import type { LogQLExpr, MetricExpr } from '../logql/ast.js';
 import { QueryError } from '../promql/errors.js';
@@ -195,14 +202,25 @@ function handle(log: Logger, fn: Handler): RequestHandler {
   };
 }
 
-function streamsData(streams: Awaited<ReturnType<typeof selectLogStreams>>) {
+/** Loki's `categorize-labels` response encoding, asked for by Grafana with a request header. */
+function wantsCategorized(req: Request): boolean {
+  const flags = req.get('x-loki-response-encoding-flags') ?? '';
+  return flags.split(',').some((f) => f.trim() === 'categorize-labels');
+}
+
+function streamsData(streams: Awaited<ReturnType<typeof selectLogStreams>>, categorized: boolean) {
+  const value = (e: StreamResult['entries'][number]): unknown[] => {
+    if (!categorized) return [e.timestampNs.toString(), e.line];
+    const meta: Record<string, Labels> = {};
+    if (e.structuredMetadata && Object.keys(e.structuredMetadata).length > 0) meta.structuredMetadata = e.structuredMetadata;
+    if (e.parsed && Object.keys(e.parsed).length > 0) meta.parsed = e.parsed;
+    return [e.timestampNs.toString(), e.line, meta];
+  };
   return {
     resultType: 'streams',
-    result: streams.map((s) => ({
-      stream: s.stream,
-      values: s.entries.map((e) => [e.timestampNs.toString(), e.line]),
-    })),
+    result: streams.map((s) => ({ stream: s.stream, values: s.entries.map(value) })),
     stats: {},
+    ...(categorized ? { encodingFlags: ['categorize-labels'] } : {}),
   };
 }
 
@@ -231,7 +249,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     res.json({ status: 'success', data: { ...data, stats: {} } });
   });
 
-  route('/query_range', async (params, _req, res) => {
+  route('/query_range', async (params, req, res) => {
     const endNs = nsParam(params, 'end', now());
     const startNs = nsParam(params, 'start', endNs - HOUR_NS);
     if (endNs < startNs) throw invalidParam('end', 'end timestamp must not be before start time');
@@ -246,8 +264,9 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     }
     const expr = parseQuery(params);
     if (expr.type === 'logs') {
-      const streams = await selectLogStreams(expr, reader, { startNs, endNs, limit, direction }, metricLimits);
-      res.json({ status: 'success', data: streamsData(streams) });
+      const categorize = wantsCategorized(req);
+      const streams = await selectLogStreams(expr, reader, { startNs, endNs, limit, direction, categorize }, metricLimits);
+      res.json({ status: 'success', data: streamsData(streams, categorize) });
       return;
     }
     const data = formatResult(await evaluateLogQLRange(expr, reader, startNs, endNs, stepNs, metricLimits));

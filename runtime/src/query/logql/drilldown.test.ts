@@ -160,3 +160,53 @@ test('drilldown-limits, format_query and status/buildinfo have the shapes Grafan
   const build = await get('/status/buildinfo', {});
   t.is(typeof build.json.version, 'string');
 });
+
+test('structured metadata: entry fields are labels for filters and metrics, categorised on request', async (t) => {
+  const api = corpus.filter((e) => e.labels.app === 'api');
+  const rid = (ts: bigint) => `r${ts % 7n}`;
+  const res = await get('/query_range', { query: '{app="api"} | request_id="r3"', limit: '1000', direction: 'forward' });
+  const result = (res.json.data as { result: { stream: Record<string, string>; values: [string, string][] }[] }).result;
+  t.deepEqual(
+    result.flatMap((s) => s.values.map(([ts]) => ts)),
+    api.filter((e) => rid(e.timestampNs) === 'r3').map((e) => String(e.timestampNs)),
+  );
+  t.true(
+    result.every((s) => s.stream.request_id === 'r3' && s.stream.app === 'api'),
+    'merged into the stream without the flag',
+  );
+
+  const cat = await fetch(
+    `${base}/query_range?${new URLSearchParams({ query: '{app="api"} | json | __error__=""', start: String(START), end: String(END), limit: '1000', direction: 'forward' })}`,
+    { headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } },
+  );
+  const body = (await cat.json()) as {
+    data: {
+      encodingFlags: string[];
+      result: { stream: object; values: [string, string, { structuredMetadata?: object; parsed?: Record<string, string> }][] }[];
+    };
+  };
+  t.deepEqual(body.data.encodingFlags, ['categorize-labels']);
+  t.deepEqual(
+    body.data.result.map((s) => s.stream),
+    [{ app: 'api', format: 'json' }],
+  );
+  const values = body.data.result[0]!.values;
+  const good = api.flatMap((e) => (e.source.kind === 'json' ? [e] : []));
+  t.deepEqual(
+    values.map(([ts, , m]) => [ts, m.structuredMetadata, m.parsed?.method]),
+    good.map((e) => [String(e.timestampNs), { request_id: rid(e.timestampNs) }, e.source.kind === 'json' ? e.source.method : '']),
+  );
+
+  const counts = await get('/query', { query: 'sum by (request_id) (count_over_time({app="api"}[1h]))', time: String(END) });
+  const want = new Map<string, number>();
+  for (const e of api) want.set(rid(e.timestampNs), (want.get(rid(e.timestampNs)) ?? 0) + 1);
+  t.deepEqual(
+    Object.fromEntries(
+      (counts.json.data as { result: { metric: { request_id: string }; value: [number, string] }[] }).result.map((r) => [
+        r.metric.request_id,
+        Number(r.value[1]),
+      ]),
+    ),
+    Object.fromEntries(want),
+  );
+});

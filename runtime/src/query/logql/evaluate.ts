@@ -16,6 +16,7 @@ import type { LogQuery, MetricExpr, RangeAggregation, Unwrap } from './ast.js';
 import {
   compileLabelFilter,
   compilePipeline,
+  fieldsAsMetadata,
   ERROR_DETAILS_LABEL,
   ERROR_LABEL,
   parseBytes,
@@ -38,10 +39,14 @@ export interface MetricQueryLimits {
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 const DEFAULT_PAGE_SIZE = 10_000;
 const NS_PER_MS = 1_000_000n;
+const NO_METADATA = fieldsAsMetadata(undefined);
 
 export interface StreamEntry {
   timestampNs: bigint;
   line: string;
+  /** With `categorize`: the entry's structured metadata and parsed labels. */
+  structuredMetadata?: Labels;
+  parsed?: Labels;
 }
 
 export interface StreamResult {
@@ -56,11 +61,18 @@ export interface LogSelectOptions {
   endNs: bigint;
   limit: number;
   direction: Direction;
+  /**
+   * Loki's `categorize-labels` encoding: streams keyed by their stream labels only, each
+   * entry carrying its structured metadata and parsed labels. Otherwise all labels are
+   * merged into the stream, as Loki answers without the flag.
+   */
+  categorize?: boolean;
 }
 
 /**
  * Runs a log query: at most `limit` entries in `direction` order, grouped by stream in the
- * order each stream first appears, entries within a stream kept in that order.
+ * order each stream first appears, entries within a stream kept in that order. An entry's
+ * `fields` are its structured metadata: labels that filters, templates and unwrap can use.
  */
 export async function selectLogStreams(
   query: LogQuery,
@@ -69,30 +81,28 @@ export async function selectLogStreams(
   limits: MetricQueryLimits = {},
 ): Promise<StreamResult[]> {
   const streams = new Map<string, StreamResult>();
-  const add = (labels: Labels, timestampNs: bigint, line: string): void => {
+  const add = (e: PipelineEntry): void => {
+    let labels: Labels;
+    let entry: StreamEntry;
+    if (options.categorize) {
+      const c = e.categories();
+      labels = c.stream;
+      entry = { timestampNs: e.timestampNs, line: e.line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
+    } else {
+      labels = e.labels;
+      entry = { timestampNs: e.timestampNs, line: e.line };
+    }
     const key = canonicalLabels(labels);
     let stream = streams.get(key);
     if (!stream) {
       stream = { stream: labels, entries: [] };
       streams.set(key, stream);
     }
-    stream.entries.push({ timestampNs, line });
+    stream.entries.push(entry);
   };
-  if (query.selector.pipeline.length === 0) {
-    const page = await reader.selectLogs({
-      matchers: query.selector.matchers,
-      lineFilters: query.selector.lineFilters,
-      startNs: options.startNs,
-      endNs: options.endNs,
-      direction: options.direction,
-      limit: options.limit,
-    });
-    for (const entry of page.entries.slice(0, options.limit)) add(entry.labels, entry.timestampNs, entry.message);
-    return [...streams.values()];
-  }
   let kept = 0;
   await scanLogEntries(query, reader, options, limits, (_stored, e) => {
-    add(e.labels, e.timestampNs, e.line);
+    add(e);
     return ++kept < options.limit;
   });
   return [...streams.values()];
@@ -112,7 +122,12 @@ export async function scanLogEntries(
 ): Promise<void> {
   const pipeline = compilePipeline(query.selector.pipeline);
   const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
-  const pageSize = Math.max(options.limit ?? 0, Math.min(limits.pageSize ?? DEFAULT_PAGE_SIZE, 1000));
+  // Without a pipeline every entry passes: one page of `limit` is enough.
+  const plain = query.selector.pipeline.length === 0;
+  const pageSize =
+    plain && options.limit !== undefined
+      ? options.limit
+      : Math.max(options.limit ?? 0, Math.min(limits.pageSize ?? DEFAULT_PAGE_SIZE, 1000));
   let read = 0;
   let cursor: string | undefined;
   do {
@@ -127,7 +142,7 @@ export async function scanLogEntries(
     });
     read += page.entries.length;
     for (const stored of page.entries) {
-      const e = new PipelineEntry(stored.message, stored.timestampNs, stored.labels);
+      const e = new PipelineEntry(stored.message, stored.timestampNs, stored.labels, fieldsAsMetadata(stored.fields));
       if (!pipeline(e)) continue;
       if (!visit(stored, e)) return;
     }
@@ -297,8 +312,9 @@ class MetricEvaluator {
         let labels: Labels = entry.labels;
         let line = entry.message;
         let value = 0;
-        if (pipeline || unwrap) {
-          const e = new PipelineEntry(line, entry.timestampNs, labels);
+        const metadata = fieldsAsMetadata(entry.fields);
+        if (pipeline || unwrap || metadata !== NO_METADATA) {
+          const e = new PipelineEntry(line, entry.timestampNs, labels, metadata);
           if (pipeline && !pipeline(e)) continue;
           if (unwrap) {
             const text = e.labels[unwrap.label];

@@ -32,6 +32,23 @@ import { parseTemplate, TemplateError } from './template.js';
 export const ERROR_LABEL = '__error__';
 export const ERROR_DETAILS_LABEL = '__error_details__';
 
+const NO_LABELS: Labels = Object.freeze({}) as Labels;
+
+/**
+ * An entry's `fields` as Loki structured metadata: flat string labels (names sanitised,
+ * numbers and booleans as text, objects as JSON); nulls are skipped.
+ */
+export function fieldsAsMetadata(fields: Readonly<Record<string, unknown>> | undefined): Labels {
+  if (!fields) return NO_LABELS;
+  let out: Labels | undefined;
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === null || v === undefined) continue;
+    out ??= {};
+    out[sanitizeLabelName(k)] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out ?? NO_LABELS;
+}
+
 /** One entry moving through the pipeline. */
 export class PipelineEntry {
   /** Current labels: stream labels plus what the stages added. */
@@ -42,8 +59,23 @@ export class PipelineEntry {
     readonly timestampNs: bigint,
     /** The stream's own labels (for the `_extracted` rule). */
     readonly stream: Labels,
+    /** The entry's structured metadata (its `fields`, as strings): labels from the start. */
+    readonly metadata: Labels = NO_LABELS,
   ) {
-    this.labels = { ...stream };
+    this.labels = metadata === NO_LABELS ? { ...stream } : { ...metadata, ...stream };
+  }
+
+  /** Loki's three label categories of the current labels. */
+  categories(): { stream: Labels; structuredMetadata: Labels; parsed: Labels } {
+    const stream: Labels = {};
+    const structuredMetadata: Labels = {};
+    const parsed: Labels = {};
+    for (const [k, v] of Object.entries(this.labels)) {
+      if (this.stream[k] === v) stream[k] = v;
+      else if (this.metadata[k] === v && this.stream[k] === undefined) structuredMetadata[k] = v;
+      else parsed[k] = v;
+    }
+    return { stream, structuredMetadata, parsed };
   }
 
   hasError(): boolean {
