@@ -157,6 +157,31 @@ function checkIndependently(t: import('ava').ExecutionContext, data: Dataset, re
     { level: 'error', service: 'api' },
     { level: 'info', service: 'api' },
   ]);
+  // Loki pipelines: the api entries with status=500 carry the parsed status and took labels
+  const parsed = results['loki query_range: logfmt and a numeric label filter'] as {
+    data: { result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> };
+  };
+  const want500 = data.logs.filter((e) => e.labels.service === 'api' && e.message.includes('status=500'));
+  t.true(want500.length > 10);
+  t.deepEqual(
+    parsed.data.result.flatMap((r) => r.values.map(([ts]) => `${ts} ${r.stream.status} ${r.stream.took}`)).sort(),
+    want500.map((e) => `${e.timestampNs} 500 ${/took=(\d+ms)/.exec(e.message)![1]}`).sort(),
+  );
+  // quantile_over_time(0.9) of took (seconds) per service over all three hours
+  const q = results['loki query: quantile_over_time by service and topk over a parsed label'] as {
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  for (const service of ['api', 'web']) {
+    const took = data.logs
+      .filter((e) => e.labels.service === service)
+      .map((e) => Number(/took=(\d+)ms/.exec(e.message)![1]) / 1000)
+      .sort((a, b) => a - b);
+    const rank = 0.9 * (took.length - 1);
+    const lo = Math.floor(rank);
+    const p90 = took[lo]! + (took[Math.min(lo + 1, took.length - 1)]! - took[lo]!) * (rank - lo);
+    const got = q.data.result.find((r) => r.metric.service === service && r.metric.status === undefined);
+    t.true(got !== undefined && Math.abs(Number(got.value[1]) - p90) < 1e-9, `p90 ${service}: ${got?.value[1]} vs ${p90}`);
+  }
   // Prometheus: counters rise 2/s, 5/s, 1/s (code 200) and 0.1/s (code 500) per service
   const rate = results['prometheus query_range: sum by (service) (rate)'] as {
     data: { result: Array<{ metric: { service: string }; values: Array<[number, string]> }> };

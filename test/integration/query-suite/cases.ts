@@ -71,6 +71,55 @@ export function suiteCases(data: Dataset): QueryCase[] {
       path: '/loki/api/v1/query',
       params: { query: 'sum(count_over_time({service=~".+"}[3h]))', time: ns(end) },
     },
+    // Loki pipelines: parsers, label filters, formatters, unwrap (evaluated in memory over
+    // what each store returns, so both modes must agree).
+    {
+      name: 'loki query_range: logfmt and a numeric label filter',
+      path: '/loki/api/v1/query_range',
+      params: { query: '{service="api"} | logfmt | status >= 500', start: ns(start), end: ns(end), limit: '1000' },
+    },
+    {
+      name: 'loki query_range: pattern, string filter, line_format',
+      path: '/loki/api/v1/query_range',
+      params: {
+        query:
+          '{service=~"api|web"} | pattern "<method> <path> status=<status> took=<took>ms<_>" | status="404" | line_format "{{.method}} {{.path | ToUpper}} {{.took}}"',
+        start: ns(start),
+        end: ns(end),
+        limit: '1000',
+        direction: 'forward',
+      },
+    },
+    {
+      name: 'loki query_range: regexp, duration filter, label_format, or-chain, keep',
+      path: '/loki/api/v1/query_range',
+      params: {
+        query:
+          '{service="db"} |= "GET" or "café" | regexp `took=(?P<took>\\d+ms)` | took > 900ms | label_format ms=took | keep service, ms',
+        start: ns(start),
+        end: ns(end),
+        limit: '1000',
+      },
+    },
+    {
+      name: 'loki query_range: sum_over_time of an unwrapped duration by service',
+      path: '/loki/api/v1/query_range',
+      params: {
+        query: 'sum by (service) (sum_over_time({service=~".+"} | logfmt | unwrap duration(took) | __error__="" [30m]))',
+        start: ns(start + 1_800_000),
+        end: ns(end),
+        step: '1800',
+      },
+    },
+    {
+      name: 'loki query: quantile_over_time by service and topk over a parsed label',
+      path: '/loki/api/v1/query',
+      params: {
+        query:
+          'quantile_over_time(0.9, {service=~"api|web"} | logfmt | unwrap duration(took) [3h]) by (service) or topk(2, sum by (status) (count_over_time({service=~".+"} | logfmt [3h])))',
+        time: ns(end),
+      },
+    },
     { name: 'loki labels', path: '/loki/api/v1/labels', params: { start: ns(start), end: ns(end) } },
     { name: 'loki label values', path: '/loki/api/v1/label/service/values', params: { start: ns(start), end: ns(end) } },
     { name: 'loki series', path: '/loki/api/v1/series', params: { 'match[]': '{service="api"}', start: ns(start), end: ns(end) } },

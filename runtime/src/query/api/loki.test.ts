@@ -198,9 +198,15 @@ test('errors: plain-text 400 naming the parameter or the construct', async (t) =
     instantLogs.body,
     'invalid parameter "query": log queries are not supported as an instant query type, please change your query to a range query type',
   );
-  const json = await get(`/query_range?query=${q('{app="api"} | json')}`);
-  t.is(json.status, 400);
-  t.is(json.body, `unsupported: log pipeline stage | json (not in Sextant's query subset)`);
+  const groupLeft = await get(`/query_range?query=${q('rate({a="b"}[1m]) / on(pod) group_left rate({a="c"}[1m])')}`);
+  t.is(groupLeft.status, 400);
+  t.is(groupLeft.body, `unsupported: group_left (many-to-one matching) (not in Sextant's query subset)`);
+  const loop = await get(`/query_range?query=${q('{app="api"} | line_format "{{ range . }}x{{ end }}"')}`);
+  t.is(loop.status, 400);
+  t.is(
+    loop.body,
+    'invalid parameter "query": template at character 1: {{range}} is not supported (LogQL templates may not loop or include templates)',
+  );
   const syntax = await get(`/query_range?query=${q('{app="api"')}`);
   t.is(syntax.body, 'invalid parameter "query": 1:11: parse error: unexpected end of input');
   t.is(
@@ -230,7 +236,16 @@ test('errors: plain-text 400 naming the parameter or the construct', async (t) =
   t.is((await get(`/query_range`)).body, 'invalid parameter "query": a LogQL query is required');
 });
 
-test('detected_labels and detected_fields answer 404 so Grafana falls back', async (t) => {
-  t.is((await get('/detected_labels?query=%7Bapp%3D%22api%22%7D')).status, 404);
-  t.is((await get('/detected_fields?query=%7Bapp%3D%22api%22%7D')).status, 404);
+test('detected_labels and detected_fields answer (details in logql/drilldown.test.ts)', async (t) => {
+  const labels = await get('/detected_labels?query=%7Bapp%3D%22api%22%7D&start=0');
+  t.is(labels.status, 200);
+  t.deepEqual(labels.json, {
+    detectedLabels: [
+      { label: 'app', cardinality: 1 },
+      { label: 'level', cardinality: 2 },
+    ],
+  });
+  const fields = await get('/detected_fields?query=%7Bapp%3D%22api%22%7D&start=0');
+  t.is(fields.status, 200);
+  t.deepEqual(fields.json, { fields: [], limit: 1000 });
 });

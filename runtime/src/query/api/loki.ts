@@ -1,6 +1,8 @@
 /**
  * Loki HTTP API (the subset Grafana's built-in Loki datasource uses; see GRAFANA-API.md):
- * /query, /query_range, /labels, /label/:name/values, /series, /index/stats. Mounted by the
+ * /query, /query_range, /labels, /label/:name/values, /series, /index/stats, and what Logs
+ * Drilldown adds: detected_fields, detected_field/:name/values, detected_labels,
+ * index/volume(_range), drilldown-limits, format_query, status/buildinfo. Mounted by the
  * caller at /loki/api/v1; GET and form-encoded POST. Errors answer plain text with status 400
  * (or 5xx), as Loki does.
  */
@@ -10,10 +12,13 @@ import { canonicalLabels } from '../../model/labels.js';
 import { parseTimestamp } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
-import type { MetricQueryLimits, StreamResult } from '../logql/evaluate.js';
+import { VERSION } from '../../common/version.js';
+import { FieldDetector } from '../logql/detected.js';
+import { formatLogQL } from '../logql/format.js';
+import { evaluateLogQLInstant, evaluateLogQLRange, scanLogEntries, type MetricQueryLimits, type StreamResult } from '../logql/evaluate.js';
 import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { parseLogQL, parseStreamSelector } from '../logql/parse.js';
-import type { LogQLExpr } from '../logql/ast.js';
+import type { LogQLExpr, MetricExpr } from '../logql/ast.js';
 import { QueryError } from '../promql/errors.js';
 import { formatResult } from '../promql/format.js';
 import { parseGoDuration } from '../promql/lexical.js';
@@ -26,16 +31,19 @@ export interface LokiRouterOptions {
   maxEntriesLimit?: number;
   /** Bounds on the log entries a metric query may read. */
   metricLimits?: MetricQueryLimits;
-  /** Clock in nanoseconds, for tests. */
-  now?: () => bigint;
   /** Evaluates queries under their limits; default: in process with the default limits. */
   engine?: QueryEngine;
+  /** Clock in nanoseconds, for tests. */
+  now?: () => bigint;
 }
 
 const NS_PER_MS = 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
 const HOUR_NS = 3600n * NS_PER_S;
 const DEFAULT_LIMIT = 100;
+const DEFAULT_DETECT_LINES = 1000;
+const DEFAULT_DETECT_FIELDS = 1000;
+const DEFAULT_VOLUME_LIMIT = 100;
 const DEFAULT_MAX_ENTRIES_LIMIT = 5000;
 
 /**
@@ -105,6 +113,31 @@ function parseQuery(params: Params): LogQLExpr {
   }
 }
 
+function positiveInt(params: Params, name: string, fallback: number, max: number): number {
+  const text = firstParam(params, name);
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw invalidParam(name, `must be a positive integer, got ${JSON.stringify(text)}`);
+  return Math.min(n, max);
+}
+
+/** `sum by (<grouping>) (bytes_over_time(<selector>[range]))`: Loki's index volume, from the entries. */
+function volumeQuery(matchers: LabelMatcher[], grouping: string[], rangeNs: bigint): MetricExpr {
+  return {
+    type: 'vectorAggregation',
+    op: 'sum',
+    grouping,
+    without: false,
+    expr: {
+      type: 'rangeAggregation',
+      op: 'bytes_over_time',
+      selector: { matchers, lineFilters: [], pipeline: [] },
+      rangeNs,
+      offsetNs: 0n,
+    },
+  };
+}
+
 function selectorParam(params: Params, name: string): LabelMatcher[] | undefined {
   const text = firstParam(params, name);
   if (text === undefined) return undefined;
@@ -166,14 +199,25 @@ function handle(log: Logger, fn: Handler): RequestHandler {
   };
 }
 
-function streamsData(streams: StreamResult[]) {
+/** Loki's `categorize-labels` response encoding, asked for by Grafana with a request header. */
+function wantsCategorized(req: Request): boolean {
+  const flags = req.get('x-loki-response-encoding-flags') ?? '';
+  return flags.split(',').some((f) => f.trim() === 'categorize-labels');
+}
+
+function streamsData(streams: StreamResult[], categorized: boolean) {
+  const value = (e: StreamResult['entries'][number]): unknown[] => {
+    if (!categorized) return [e.timestampNs.toString(), e.line];
+    const meta: Record<string, Labels> = {};
+    if (e.structuredMetadata && Object.keys(e.structuredMetadata).length > 0) meta.structuredMetadata = e.structuredMetadata;
+    if (e.parsed && Object.keys(e.parsed).length > 0) meta.parsed = e.parsed;
+    return [e.timestampNs.toString(), e.line, meta];
+  };
   return {
     resultType: 'streams',
-    result: streams.map((s) => ({
-      stream: s.stream,
-      values: s.entries.map((e) => [e.timestampNs.toString(), e.line]),
-    })),
+    result: streams.map((s) => ({ stream: s.stream, values: s.entries.map(value) })),
     stats: {},
+    ...(categorized ? { encodingFlags: ['categorize-labels'] } : {}),
   };
 }
 
@@ -204,7 +248,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     res.json({ status: 'success', data: { ...data, stats: {} } });
   });
 
-  route('/query_range', async (params, _req, res) => {
+  route('/query_range', async (params, req, res) => {
     const endNs = nsParam(params, 'end', now());
     const startNs = nsParam(params, 'start', endNs - HOUR_NS);
     if (endNs < startNs) throw invalidParam('end', 'end timestamp must not be before start time');
@@ -219,9 +263,14 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     }
     const expr = parseQuery(params);
     if (expr.type === 'logs') {
+      const categorize = wantsCategorized(req);
       const query = firstParam(params, 'query')!;
-      const streams = await engine.run('logStreams', { query, options: { startNs, endNs, limit, direction } });
-      res.json({ status: 'success', data: streamsData(streams) });
+      const streams = await engine.run('logStreams', {
+        query,
+        options: { startNs, endNs, limit, direction, categorize },
+        limits: metricLimits,
+      });
+      res.json({ status: 'success', data: streamsData(streams, categorize) });
       return;
     }
     const query = firstParam(params, 'query')!;
@@ -264,9 +313,122 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     res.json({ streams: stats.streams, chunks: 0, bytes: stats.bytes, entries: stats.entries });
   });
 
-  // Optional endpoints: a 404 makes Grafana fall back to /labels and /label/:name/values.
-  route('/detected_labels', (_params, _req, res) => sendText(res, 404, 'detected_labels is not implemented'));
-  route('/detected_fields', (_params, _req, res) => sendText(res, 404, 'detected_fields is not implemented'));
+  // Grafana Logs Drilldown and newer Explore (shapes in GRAFANA-API.md).
+  const logRange = (params: Params): { startNs: bigint; endNs: bigint } => {
+    const endNs = nsParam(params, 'end', now());
+    const startNs = nsParam(params, 'start', endNs - HOUR_NS);
+    if (endNs < startNs) throw invalidParam('end', 'end timestamp must not be before start time');
+    return { startNs, endNs };
+  };
+  const sampleFields = async (params: Params): Promise<FieldDetector> => {
+    const expr = parseQuery(params);
+    if (expr.type !== 'logs') throw invalidParam('query', 'detected fields need a log query such as {app="api"} | json');
+    const lineLimit = positiveInt(params, 'line_limit', DEFAULT_DETECT_LINES, maxLimit);
+    const detector = new FieldDetector();
+    let seen = 0;
+    await scanLogEntries(expr, reader, { ...logRange(params), direction: 'backward', limit: lineLimit }, metricLimits, (stored, e) => {
+      detector.add(e.line, stored.fields, stored.labels);
+      return ++seen < lineLimit;
+    });
+    return detector;
+  };
+
+  route('/detected_fields', async (params, _req, res) => {
+    const limit = positiveInt(params, 'limit', DEFAULT_DETECT_FIELDS, 10_000);
+    const detector = await sampleFields(params);
+    res.json({ fields: detector.result(limit), limit });
+  });
+
+  route('/detected_field/:name/values', async (params, req, res) => {
+    const name = String(req.params.name ?? '');
+    const limit = positiveInt(params, 'limit', DEFAULT_DETECT_FIELDS, 10_000);
+    const detector = await sampleFields(params);
+    res.json({ values: detector.values(name).slice(0, limit) });
+  });
+
+  route('/detected_labels', async (params, _req, res) => {
+    const query = firstParam(params, 'query');
+    const q = query === undefined || query.trim() === '' ? metadataRange(params) : metadataQuery(params, 'query');
+    const values = new Map<string, Set<string>>();
+    for (const labels of await reader.logStreams(q)) {
+      for (const [name, value] of Object.entries(labels)) {
+        let set = values.get(name);
+        if (!set) values.set(name, (set = new Set()));
+        set.add(value);
+      }
+    }
+    const detectedLabels = [...values.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([label, set]) => ({ label, cardinality: set.size }));
+    res.json({ detectedLabels });
+  });
+
+  const volumeExpr = (params: Params, rangeNs: bigint): MetricExpr => {
+    const matchers = selectorParam(params, 'query');
+    if (!matchers) throw invalidParam('query', 'a stream selector such as {service_name=~".+"} is required');
+    const target = firstParam(params, 'targetLabels');
+    const grouping = target
+      ? target
+          .split(',')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [...new Set(matchers.map((m) => m.name))];
+    return volumeQuery(matchers, grouping, rangeNs);
+  };
+
+  route('/index/volume', async (params, _req, res) => {
+    const { startNs, endNs } = logRange(params);
+    const limit = positiveInt(params, 'limit', DEFAULT_VOLUME_LIMIT, 100_000);
+    const result = await evaluateLogQLInstant(volumeExpr(params, endNs - startNs > 0n ? endNs - startNs : 1n), reader, endNs, metricLimits);
+    if (result.resultType === 'vector') result.samples = result.samples.sort((a, b) => b.value - a.value).slice(0, limit);
+    res.json({ status: 'success', data: { ...formatResult(result), stats: {} } });
+  });
+
+  route('/index/volume_range', async (params, _req, res) => {
+    const { startNs, endNs } = logRange(params);
+    const stepText = firstParam(params, 'step');
+    const defaultStep = (endNs - startNs) / 250n / NS_PER_S;
+    const stepNs = stepText === undefined ? (defaultStep > 1n ? defaultStep : 1n) * NS_PER_S : parseLokiStep(stepText, 'step');
+    if (stepNs <= 0n) throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    const result = await evaluateLogQLRange(volumeExpr(params, stepNs), reader, startNs, endNs, stepNs, metricLimits);
+    res.json({ status: 'success', data: { ...formatResult(result), stats: {} } });
+  });
+
+  route('/drilldown-limits', (_params, _req, res) => {
+    res.json({
+      limits: {
+        discover_log_levels: false,
+        discover_service_name: [],
+        log_level_fields: ['level', 'LEVEL', 'Level', 'severity', 'SEVERITY', 'Severity', 'lvl', 'LVL', 'Lvl'],
+        max_entries_limit_per_query: maxLimit,
+        max_query_bytes_read: '0B',
+        max_query_length: '0s',
+        max_query_lookback: '0s',
+        max_query_range: '0s',
+        max_query_series: 500,
+        metric_aggregation_enabled: false,
+        otlp_config: {},
+        pattern_persistence_enabled: false,
+        query_timeout: '1m',
+        retention_period: '0s',
+        volume_enabled: true,
+        volume_max_series: 1000,
+      },
+      pattern_ingester_enabled: false,
+      version: VERSION,
+    });
+  });
+
+  route('/format_query', (params, _req, res) => {
+    const query = firstParam(params, 'query');
+    if (query === undefined) throw invalidParam('query', 'a LogQL query is required');
+    parseQuery(params);
+    res.json({ status: 'success', data: formatLogQL(query) });
+  });
+
+  route('/status/buildinfo', (_params, _req, res) => {
+    res.json({ version: VERSION, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: '' });
+  });
 
   return router;
 }

@@ -37,5 +37,10 @@ export function queryRouters(options: { reader: StorageReader; metrics: RuntimeM
 function parseLogQuery(text: string): LogQuerySelector {
   const expr = parseLogQL(text);
   if (expr.type !== 'logs') throw new Error('expected a log query (a stream selector with optional line filters), got a metric query');
-  return expr.selector;
+  if (expr.selector.pipeline.length > 0) {
+    throw new Error(
+      'the native search takes a stream selector and plain line filters only; use /loki/api/v1/query_range for parsers, label filters and formatters',
+    );
+  }
+  return { matchers: expr.selector.matchers, lineFilters: expr.selector.lineFilters };
 }

@@ -55,8 +55,8 @@ export const JOBS = {
     evaluateLogQLInstant(logql(a.query), full(reader), a.timeNs, a.limits),
   logqlRange: (reader: JobReader, a: { query: string; startNs: bigint; endNs: bigint; stepNs: bigint; limits: MetricQueryLimits }) =>
     evaluateLogQLRange(logql(a.query), full(reader), a.startNs, a.endNs, a.stepNs, a.limits),
-  logStreams: (reader: JobReader, a: { query: string; options: LogSelectOptions }) =>
-    selectLogStreams(logs(a.query), full(reader), a.options),
+  logStreams: (reader: JobReader, a: { query: string; options: LogSelectOptions; limits?: MetricQueryLimits }) =>
+    selectLogStreams(logs(a.query), full(reader), a.options, a.limits),
 };
 
 export type JobKind = keyof typeof JOBS;

@@ -177,3 +177,16 @@ test('range limits: 11,000 points per series, positive step', async (t) => {
     message: /zero or negative query resolution step/,
   });
 });
+
+test('rate_counter: counter resets and Prometheus-style extrapolation, worked by hand', async (t) => {
+  const r = new FakeReader();
+  [0, 10, 20, 30, 5].forEach((v, i) => r.addLog({ app: 'c' }, BigInt(10 * (i + 1)) * NS, `v=${v}`));
+  // Window (0, 60]: increase 30 + 5 = 35 over samples 10 s..50 s (40 s, 10 s apart). The
+  // counter starts at 0, so no extrapolation before the first sample; 10 s after the last.
+  // 35 × (40 + 0 + 10) / 40 / 60 s.
+  const result = await evaluateLogQLInstant(metric('rate_counter({app="c"} | logfmt | unwrap v [60s])'), r, 60n * NS);
+  t.deepEqual(Object.keys(vector(result)), ['{"app":"c"}']);
+  t.true(Math.abs(Object.values(vector(result))[0]! - (35 * 50) / 40 / 60) < 1e-12);
+  // One sample is not enough for a rate.
+  t.deepEqual(vector(await evaluateLogQLInstant(metric('rate_counter({app="c"} | logfmt | unwrap v [5s])'), r, 30n * NS)), {});
+});

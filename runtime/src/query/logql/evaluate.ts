@@ -9,10 +9,23 @@
  */
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
-import type { Direction, LogReader } from '../../storage/reader.js';
-import { aggregate, binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
+import type { Direction, LogReader, StoredLogEntry } from '../../storage/reader.js';
+import { binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
 import { badData, QueryError } from '../promql/errors.js';
-import type { LogQuery, MetricExpr, RangeAggregation } from './ast.js';
+import type { LogQuery, MetricExpr, RangeAggregation, Unwrap } from './ast.js';
+import {
+  compileLabelFilter,
+  compilePipeline,
+  fieldsAsMetadata,
+  ERROR_DETAILS_LABEL,
+  ERROR_LABEL,
+  parseBytes,
+  parseDurationSeconds,
+  parseNumber,
+  PipelineEntry,
+} from './pipeline.js';
+import { RANGE_FUNCTIONS, type Window } from './range-functions.js';
+import { aggregateLog, labelReplace } from './vector-functions.js';
 
 export const MAX_POINTS_PER_SERIES = 11_000;
 
@@ -26,10 +39,14 @@ export interface MetricQueryLimits {
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 const DEFAULT_PAGE_SIZE = 10_000;
 const NS_PER_MS = 1_000_000n;
+const NO_METADATA = fieldsAsMetadata(undefined);
 
 export interface StreamEntry {
   timestampNs: bigint;
   line: string;
+  /** With `categorize`: the entry's structured metadata and parsed labels. */
+  structuredMetadata?: Labels;
+  parsed?: Labels;
 }
 
 export interface StreamResult {
@@ -44,32 +61,116 @@ export interface LogSelectOptions {
   endNs: bigint;
   limit: number;
   direction: Direction;
+  /**
+   * Loki's `categorize-labels` encoding: streams keyed by their stream labels only, each
+   * entry carrying its structured metadata and parsed labels. Otherwise all labels are
+   * merged into the stream, as Loki answers without the flag.
+   */
+  categorize?: boolean;
 }
 
 /**
  * Runs a log query: at most `limit` entries in `direction` order, grouped by stream in the
- * order each stream first appears, entries within a stream kept in that order.
+ * order each stream first appears, entries within a stream kept in that order. An entry's
+ * `fields` are its structured metadata: labels that filters, templates and unwrap can use.
  */
-export async function selectLogStreams(query: LogQuery, reader: LogReader, options: LogSelectOptions): Promise<StreamResult[]> {
-  const page = await reader.selectLogs({
-    matchers: query.selector.matchers,
-    lineFilters: query.selector.lineFilters,
-    startNs: options.startNs,
-    endNs: options.endNs,
-    direction: options.direction,
-    limit: options.limit,
-  });
+export async function selectLogStreams(
+  query: LogQuery,
+  reader: LogReader,
+  options: LogSelectOptions,
+  limits: MetricQueryLimits = {},
+): Promise<StreamResult[]> {
   const streams = new Map<string, StreamResult>();
-  for (const entry of page.entries.slice(0, options.limit)) {
-    const key = canonicalLabels(entry.labels);
+  const add = (e: PipelineEntry): void => {
+    let labels: Labels;
+    let entry: StreamEntry;
+    if (options.categorize) {
+      const c = e.categories();
+      labels = c.stream;
+      entry = { timestampNs: e.timestampNs, line: e.line, structuredMetadata: c.structuredMetadata, parsed: c.parsed };
+    } else {
+      labels = e.labels;
+      entry = { timestampNs: e.timestampNs, line: e.line };
+    }
+    const key = canonicalLabels(labels);
     let stream = streams.get(key);
     if (!stream) {
-      stream = { stream: entry.labels, entries: [] };
+      stream = { stream: labels, entries: [] };
       streams.set(key, stream);
     }
-    stream.entries.push({ timestampNs: entry.timestampNs, line: entry.message });
-  }
+    stream.entries.push(entry);
+  };
+  let kept = 0;
+  await scanLogEntries(query, reader, options, limits, (_stored, e) => {
+    add(e);
+    return ++kept < options.limit;
+  });
   return [...streams.values()];
+}
+
+/**
+ * Pages through a log query's entries in `options.direction` order, running the pipeline,
+ * and calls `visit` with each entry that passes (the stored entry and what the pipeline made
+ * of it) until it returns false or the range is read. Reads at most `limits.maxEntries`.
+ */
+export async function scanLogEntries(
+  query: LogQuery,
+  reader: LogReader,
+  options: Omit<LogSelectOptions, 'limit'> & { limit?: number },
+  limits: MetricQueryLimits,
+  visit: (stored: StoredLogEntry, entry: PipelineEntry) => boolean,
+): Promise<void> {
+  const pipeline = compilePipeline(query.selector.pipeline);
+  const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  // Without a pipeline every entry passes: one page of `limit` is enough.
+  const plain = query.selector.pipeline.length === 0;
+  const pageSize =
+    plain && options.limit !== undefined
+      ? options.limit
+      : Math.max(options.limit ?? 0, Math.min(limits.pageSize ?? DEFAULT_PAGE_SIZE, 1000));
+  let read = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await reader.selectLogs({
+      matchers: query.selector.matchers,
+      lineFilters: query.selector.lineFilters,
+      startNs: options.startNs,
+      endNs: options.endNs,
+      direction: options.direction,
+      limit: pageSize,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    read += page.entries.length;
+    for (const stored of page.entries) {
+      const e = new PipelineEntry(stored.message, stored.timestampNs, stored.labels, fieldsAsMetadata(stored.fields));
+      if (!pipeline(e)) continue;
+      if (!visit(stored, e)) return;
+    }
+    if (read > maxEntries) throw tooLarge(maxEntries);
+    cursor = page.entries.length > 0 ? page.nextCursor : undefined;
+  } while (cursor !== undefined);
+}
+
+function tooLarge(maxEntries: number): QueryError {
+  return new QueryError(
+    'bad_data',
+    `query too large: it would read more than ${maxEntries} log entries; narrow the stream selector, add line filters or shorten the time range`,
+  );
+}
+
+/** Loki refuses metric queries whose samples carry a pipeline error, naming how to skip it. */
+function pipelineError(labels: Labels): QueryError {
+  const { [ERROR_DETAILS_LABEL]: _details, ...shown } = labels;
+  return badData(
+    `pipeline error: '${labels[ERROR_LABEL]}' for series: '${formatLabels(shown)}'. Use a label filter to intentionally skip this error. (e.g | __error__!="${labels[ERROR_LABEL]}"). To skip all potential errors you can match empty errors.(e.g __error__="") The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )`,
+  );
+}
+
+function formatLabels(labels: Labels): string {
+  return `{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(', ')}}`;
 }
 
 export async function evaluateLogQLInstant(
@@ -121,16 +222,24 @@ function nsToMs(ns: bigint): number {
   return Number(ns / NS_PER_MS);
 }
 
-/** Timestamps (ascending) and cumulative byte sizes of one stream's entries. */
-interface StreamIndex {
+/** One series of a range aggregation: ascending timestamps, byte sizes and unwrapped values. */
+interface SeriesIndex {
   labels: Labels;
   ts: bigint[];
   /** bytesBefore[i] = total bytes of entries 0..i-1; length ts.length + 1. */
   bytesBefore: number[];
+  /** Unwrapped values, parallel to ts (empty without unwrap). */
+  values: number[];
 }
 
+const UNWRAP_CONVERTERS: Record<Unwrap['conversion'], (text: string) => number | undefined> = {
+  number: parseNumber,
+  duration: parseDurationSeconds,
+  bytes: parseBytes,
+};
+
 class MetricEvaluator {
-  private readonly data = new Map<RangeAggregation, StreamIndex[]>();
+  private readonly data = new Map<RangeAggregation, SeriesIndex[]>();
   private entriesRead = 0;
   private readonly maxEntries: number;
   private readonly pageSize: number;
@@ -162,6 +271,7 @@ class MetricEvaluator {
         await this.load(expr, startNs, endNs);
         return;
       case 'vectorAggregation':
+      case 'labelReplace':
         await this.prefetch(expr.expr, startNs, endNs);
         return;
       case 'binary':
@@ -174,9 +284,17 @@ class MetricEvaluator {
     }
   }
 
-  /** Pages through (start - range - offset, end - offset] once, forward. */
+  /**
+   * Pages through (start - range - offset, end - offset] once, forward, running the pipeline
+   * and the unwrap on each entry. Series are keyed by their final labels, or by the grouping
+   * labels of an unwrapped `by`/`without`, so a window over a series is the window Loki groups.
+   */
   private async load(expr: RangeAggregation, startNs: bigint, endNs: bigint): Promise<void> {
-    const streams = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[] }>();
+    const series = new Map<string, { labels: Labels; ts: bigint[]; bytes: number[]; values: number[] }>();
+    const pipeline = expr.selector.pipeline.length > 0 ? compilePipeline(expr.selector.pipeline) : undefined;
+    const unwrap = expr.unwrap;
+    const convert = unwrap ? UNWRAP_CONVERTERS[unwrap.conversion] : undefined;
+    const postFilters = unwrap ? unwrap.postFilters.map(compileLabelFilter) : [];
     let cursor: string | undefined;
     do {
       const page = await this.reader.selectLogs({
@@ -189,33 +307,56 @@ class MetricEvaluator {
         ...(cursor === undefined ? {} : { cursor }),
       });
       this.entriesRead += page.entries.length;
-      if (this.entriesRead > this.maxEntries) {
-        throw new QueryError(
-          'bad_data',
-          `query too large: it would read more than ${this.maxEntries} log entries; narrow the stream selector, add line filters or shorten the time range`,
-        );
-      }
-      for (const entry of page.entries) {
-        const key = canonicalLabels(entry.labels);
-        let stream = streams.get(key);
-        if (!stream) {
-          stream = { labels: entry.labels, ts: [], bytes: [] };
-          streams.set(key, stream);
+      if (this.entriesRead > this.maxEntries) throw tooLarge(this.maxEntries);
+      entries: for (const entry of page.entries) {
+        let labels: Labels = entry.labels;
+        let line = entry.message;
+        let value = 0;
+        const metadata = fieldsAsMetadata(entry.fields);
+        if (pipeline || unwrap || metadata !== NO_METADATA) {
+          const e = new PipelineEntry(line, entry.timestampNs, labels, metadata);
+          if (pipeline && !pipeline(e)) continue;
+          if (unwrap) {
+            const text = e.labels[unwrap.label];
+            const v = text === undefined ? undefined : convert!(text);
+            if (v === undefined) {
+              e.setError(
+                'SampleExtractionErr',
+                `cannot convert ${JSON.stringify(text ?? '')} of label ${unwrap.label} to a ${unwrap.conversion}`,
+              );
+            } else {
+              value = v;
+            }
+            delete e.labels[unwrap.label];
+            for (const f of postFilters) if (!f(e)) continue entries;
+          }
+          if (e.hasError()) throw pipelineError(e.labels);
+          labels = dropEmptyErrors(e.labels);
+          line = e.line;
         }
-        stream.ts.push(entry.timestampNs);
-        stream.bytes.push(Buffer.byteLength(entry.message, 'utf8'));
+        if (expr.grouping) labels = groupLabels(labels, expr.grouping.labels, expr.grouping.without);
+        const key = canonicalLabels(labels);
+        let s = series.get(key);
+        if (!s) {
+          s = { labels, ts: [], bytes: [], values: [] };
+          series.set(key, s);
+        }
+        s.ts.push(entry.timestampNs);
+        s.bytes.push(Buffer.byteLength(line, 'utf8'));
+        if (unwrap) s.values.push(value);
       }
       cursor = page.entries.length > 0 ? page.nextCursor : undefined;
     } while (cursor !== undefined);
 
-    const index: StreamIndex[] = [];
-    for (const s of streams.values()) {
+    const index: SeriesIndex[] = [];
+    for (const s of series.values()) {
       let order = s.ts.map((_, i) => i);
       if (!isAscending(s.ts)) order = order.sort((a, b) => (s.ts[a]! < s.ts[b]! ? -1 : s.ts[a]! > s.ts[b]! ? 1 : 0));
       const ts = order.map((i) => s.ts[i]!);
       const bytesBefore = [0];
       for (const i of order) bytesBefore.push(bytesBefore[bytesBefore.length - 1]! + s.bytes[i]!);
-      index.push({ labels: s.labels, ts, bytesBefore });
+      const values = unwrap ? order.map((i) => s.values[i]!) : [];
+      index.push({ labels: s.labels, ts, bytesBefore, values });
     }
     this.data.set(expr, index);
   }
@@ -231,7 +372,12 @@ class MetricEvaluator {
       case 'vectorAggregation': {
         const input = this.eval(expr.expr, t);
         if (input.type !== 'vector') throw new QueryError('internal', 'aggregation over a non-vector');
-        return { type: 'vector', samples: aggregate(expr.op, input.samples, expr.grouping, expr.without, expr.param) };
+        return { type: 'vector', samples: aggregateLog(expr.op, input.samples, expr.grouping, expr.without, expr.param) };
+      }
+      case 'labelReplace': {
+        const input = this.eval(expr.expr, t);
+        if (input.type !== 'vector') throw new QueryError('internal', 'label_replace over a non-vector');
+        return { type: 'vector', samples: labelReplace(expr, input.samples) };
       }
       case 'binary':
         return binaryOp(expr.op, this.eval(expr.lhs, t), this.eval(expr.rhs, t), expr.returnBool, expr.matching);
@@ -241,33 +387,57 @@ class MetricEvaluator {
   private rangeAggregation(expr: RangeAggregation, t: bigint): InstantSample[] {
     const end = t - expr.offsetNs;
     const start = end - expr.rangeNs;
-    const seconds = Number(expr.rangeNs) / 1e9;
+    const rangeSeconds = Number(expr.rangeNs) / 1e9;
+    const all = this.data.get(expr) ?? [];
+    if (expr.op === 'absent_over_time') {
+      const present = all.some((s) => upperBound(s.ts, end) > upperBound(s.ts, start));
+      return present ? [] : [{ metric: absentLabels(expr), value: 1 }];
+    }
+    const fn = RANGE_FUNCTIONS[expr.op][expr.unwrap ? 'unwrapped' : 'log'];
     const out: InstantSample[] = [];
-    for (const s of this.data.get(expr) ?? []) {
+    for (const s of all) {
       const lo = upperBound(s.ts, start);
       const hi = upperBound(s.ts, end);
       if (hi <= lo) continue;
-      const count = hi - lo;
-      const bytes = s.bytesBefore[hi]! - s.bytesBefore[lo]!;
-      let value: number;
-      switch (expr.op) {
-        case 'count_over_time':
-          value = count;
-          break;
-        case 'rate':
-          value = count / seconds;
-          break;
-        case 'bytes_over_time':
-          value = bytes;
-          break;
-        case 'bytes_rate':
-          value = bytes / seconds;
-          break;
-      }
+      const window: Window = { ts: s.ts, values: s.values, bytesBefore: s.bytesBefore, lo, hi, startNs: start, endNs: end, rangeSeconds };
+      if (expr.param !== undefined) window.param = expr.param;
+      const value = fn(window);
+      if (expr.op === 'rate_counter' && Number.isNaN(value)) continue;
       out.push({ metric: s.labels, value });
     }
     return out;
   }
+}
+
+/** Empty `__error__`/`__error_details__` (an error dropped or never set) are not labels. */
+function dropEmptyErrors(labels: Labels): Labels {
+  if (labels[ERROR_LABEL] === undefined && labels[ERROR_DETAILS_LABEL] === undefined) return labels;
+  const out = { ...labels };
+  if (!out[ERROR_LABEL]) delete out[ERROR_LABEL];
+  if (!out[ERROR_DETAILS_LABEL]) delete out[ERROR_DETAILS_LABEL];
+  return out;
+}
+
+function groupLabels(labels: Labels, names: string[], without: boolean): Labels {
+  const out: Labels = {};
+  if (without) {
+    for (const [k, v] of Object.entries(labels)) if (!names.includes(k)) out[k] = v;
+  } else {
+    for (const k of names) if (labels[k] !== undefined) out[k] = labels[k];
+  }
+  return out;
+}
+
+/** absent_over_time's labels: the selector's equality matchers, as Prometheus' absent(). */
+function absentLabels(expr: RangeAggregation): Labels {
+  const out: Labels = {};
+  const seen = new Set<string>();
+  for (const m of expr.selector.matchers) {
+    if (m.op === '=' && !seen.has(m.name)) out[m.name] = m.value;
+    else delete out[m.name];
+    seen.add(m.name);
+  }
+  return out;
 }
 
 function isAscending(ts: bigint[]): boolean {

@@ -27,29 +27,131 @@ test('stream selector with all matcher ops and chained line filters', (t) => {
         { op: '|~', value: '\\d{3}' },
         { op: '!~', value: 'debug' },
       ],
+      pipeline: [],
     },
   });
   t.deepEqual(parseLogQL('({app="api"})'), {
     type: 'logs',
-    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [] },
+    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [], pipeline: [] },
   });
 });
 
-test('| drop __error__ is accepted as a no-op; other stages are rejected naming the stage', (t) => {
-  t.deepEqual(parseLogQL('{app="api"} |= "x" | drop __error__, __error_details__'), {
+test('pipeline stages: plain line filters before a line rewrite are pushed down, the rest stays in order', (t) => {
+  t.deepEqual(parseLogQL('{app="api"} |= "x" | json | status >= 500 != "y" | line_format "{{.msg}}" |= "z" | drop __error__'), {
     type: 'logs',
-    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'x' }] },
+    selector: {
+      matchers: [{ name: 'app', op: '=', value: 'api' }],
+      lineFilters: [
+        { op: '|=', value: 'x' },
+        { op: '!=', value: 'y' },
+      ],
+      pipeline: [
+        { type: 'json', params: [] },
+        { type: 'labelFilter', filter: { type: 'number', name: 'status', op: '>=', value: 500 } },
+        { type: 'lineFormat', template: '{{.msg}}' },
+        { type: 'lineFilter', op: '|=', values: [{ kind: 'text', value: 'z' }] },
+        { type: 'drop', names: ['__error__'], matchers: [] },
+      ],
+    },
   });
-  rejects(t, '{app="api"} | json', 'unsupported: log pipeline stage | json');
-  rejects(t, '{app="api"} | logfmt', 'unsupported: log pipeline stage | logfmt');
-  rejects(t, '{app="api"} | level="error"', 'unsupported: log pipeline stage | level="error"');
-  rejects(t, '{app="api"} | line_format "{{.msg}}"', 'unsupported: log pipeline stage | line_format');
-  rejects(t, '{app="api"} | drop level', 'unsupported: log pipeline stage | drop level');
-  rejects(t, '{app="api"} | decolorize', 'unsupported: log pipeline stage | decolorize');
-  rejects(t, '{app="api"} |= "a" or "b"', 'unsupported: "or" in line filter');
-  rejects(t, '{app="api"} |= ip("10.0.0.1")', 'unsupported: line filter function');
-  rejects(t, '{app="api"} |> "<_> GET"', 'unsupported: pattern line filter |>');
-  rejects(t, '{app="api"} |~ "("', 'invalid regular expression in line filter');
+  // or-chains, ip(), pattern filters and regex flags are evaluated in memory.
+  t.like(parseLogQL('{app="api"} |= "a" or "b" |= ip("10.0.0.0/8") |> "<_> GET <_>" |~ "(?i)error"'), {
+    selector: {
+      lineFilters: [],
+      pipeline: [
+        {
+          type: 'lineFilter',
+          op: '|=',
+          values: [
+            { kind: 'text', value: 'a' },
+            { kind: 'text', value: 'b' },
+          ],
+        },
+        { type: 'lineFilter', op: '|=', values: [{ kind: 'ip', value: '10.0.0.0/8' }] },
+        { type: 'lineFilter', op: '|>', values: [{ kind: 'text', value: '<_> GET <_>' }] },
+        { type: 'lineFilter', op: '|~', values: [{ kind: 'text', value: '(?i)error' }] },
+      ],
+    },
+  });
+  t.like(parseLogQL('{app="api"} | logfmt --strict --keep-empty a="b", c | json x="a.b[0]", y'), {
+    selector: {
+      pipeline: [
+        {
+          type: 'logfmt',
+          strict: true,
+          keepEmpty: true,
+          params: [
+            { label: 'a', expr: 'b' },
+            { label: 'c', expr: 'c' },
+          ],
+        },
+        {
+          type: 'json',
+          params: [
+            { label: 'x', expr: 'a.b[0]' },
+            { label: 'y', expr: 'y' },
+          ],
+        },
+      ],
+    },
+  });
+  t.like(parseLogQL('{app="api"} | a="1" or b=~"2" and c > 1.5s , (d <= 2KB or e != 3)'), {
+    selector: {
+      pipeline: [
+        {
+          type: 'labelFilter',
+          // `and` and `,` bind tighter than `or`, as in Loki.
+          filter: {
+            type: 'or',
+            left: { type: 'string', matcher: { name: 'a', op: '=', value: '1' } },
+            right: {
+              type: 'and',
+              left: {
+                type: 'and',
+                left: { type: 'string', matcher: { name: 'b', op: '=~', value: '2' } },
+                right: { type: 'duration', name: 'c', op: '>', value: 1.5 },
+              },
+              right: {
+                type: 'or',
+                left: { type: 'bytes', name: 'd', op: '<=', value: 2000 },
+                right: { type: 'number', name: 'e', op: '!=', value: 3 },
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+  t.like(
+    parseLogQL('{app="api"} | label_format a=b, c="{{.d}}" | keep x, y="1" | decolorize | unpack | pattern "<a> <_>" | regexp "(?P<x>.)"'),
+    {
+      selector: {
+        pipeline: [
+          {
+            type: 'labelFormat',
+            ops: [
+              { dst: 'a', src: 'b' },
+              { dst: 'c', template: '{{.d}}' },
+            ],
+          },
+          { type: 'keep', names: ['x'], matchers: [{ name: 'y', op: '=', value: '1' }] },
+          { type: 'decolorize' },
+          { type: 'unpack' },
+          { type: 'pattern', pattern: '<a> <_>' },
+          { type: 'regexp', pattern: '(?P<x>.)' },
+        ],
+      },
+    },
+  );
+  rejects(t, '{app="api"} |~ "("', 'invalid regular expression');
+  rejects(t, '{app="api"} | regexp "(.)"', 'at least one named capture');
+  rejects(t, '{app="api"} | pattern "<a><b>"', 'consecutive captures');
+  rejects(t, '{app="api"} | line_format "{{.a"', 'unclosed action');
+  rejects(t, '{app="api"} | line_format "{{ nosuch .a }}"', 'function "nosuch" not defined');
+  rejects(t, '{app="api"} | line_format "{{ range .a }}x{{ end }}"', 'may not loop');
+  rejects(t, '{app="api"} | label_format a=b, a=c', "multiple label name 'a'");
+  rejects(t, '{app="api"} |= ip("nope")', 'invalid ip pattern');
+  rejects(t, '{app="api"} | json x="a..b"', 'invalid json expression');
 });
 
 test('selectors need a non-empty matcher and valid regexes', (t) => {
@@ -63,7 +165,7 @@ test('range aggregations with range, offset and line filters in either position'
   t.deepEqual(parseLogQL('count_over_time({app="api"} |= "GET" [5m] offset 1h)'), {
     type: 'rangeAggregation',
     op: 'count_over_time',
-    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'GET' }] },
+    selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'GET' }], pipeline: [] },
     rangeNs: 300n * NS,
     offsetNs: 3600n * NS,
   });
@@ -74,9 +176,27 @@ test('range aggregations with range, offset and line filters in either position'
   });
   t.like(parseLogQL('bytes_over_time({app="api"}[1h30m])'), { op: 'bytes_over_time', rangeNs: 5400n * NS });
   t.like(parseLogQL('bytes_rate({app="api"}[500ms])'), { op: 'bytes_rate', rangeNs: 500_000_000n });
-  rejects(t, 'avg_over_time({app="api"} | unwrap latency [1m])', 'unsupported: unwrap in avg_over_time');
-  rejects(t, 'absent_over_time({app="api"}[1m])', 'unsupported: range aggregation absent_over_time');
-  rejects(t, 'rate_counter({app="api"}[1m])', 'unsupported: range aggregation rate_counter');
+  t.like(parseLogQL('avg_over_time({app="api"} | unwrap latency [1m])'), {
+    op: 'avg_over_time',
+    unwrap: { label: 'latency', conversion: 'number', postFilters: [] },
+  });
+  t.like(parseLogQL('quantile_over_time(0.99, {app="api"} | json | unwrap duration(d) | __error__="" [5m]) by (path)'), {
+    op: 'quantile_over_time',
+    param: 0.99,
+    unwrap: { label: 'd', conversion: 'duration', postFilters: [{ type: 'string', matcher: { name: '__error__', op: '=', value: '' } }] },
+    grouping: { labels: ['path'], without: false },
+  });
+  t.like(parseLogQL('sum_over_time({app="api"}[5m] offset 1m | logfmt | unwrap bytes(size)) without (pod)'), {
+    offsetNs: 60n * NS,
+    unwrap: { label: 'size', conversion: 'bytes' },
+    grouping: { labels: ['pod'], without: true },
+  });
+  t.like(parseLogQL('absent_over_time({app="api"}[1m])'), { op: 'absent_over_time' });
+  rejects(t, 'rate_counter({app="api"}[1m])', 'invalid aggregation rate_counter without unwrap');
+  rejects(t, 'sum_over_time({app="api"}[1m])', 'invalid aggregation sum_over_time without unwrap');
+  rejects(t, 'bytes_rate({app="api"} | unwrap x [1m])', 'invalid aggregation bytes_rate with unwrap');
+  rejects(t, 'count_over_time({app="api"}[1m]) by (x)', 'grouping not allowed for count_over_time');
+  rejects(t, 'quantile_over_time({app="api"} | unwrap x [1m])', /parse error/);
 });
 
 test('vector aggregations, the Grafana logs-volume query', (t) => {
@@ -86,7 +206,11 @@ test('vector aggregations, the Grafana logs-volume query', (t) => {
     expr: {
       type: 'rangeAggregation',
       op: 'count_over_time',
-      selector: { matchers: [{ name: 'app', op: '=', value: 'api' }], lineFilters: [{ op: '|=', value: 'x' }] },
+      selector: {
+        matchers: [{ name: 'app', op: '=', value: 'api' }],
+        lineFilters: [{ op: '|=', value: 'x' }],
+        pipeline: [{ type: 'drop', names: ['__error__'], matchers: [] }],
+      },
       rangeNs: 60n * NS,
       offsetNs: 0n,
     },
@@ -96,8 +220,8 @@ test('vector aggregations, the Grafana logs-volume query', (t) => {
   t.like(parseLogQL('sum(rate({app="api"}[1m])) by (pod)'), { op: 'sum', grouping: ['pod'], without: false });
   t.like(parseLogQL('avg without (pod) (rate({app="api"}[1m]))'), { op: 'avg', grouping: ['pod'], without: true });
   t.like(parseLogQL('topk(2, count_over_time({app="api"}[1m]))'), { op: 'topk', param: 2 });
-  rejects(t, 'stddev(count_over_time({app="api"}[1m]))', 'unsupported: aggregation stddev');
-  rejects(t, 'sort(count_over_time({app="api"}[1m]))', 'unsupported: aggregation sort');
+  t.like(parseLogQL('stddev by (x) (count_over_time({app="api"}[1m]))'), { op: 'stddev', grouping: ['x'] });
+  t.like(parseLogQL('sort_desc(count_over_time({app="api"}[1m]))'), { op: 'sort_desc' });
 });
 
 test('binary operators get Loki precedence although the grammar has none', (t) => {
@@ -134,7 +258,14 @@ test('binary operators get Loki precedence although the grammar has none', (t) =
   t.like(parseLogQL('rate({a="b"}[1m]) / on(pod) rate({a="c"}[1m])'), { matching: { on: true, labels: ['pod'] } });
   rejects(t, '1 > 2', 'comparisons between scalars must use BOOL modifier');
   rejects(t, 'rate({a="b"}[1m]) / on(pod) group_left rate({a="c"}[1m])', 'unsupported: group_left');
-  rejects(t, 'label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(.*)")', 'unsupported: function label_replace');
+  t.like(parseLogQL('label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(.*)")'), {
+    type: 'labelReplace',
+    dst: 'x',
+    replacement: '$1',
+    src: 'a',
+    regex: '(.*)',
+  });
+  rejects(t, 'label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(")', 'invalid regular expression');
 });
 
 test('syntax errors are bad_data with a position', (t) => {

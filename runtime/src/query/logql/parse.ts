@@ -9,19 +9,124 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@grafana/lezer-logql';
 import type { LabelMatcher, LineFilter, LineFilterOp, MatchOp } from '../../storage/reader.js';
-import { compileLineFilters, compileMatchers } from '../../storage/matchers.js';
-import { isComparison, isSetOp, type AggregateOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
+import { compileMatchers } from '../../storage/matchers.js';
+import { isComparison, isSetOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
 import { badData, unsupported } from '../promql/errors.js';
 import { parseFloatStrict, parseGoDuration, unquote } from '../promql/lexical.js';
 import { assertNoSyntaxError, children } from '../promql/syntax.js';
-import { isScalar, type LogQLExpr, type LogSelector, type MetricExpr, type RangeOp } from './ast.js';
+import {
+  isScalar,
+  LOG_RANGE_OPS,
+  UNWRAP_RANGE_OPS,
+  type CompareOp,
+  type LogAggregateOp,
+  type Unwrap,
+  type JsonParam,
+  type LabelFilterExpr,
+  type LineMatch,
+  type LogQLExpr,
+  type LogSelector,
+  type MetricExpr,
+  type RangeAggregation,
+  type RangeOp,
+  type Stage,
+} from './ast.js';
+import { compilePipeline, parseBytes } from './pipeline.js';
+import { compileRegex } from './regex.js';
 
 const MATCH_OPS: Record<string, MatchOp> = { Eq: '=', Neq: '!=', Re: '=~', Nre: '!~' };
-const FILTER_OPS: Record<string, LineFilterOp> = { PipeExact: '|=', Neq: '!=', PipeMatch: '|~', Nre: '!~' };
-const RANGE_OPS: readonly RangeOp[] = ['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate'];
-const VECTOR_OPS: readonly AggregateOp[] = ['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk'];
-/** Labels Loki adds on pipeline errors; dropping them is a no-op here (no parser stage sets them). */
-const ERROR_LABELS = ['__error__', '__error_details__'];
+type FilterOp = (Stage & { type: 'lineFilter' })['op'];
+const FILTER_OPS: Record<string, FilterOp> = { PipeExact: '|=', Neq: '!=', PipeMatch: '|~', Nre: '!~', PipePattern: '|>', Npa: '!>' };
+const COMPARE_OPS: Record<string, CompareOp> = { Eq: '==', Eql: '==', Neq: '!=', Gtr: '>', Gte: '>=', Lss: '<', Lte: '<=' };
+
+/** Pipeline stage node → builder (a table, so a new stage kind is one line). */
+const STAGE_BUILDERS: Record<string, (this: Builder, node: SyntaxNode) => Stage[]> = {
+  LineFilters(node) {
+    return this.lineFilters(node);
+  },
+  LabelParser(node) {
+    return this.labelParser(node);
+  },
+  JsonExpressionParser(node) {
+    return this.jsonExpressionParser(node);
+  },
+  LogfmtParser(node) {
+    return this.logfmtParser(node);
+  },
+  LogfmtExpressionParser(node) {
+    return this.logfmtParser(node);
+  },
+  LabelFilter(node) {
+    return this.labelFilterStage(node);
+  },
+  LineFormatExpr(node) {
+    return this.lineFormat(node);
+  },
+  LabelFormatExpr(node) {
+    return this.labelFormat(node);
+  },
+  DropLabelsExpr(node) {
+    return this.dropKeep(node);
+  },
+  KeepLabelsExpr(node) {
+    return this.dropKeep(node);
+  },
+  DecolorizeExpr() {
+    return this.decolorize();
+  },
+};
+
+/** Stages that rewrite the line: line filters after one of them cannot be pushed down. */
+const LINE_CHANGING: ReadonlySet<Stage['type']> = new Set(['lineFormat', 'decolorize', 'unpack']);
+
+/**
+ * Splits a pipeline into the plain line filters that the storage readers can apply (those
+ * before any stage that rewrites the line, with one value and a regex that means the same in
+ * every reader) and the rest, in order.
+ */
+export function splitPushdown(stages: Stage[]): { lineFilters: LineFilter[]; pipeline: Stage[] } {
+  const lineFilters: LineFilter[] = [];
+  const pipeline: Stage[] = [];
+  let changed = false;
+  for (const stage of stages) {
+    if (LINE_CHANGING.has(stage.type)) changed = true;
+    const pushable =
+      !changed &&
+      stage.type === 'lineFilter' &&
+      stage.values.length === 1 &&
+      stage.values[0]!.kind === 'text' &&
+      (stage.op === '|=' || stage.op === '!=' || ((stage.op === '|~' || stage.op === '!~') && plainRegex(stage.values[0]!.value)));
+    if (pushable) lineFilters.push({ op: stage.op as LineFilterOp, value: stage.values[0]!.value });
+    else pipeline.push(stage);
+  }
+  return { lineFilters, pipeline };
+}
+
+/** A regex the storage readers evaluate like the pipeline does (no Go-only syntax or flags). */
+function plainRegex(value: string): boolean {
+  if (value.includes('(?') || value.includes('[[:') || /\\[pPQEzA]/.test(value)) return false;
+  try {
+    new RegExp(value);
+    new RegExp(value, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+const VECTOR_OPS: readonly LogAggregateOp[] = [
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'topk',
+  'bottomk',
+  'stddev',
+  'stdvar',
+  'sort',
+  'sort_desc',
+];
+const CONVERSIONS: Record<string, Unwrap['conversion']> = { DurationConv: 'duration', DurationSecondsConv: 'duration', BytesConv: 'bytes' };
 
 const BINARY_OPS: Record<string, BinaryOp> = {
   Add: '+',
@@ -92,7 +197,7 @@ interface BinaryStep {
   matching?: VectorMatching;
 }
 
-class Builder {
+export class Builder {
   constructor(private readonly query: string) {}
 
   private text(node: SyntaxNode): string {
@@ -117,7 +222,14 @@ class Builder {
     const selector = node.getChild('Selector');
     if (!selector) throw badData(`parse error: missing stream selector in ${this.text(node)}`);
     const pipeline = node.getChild('PipelineExpr');
-    return { matchers: this.selector(selector), lineFilters: pipeline ? this.pipeline(pipeline) : [] };
+    return this.logSelector(selector, pipeline ? [pipeline] : []);
+  }
+
+  /** A selector and its pipeline, compiled once here so that a bad regex or template is a 400. */
+  private logSelector(selector: SyntaxNode, pipelines: SyntaxNode[]): LogSelector {
+    const stages = pipelines.flatMap((p) => this.stages(p));
+    compilePipeline(stages);
+    return { matchers: this.selector(selector), ...splitPushdown(stages) };
   }
 
   private selector(node: SyntaxNode): LabelMatcher[] {
@@ -150,66 +262,229 @@ class Builder {
     return { name: this.text(nameNode), op, value: unquote(this.text(valueNode)) };
   }
 
-  /** Line filters of a pipeline; `| drop __error__` is accepted as a no-op, other stages rejected. */
-  private pipeline(node: SyntaxNode): LineFilter[] {
-    const filters: LineFilter[] = [];
-    const stages: SyntaxNode[] = [];
-    const collectStages = (n: SyntaxNode): void => {
-      for (const part of children(n)) {
-        if (part.name === 'PipelineExpr') collectStages(part);
-        else if (part.name === 'PipelineStage') stages.push(part);
-      }
-    };
-    collectStages(node);
-    for (const stage of stages) {
-      const lineFilters = stage.getChild('LineFilters');
-      if (lineFilters) {
-        const collect = (n: SyntaxNode): void => {
-          for (const part of children(n)) {
-            if (part.name === 'LineFilters') collect(part);
-            else if (part.name === 'LineFilter') filters.push(this.lineFilter(part));
-          }
-        };
-        collect(lineFilters);
-        continue;
-      }
-      const drop = stage.getChild('DropLabelsExpr');
-      if (drop && this.isErrorDrop(drop)) continue;
-      throw unsupported(`log pipeline stage ${this.text(stage).slice(0, 60)}`);
-    }
-    return filters;
-  }
-
-  private isErrorDrop(node: SyntaxNode): boolean {
-    const labels: SyntaxNode[] = [];
+  /** The stages of a pipeline, in query order (nested PipelineExpr nodes are left-recursive). */
+  private stages(node: SyntaxNode): Stage[] {
+    const stages: Stage[] = [];
     const collect = (n: SyntaxNode): void => {
       for (const part of children(n)) {
-        if (part.name === 'DropLabels') collect(part);
-        else if (part.name === 'DropLabel') labels.push(part);
+        if (part.name === 'PipelineExpr') collect(part);
+        else if (part.name === 'PipelineStage') stages.push(...this.stage(part));
       }
     };
     collect(node);
-    return labels.length > 0 && labels.every((l) => ERROR_LABELS.includes(this.text(l).trim()));
+    return stages;
   }
 
-  private lineFilter(node: SyntaxNode): LineFilter {
+  private stage(stage: SyntaxNode): Stage[] {
+    const body = children(stage).find((c) => c.name !== 'Pipe');
+    if (!body) throw badData(`parse error in pipeline stage ${this.text(stage)}`);
+    const handler = STAGE_BUILDERS[body.name];
+    if (!handler) throw unsupported(`log pipeline stage ${this.text(stage).slice(0, 60)}`);
+    return handler.call(this, body);
+  }
+
+  lineFilters(node: SyntaxNode): Stage[] {
+    const out: Stage[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'LineFilters') collect(part);
+        else if (part.name === 'LineFilter') out.push(this.lineFilter(part));
+      }
+    };
+    collect(node);
+    return out;
+  }
+
+  private lineFilter(node: SyntaxNode): Stage {
     const filter = node.getChild('Filter');
     const opName = filter?.firstChild?.name ?? '';
-    if (opName === 'PipePattern' || opName === 'Npa') throw unsupported(`pattern line filter ${this.text(filter!)}`);
     const op = FILTER_OPS[opName];
     if (!op) throw unsupported(`line filter ${this.text(node)}`);
-    if (node.getChild('FilterOp')) throw unsupported(`line filter function ${this.text(node)}`);
-    if (node.getChild('Or') || node.getChild('OrFilter')) throw unsupported(`"or" in line filter ${this.text(node)}`);
-    const valueNode = node.getChild('String');
-    if (!valueNode) throw badData(`parse error in line filter ${this.text(node)}`);
-    const value = unquote(this.text(valueNode));
-    try {
-      compileLineFilters([{ op, value }]); // RE2 syntax, as Loki's
-    } catch (error) {
-      if (error instanceof SyntaxError) throw badData(error.message);
-      throw error;
+    const values: LineMatch[] = [];
+    const collect = (n: SyntaxNode): void => {
+      let ip = false;
+      for (const part of children(n)) {
+        if (part.name === 'FilterOp') ip = true;
+        else if (part.name === 'String') {
+          const value = unquote(this.text(part));
+          values.push(ip ? { kind: 'ip', value } : { kind: 'text', value });
+          ip = false;
+        } else if (part.name === 'OrFilter') collect(part);
+      }
+    };
+    collect(node);
+    if (values.length === 0) throw badData(`parse error in line filter ${this.text(node)}`);
+    for (const v of values)
+      if (v.kind === 'ip' && (op === '|~' || op === '!~' || op === '|>' || op === '!>'))
+        throw badData(`ip() is only allowed with |= and !=: ${this.text(node)}`);
+    return { type: 'lineFilter', op, values };
+  }
+
+  labelParser(node: SyntaxNode): Stage[] {
+    const kind = node.firstChild?.name;
+    const arg = node.getChild('String');
+    switch (kind) {
+      case 'Json':
+        return [{ type: 'json', params: [] }];
+      case 'Logfmt':
+        return [{ type: 'logfmt', strict: false, keepEmpty: false, params: [] }];
+      case 'Unpack':
+        return [{ type: 'unpack' }];
+      case 'Regexp':
+        if (!arg) throw badData(`parse error: regexp needs an expression: ${this.text(node)}`);
+        return [{ type: 'regexp', pattern: unquote(this.text(arg)) }];
+      case 'Pattern':
+        if (!arg) throw badData(`parse error: pattern needs an expression: ${this.text(node)}`);
+        return [{ type: 'pattern', pattern: unquote(this.text(arg)) }];
+      default:
+        throw unsupported(`parser ${this.text(node)}`);
     }
-    return { op, value };
+  }
+
+  private extractionParams(node: SyntaxNode | null): JsonParam[] {
+    const params: JsonParam[] = [];
+    if (!node) return params;
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'LabelExtractionExpressionList') collect(part);
+        else if (part.name === 'LabelExtractionExpression') {
+          const id = part.getChild('Identifier');
+          const str = part.getChild('String');
+          if (!id) throw badData(`parse error in ${this.text(part)}`);
+          const label = this.text(id);
+          params.push({ label, expr: str ? unquote(this.text(str)) : label });
+        }
+      }
+    };
+    collect(node);
+    return params;
+  }
+
+  jsonExpressionParser(node: SyntaxNode): Stage[] {
+    return [{ type: 'json', params: this.extractionParams(node.getChild('LabelExtractionExpressionList')) }];
+  }
+
+  logfmtParser(node: SyntaxNode): Stage[] {
+    const flags: string[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'LogfmtParserFlags') collect(part);
+        else if (part.name === 'ParserFlag') flags.push(this.text(part));
+      }
+    };
+    const flagNode = node.getChild('LogfmtParserFlags');
+    if (flagNode) collect(flagNode);
+    for (const f of flags) if (f !== '--strict' && f !== '--keep-empty') throw badData(`unknown logfmt flag ${f}`);
+    return [
+      {
+        type: 'logfmt',
+        strict: flags.includes('--strict'),
+        keepEmpty: flags.includes('--keep-empty'),
+        params: this.extractionParams(node.getChild('LabelExtractionExpressionList')),
+      },
+    ];
+  }
+
+  labelFilterStage(node: SyntaxNode): Stage[] {
+    return [{ type: 'labelFilter', filter: this.labelFilter(node) }];
+  }
+
+  labelFilter(node: SyntaxNode): LabelFilterExpr {
+    const parts = children(node);
+    const subs = parts.filter((p) => p.name === 'LabelFilter');
+    if (subs.length === 2) {
+      const type = parts.some((p) => p.name === 'Or') ? 'or' : 'and';
+      return { type, left: this.labelFilter(subs[0]!), right: this.labelFilter(subs[1]!) };
+    }
+    if (subs.length === 1 && parts.length === 1) return this.labelFilter(subs[0]!); // parenthesised
+    const inner = parts[0];
+    if (!inner) throw badData(`parse error in label filter ${this.text(node)}`);
+    switch (inner.name) {
+      case 'LabelFilter':
+        return this.labelFilter(inner);
+      case 'Matcher':
+        return { type: 'string', matcher: this.matcher(inner) };
+      case 'NumberFilter': {
+        const [id, opNode, lit] = children(inner);
+        return { type: 'number', name: this.text(id!), op: this.compareOp(opNode!), value: this.literal(lit!) };
+      }
+      case 'UnitFilter': {
+        const unit = inner.firstChild!;
+        const [id, opNode, valueNode] = children(unit);
+        const text = this.text(valueNode!);
+        if (unit.name === 'DurationFilter') {
+          const ms = parseGoDuration(text);
+          if (ms === undefined) throw badData(`invalid duration ${text} in label filter`);
+          return { type: 'duration', name: this.text(id!), op: this.compareOp(opNode!), value: ms / 1000 };
+        }
+        const bytes = parseBytes(text);
+        if (bytes === undefined) throw badData(`invalid bytes ${text} in label filter`);
+        return { type: 'bytes', name: this.text(id!), op: this.compareOp(opNode!), value: bytes };
+      }
+      case 'IpLabelFilter': {
+        const id = inner.getChild('Identifier');
+        const str = inner.getChild('String');
+        if (!id || !str) throw badData(`parse error in ${this.text(inner)}`);
+        const negate = inner.getChild('Neq') !== null;
+        return { type: 'ip', name: this.text(id), negate, pattern: unquote(this.text(str)) };
+      }
+      default:
+        throw unsupported(`label filter ${this.text(node)}`);
+    }
+  }
+
+  private compareOp(node: SyntaxNode): CompareOp {
+    const op = COMPARE_OPS[node.name];
+    if (!op) throw badData(`invalid comparison ${this.text(node)}`);
+    return op;
+  }
+
+  lineFormat(node: SyntaxNode): Stage[] {
+    const str = node.getChild('String');
+    if (!str) throw badData(`parse error: line_format needs a template: ${this.text(node)}`);
+    return [{ type: 'lineFormat', template: unquote(this.text(str)) }];
+  }
+
+  labelFormat(node: SyntaxNode): Stage[] {
+    const ops: { dst: string; src?: string; template?: string }[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'LabelsFormat') collect(part);
+        else if (part.name === 'LabelFormatMatcher') {
+          const ids = part.getChildren('Identifier');
+          const str = part.getChild('String');
+          if (str) ops.push({ dst: this.text(ids[0]!), template: unquote(this.text(str)) });
+          else if (ids.length === 2) ops.push({ dst: this.text(ids[0]!), src: this.text(ids[1]!) });
+          else throw badData(`parse error in ${this.text(part)}`);
+        }
+      }
+    };
+    collect(node);
+    return [{ type: 'labelFormat', ops }];
+  }
+
+  dropKeep(node: SyntaxNode): Stage[] {
+    const type = node.name === 'DropLabelsExpr' ? 'drop' : 'keep';
+    const itemName = type === 'drop' ? 'DropLabel' : 'KeepLabel';
+    const listName = type === 'drop' ? 'DropLabels' : 'KeepLabels';
+    const names: string[] = [];
+    const matchers: LabelMatcher[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === listName) collect(part);
+        else if (part.name === itemName) {
+          const m = part.getChild('Matcher');
+          if (m) matchers.push(this.matcher(m));
+          else names.push(this.text(part).trim());
+        }
+      }
+    };
+    collect(node);
+    return [{ type, names, matchers }];
+  }
+
+  decolorize(): Stage[] {
+    return [{ type: 'decolorize' }];
   }
 
   private duration(node: SyntaxNode, what: string): bigint {
@@ -247,7 +522,7 @@ class Builder {
       case 'BinOpExpr':
         return this.binary(inner);
       case 'LabelReplaceExpr':
-        throw unsupported('function label_replace');
+        return this.labelReplace(inner);
       default:
         throw unsupported(`expression ${this.text(inner)}`);
     }
@@ -275,10 +550,16 @@ class Builder {
     const opNode = node.getChild('RangeOp');
     const rangeExpr = node.getChild('LogRangeExpr');
     if (!opNode || !rangeExpr) throw badData(`parse error in ${this.text(node)}`);
-    const name = this.text(opNode);
-    if (rangeExpr.getChild('UnwrapExpr')) throw unsupported(`unwrap in ${name}`);
-    if (!(RANGE_OPS as readonly string[]).includes(name)) throw unsupported(`range aggregation ${name}`);
-    if (node.getChild('Grouping')) throw unsupported(`grouping on range aggregation ${name} (only unwrapped ranges take by/without)`);
+    const name = this.text(opNode) as RangeOp;
+    const unwrapNode = rangeExpr.getChild('UnwrapExpr');
+    const allowed: readonly string[] = unwrapNode ? UNWRAP_RANGE_OPS : LOG_RANGE_OPS;
+    if (!allowed.includes(name)) {
+      throw badData(
+        unwrapNode
+          ? `invalid aggregation ${name} with unwrap`
+          : `invalid aggregation ${name} without unwrap: it needs a numeric value, e.g. ${name}({…} | logfmt | unwrap latency [5m])`,
+      );
+    }
     let selectorNode = rangeExpr.getChild('Selector');
     let pipelineNodes = rangeExpr.getChildren('PipelineExpr');
     const logExpr = rangeExpr.getChild('LogExpr');
@@ -299,14 +580,69 @@ class Builder {
       if (!d) throw badData(`parse error in ${this.text(offsetNode)}`);
       offsetNs = this.duration(d, 'offset');
     }
-    const lineFilters = pipelineNodes.flatMap((p) => this.pipeline(p));
-    return {
+    const expr: RangeAggregation = {
       type: 'rangeAggregation',
-      op: name as RangeOp,
-      selector: { matchers: this.selector(selectorNode), lineFilters },
+      op: name,
+      selector: this.logSelector(selectorNode, pipelineNodes),
       rangeNs,
       offsetNs,
     };
+    if (unwrapNode) expr.unwrap = this.unwrap(unwrapNode);
+    const paramNode = node.getChild('Number');
+    if (name === 'quantile_over_time') {
+      if (!paramNode) throw badData('parse error: quantile_over_time needs a parameter, e.g. quantile_over_time(0.99, …)');
+      expr.param = this.number(paramNode);
+    } else if (paramNode) {
+      throw badData(`parse error: ${name} takes no parameter`);
+    }
+    const groupingNode = node.getChild('Grouping');
+    if (groupingNode) {
+      if (!unwrapNode || name === 'absent_over_time') {
+        throw badData(`grouping not allowed for ${name} aggregation: only unwrapped range aggregations take by/without`);
+      }
+      expr.grouping = this.grouping(groupingNode);
+    }
+    return expr;
+  }
+
+  private unwrap(node: SyntaxNode): Unwrap {
+    const inner = node.getChild('UnwrapExpr');
+    if (inner) {
+      const base = this.unwrap(inner);
+      for (const f of node.getChildren('LabelFilter')) base.postFilters.push(this.labelFilter(f));
+      return base;
+    }
+    const id = node.getChild('Identifier');
+    if (!id) throw badData(`parse error in ${this.text(node)}`);
+    const conv = node.getChild('ConvOp')?.firstChild?.name;
+    const conversion = conv === undefined ? 'number' : CONVERSIONS[conv];
+    if (!conversion) throw unsupported(`unwrap conversion ${this.text(node)}`);
+    return { label: this.text(id), conversion, postFilters: [] };
+  }
+
+  private grouping(node: SyntaxNode): { labels: string[]; without: boolean } {
+    const labels: string[] = [];
+    const collect = (n: SyntaxNode): void => {
+      for (const part of children(n)) {
+        if (part.name === 'Labels') collect(part);
+        else if (part.name === 'Identifier') labels.push(this.text(part));
+      }
+    };
+    const labelsNode = node.getChild('Labels');
+    if (labelsNode) collect(labelsNode);
+    return { labels: [...new Set(labels)], without: node.getChild('Without') !== null };
+  }
+
+  private labelReplace(node: SyntaxNode): MetricExpr {
+    const inner = node.getChild('MetricExpr');
+    const args = node.getChildren('String').map((s) => unquote(this.text(s)));
+    if (!inner || args.length !== 4) throw badData(`parse error: label_replace takes a vector and four strings: ${this.text(node)}`);
+    const [dst, replacement, src, regex] = args as [string, string, string, string];
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw badData(`invalid destination label name in label_replace(): ${dst}`);
+    compileRegex(regex, { anchored: true });
+    const expr = this.metric(inner);
+    if (isScalar(expr)) throw badData(`label_replace expects a vector, got the scalar ${this.text(inner)}`);
+    return { type: 'labelReplace', expr, dst, replacement, src, regex };
   }
 
   private vectorAggregation(node: SyntaxNode): MetricExpr {
@@ -315,7 +651,7 @@ class Builder {
     if (!opNode || !inner) throw badData(`parse error in ${this.text(node)}`);
     const name = this.text(opNode);
     if (!(VECTOR_OPS as readonly string[]).includes(name)) throw unsupported(`aggregation ${name}`);
-    const op = name as AggregateOp;
+    const op = name as LogAggregateOp;
     let grouping: string[] = [];
     let without = false;
     const groupingNode = node.getChild('Grouping');
