@@ -152,11 +152,21 @@ export function scanJson(text: string): JsonNode {
       const s = string();
       return { kind: 'string', value: s, from, to: i };
     }
-    for (const word of ['true', 'false', 'null']) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
-        return { kind: 'scalar', text: word, from, to: i };
-      }
+    const word = c === 't' ? 'true' : c === 'f' ? 'false' : c === 'n' ? 'null' : undefined;
+    if (word !== undefined) {
+      if (!text.startsWith(word, i)) fail(`unexpected ${JSON.stringify(c)}`);
+      i += word.length;
+      return { kind: 'scalar', text: word, from, to: i };
+    }
+    // Plain integers (the common case) without the regex.
+    let j = i;
+    if (text.charCodeAt(j) === 45) j++;
+    const digitsFrom = j;
+    while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+    const next = text.charCodeAt(j);
+    if (j > digitsFrom && next !== 46 && next !== 101 && next !== 69 && (j - digitsFrom === 1 || text.charCodeAt(digitsFrom) !== 48)) {
+      i = j;
+      return { kind: 'scalar', text: text.slice(from, j), from, to: j };
     }
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
