@@ -4,7 +4,7 @@
  * spool limits, retry and tailing settings. Defaults live here and only here; every error
  * in the file is reported at once with its path (docs/architecture.md §7, Loki's validate()).
  */
-import { compileRegex } from '../../runtime/src/common/regex.js';
+import { compileRegex } from '../../runtime/src/common/index.js';
 import fs from 'node:fs';
 import * as t from 'io-ts';
 import YAML from 'yaml';

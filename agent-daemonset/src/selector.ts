@@ -3,7 +3,7 @@
  * Kubernetes label selector (matchLabels + matchExpressions, the semantics of
  * metav1.LabelSelector: every requirement must hold).
  */
-import { compileRegex, type Regex } from '../../runtime/src/common/regex.js';
+import { compileRegex, type Regex } from '../../runtime/src/common/index.js';
 import * as t from 'io-ts';
 
 export const LabelSelectorConfig = t.exact(

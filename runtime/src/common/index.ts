@@ -16,3 +16,4 @@ export * from './throttled-log.js';
 export * from './version.js';
 export * from './secrets.js';
 export * from './config-file.js';
+export * from './regex.js';
