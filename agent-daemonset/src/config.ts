@@ -4,15 +4,11 @@
  * spool limits, retry and tailing settings. Defaults live here and only here; every error
  * in the file is reported at once with its path (docs/architecture.md §7, Loki's validate()).
  */
-import { compileRegex } from '../../runtime/src/common/index.js';
 import fs from 'node:fs';
 import * as t from 'io-ts';
 import YAML from 'yaml';
-import { decode } from '../../runtime/src/common/index.js';
-import { LABEL_NAME } from '../../runtime/src/model/index.js';
-import { defaultLimits } from '../../runtime/src/model/index.js';
-import { ConfigError } from '../../runtime/src/common/index.js';
-import { parseDuration } from '../../runtime/src/common/index.js';
+import { compileRegex, ConfigError, decode, parseDuration } from '../../runtime/src/common/index.js';
+import { defaultLimits, LABEL_NAME } from '../../runtime/src/model/index.js';
 import { compilePodMatch, PodMatchConfig, type PodMatcher } from './selector.js';
 
 export { ConfigError };
