@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps helm-crds helm-golden kind-e2e image test-image
+.PHONY: run build test test-unit test-integration test-cluster lint format typecheck bench clean deps helm-crds helm-golden kind-e2e image test-image test-node
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -80,3 +80,9 @@ image: deps
 
 test-image: image
 	npx ava --config test/image/ava.config.js
+
+# Real pods on a real kubelet node (containerd, runc, CNI bridge; root only) registered to the
+# kube control plane, running the image above. Not part of `make test` yet.
+test-node: image
+	NODE_IMAGES=$(CURDIR)/.run/image/sextant.oci.tar $(MAKE) --no-print-directory infra-up SERVICES="kube node"
+	npx ava --config test/node/ava.config.js
