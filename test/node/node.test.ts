@@ -16,17 +16,23 @@ const ns = uniqueName('node');
 test.before(() => createNamespaces(ns));
 test.after.always(() => deleteNamespace(ns));
 
-function podYaml(name: string): string {
+function placement(): Record<string, unknown> {
   const [taintKey, rest] = infraVar('NODE_TAINT').split('=') as [string, string];
   const [taintValue, effect] = rest.split(':') as [string, string];
+  return {
+    nodeSelector: { 'kubernetes.io/hostname': infraVar('NODE_NAME') },
+    tolerations: [{ key: taintKey, value: taintValue, effect, operator: 'Equal' }],
+  };
+}
+
+function podYaml(name: string): string {
   const lines = `for (let i = 1; i <= ${LINES}; i++) console.log('node-test line ' + i); setInterval(() => {}, 1 << 30);`;
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: ns, labels: { app: name } },
     spec: {
-      nodeSelector: { 'kubernetes.io/hostname': infraVar('NODE_NAME') },
-      tolerations: [{ key: taintKey, value: taintValue, effect, operator: 'Equal' }],
+      ...placement(),
       automountServiceAccountToken: false,
       terminationGracePeriodSeconds: 2,
       securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
@@ -96,4 +102,66 @@ test('a pod of the image runs on the real node; HTTP, kubectl logs and the CRI l
   const cri = readFileSync(`${dir}/0.log`, 'utf8').trimEnd().split('\n');
   t.is(cri.length, LINES);
   cri.forEach((line, i) => t.regex(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ stdout F node-test line ${i + 1}$`)));
+});
+
+test('through kube-proxy: a pod reaches a Service of another pod, and the API server at the kubernetes Service', async (t) => {
+  const server = "require('http').createServer((q, r) => r.end('hello from ' + process.env.HOSTNAME)).listen(8080)";
+  // the client prints what the Service answered (its address from the Service variables: no
+  // cluster DNS yet) and what the API server says to the pod's service-account token
+  const client = `
+    const fs = require('fs'), https = require('https'), sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+    (async () => {
+      const r = await fetch('http://' + process.env.WEB_SERVICE_HOST + ':' + process.env.WEB_SERVICE_PORT + '/');
+      console.log('service: ' + (await r.text()));
+      https.get({ host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, path: '/version',
+        ca: fs.readFileSync(sa + '/ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(sa + '/token', 'utf8') } },
+        (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => console.log('api: ' + res.statusCode + ' ' + JSON.parse(b).gitVersion)); });
+    })().catch((e) => { console.log('error: ' + (e.cause?.message ?? e.message)); process.exit(1); });`;
+  const container = (name: string, code: string) => ({ name, image, imagePullPolicy: 'Never', command: ['node', '-e', code] });
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'web', namespace: ns, labels: { app: 'web' } },
+          spec: { ...placement(), terminationGracePeriodSeconds: 1, containers: [container('web', server)] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web', namespace: ns },
+          spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+        },
+      ],
+    }),
+  );
+  await until('the web pod to be ready', () =>
+    getJson<Pod>(['get', 'pod', 'web', '-n', ns, '-o', 'json']).status.containerStatuses?.every((c) => c.ready) ? true : undefined,
+  );
+  await until(
+    'the Service to have its endpoint',
+    () =>
+      kubectl(['get', 'endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=web', '-o', 'jsonpath={..addresses[0]}']).trim() ||
+      undefined,
+  );
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'client', namespace: ns },
+      spec: { ...placement(), restartPolicy: 'Never', containers: [container('client', client)] },
+    }),
+  );
+  const phase = await until('the client pod to finish', () => {
+    const p = getJson<Pod>(['get', 'pod', 'client', '-n', ns, '-o', 'json']).status.phase;
+    return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+  });
+  const out = kubectl(['logs', 'client', '-n', ns]).trim().split('\n');
+  t.is(phase, 'Succeeded', out.join('\n'));
+  t.deepEqual(out, ['service: hello from web', `api: 200 ${infraVar('KUBE_VERSION')}`]);
 });

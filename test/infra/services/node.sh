@@ -291,6 +291,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = "$d/cni/net.d"
     max_conf_num = 1
 TOML
+  # isGateway false: the bridge already holds the gateway address (node_network_up), and a
+  # gateway bridge makes the plugin switch on net.ipv4.ip_forward for the whole machine
   node_write_if_changed "$d/cni/net.d/10-sextant.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
@@ -299,13 +301,13 @@ TOML
     {
       "type": "bridge",
       "bridge": "$NODE_BRIDGE",
-      "isGateway": true,
+      "isGateway": false,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
         "dataDir": "$d/cni/ipam",
-        "ranges": [[{ "subnet": "$NODE_POD_CIDR" }]],
+        "ranges": [[{ "subnet": "$NODE_POD_CIDR", "gateway": "$NODE_IP" }]],
         "routes": [{ "dst": "0.0.0.0/0" }]
       }
     }
