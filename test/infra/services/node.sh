@@ -509,7 +509,7 @@ node_down_after() {
   done || true
   node_cgroups_remove
   node_network_down
-  if kube_check 2>/dev/null && kctl get endpoints kubernetes -n default -l sextant.dev/node-service=true -o name 2>/dev/null | grep -q .; then
+  if kube_check 2>/dev/null && kctl get endpoints -n default -l sextant.dev/node-service=true -o name 2>/dev/null | grep -qx endpoints/kubernetes; then
     log "node: deleting endpoints default/kubernetes (ours)"
     kctl delete endpoints kubernetes -n default --wait=false >/dev/null 2>&1 || true
   fi
