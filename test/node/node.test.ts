@@ -59,6 +59,14 @@ function podYaml(name: string): string {
   });
 }
 
+function dnsServer(): string | undefined {
+  try {
+    return infraVar('NODE_DNS');
+  } catch {
+    return undefined;
+  }
+}
+
 interface Pod {
   metadata: { uid: string };
   status: { phase?: string; podIP?: string; containerStatuses?: { name: string; ready: boolean; restartCount: number }[] };
@@ -104,20 +112,32 @@ test('a pod of the image runs on the real node; HTTP, kubectl logs and the CRI l
   cri.forEach((line, i) => t.regex(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ stdout F node-test line ${i + 1}$`)));
 });
 
-test('through kube-proxy: a pod reaches a Service of another pod, and the API server at the kubernetes Service', async (t) => {
+test('through kube-proxy and the cluster DNS: a pod reaches a Service of another pod by address and by name, and the API server at the kubernetes Service', async (t) => {
   const server = "require('http').createServer((q, r) => r.end('hello from ' + process.env.HOSTNAME)).listen(8080)";
-  // the client prints what the Service answered (its address from the Service variables: no
-  // cluster DNS yet) and what the API server says to the pod's service-account token
+  // the client prints what the Service answered at its address (the Service variables) and
+  // at its name <service>.<namespace> (CoreDNS), and what the API server says to its token
   const client = `
     const fs = require('fs'), https = require('https'), sa = '/var/run/secrets/kubernetes.io/serviceaccount';
     (async () => {
       const r = await fetch('http://' + process.env.WEB_SERVICE_HOST + ':' + process.env.WEB_SERVICE_PORT + '/');
       console.log('service: ' + (await r.text()));
+      if (process.env.CHECK_DNS) {
+        const byName = await fetch('http://web.${ns}/');
+        console.log('by name: ' + (await byName.text()));
+      }
       https.get({ host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, path: '/version',
         ca: fs.readFileSync(sa + '/ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(sa + '/token', 'utf8') } },
         (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => console.log('api: ' + res.statusCode + ' ' + JSON.parse(b).gitVersion)); });
     })().catch((e) => { console.log('error: ' + (e.cause?.message ?? e.message)); process.exit(1); });`;
-  const container = (name: string, code: string) => ({ name, image, imagePullPolicy: 'Never', command: ['node', '-e', code] });
+  // names are checked when the node runs its cluster DNS (NODE_DNS in the env file)
+  const dns = dnsServer() !== undefined;
+  const container = (name: string, code: string) => ({
+    name,
+    image,
+    imagePullPolicy: 'Never',
+    command: ['node', '-e', code],
+    env: dns ? [{ name: 'CHECK_DNS', value: '1' }] : [],
+  });
   kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({
@@ -163,5 +183,5 @@ test('through kube-proxy: a pod reaches a Service of another pod, and the API se
   });
   const out = kubectl(['logs', 'client', '-n', ns]).trim().split('\n');
   t.is(phase, 'Succeeded', out.join('\n'));
-  t.deepEqual(out, ['service: hello from web', `api: 200 ${infraVar('KUBE_VERSION')}`]);
+  t.deepEqual(out, ['service: hello from web', ...(dns ? ['by name: hello from web'] : []), `api: 200 ${infraVar('KUBE_VERSION')}`]);
 });
