@@ -38,7 +38,7 @@ NODE_PROXY_METRICS_PORT=${NODE_PROXY_METRICS_PORT:-16249}
 NODE_PROXY=${NODE_PROXY:-1}
 # cluster DNS: CoreDNS (Go module proxy) as a host process on the node IP, port 53, the
 # kubelet's clusterDNS; names like api-ingestion.team-a.svc.cluster.local resolve in pods
-NODE_DNS=${NODE_DNS:-0}
+NODE_DNS=${NODE_DNS:-1}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 NODE_DNS_READY_PORT=${NODE_DNS_READY_PORT:-16281}
 NODE_CGROUP_ROOT=${NODE_CGROUP_ROOT:-/sextant-node}
