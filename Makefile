@@ -16,7 +16,7 @@ export npm_config_nodedir := $(NODE_HOME)
 # built for one Node ABI).
 NPM_STAMP := node_modules/.install-stamp-node$(NODE_VERSION)
 
-.PHONY: run build test test-unit test-integration test-cluster test-differential lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e
+.PHONY: run build test test-unit test-integration test-cluster test-differential lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e image test-image test-node
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -99,3 +99,18 @@ helm-golden: deps helm-crds
 # Not part of `make test` (CI has no Docker). See test/kind/e2e.sh for its settings.
 kind-e2e:
 	bash test/kind/e2e.sh
+
+# The Dockerfile's image without Docker (umoci, Node from the npm registry, Debian's libc):
+# an OCI archive at .run/image/sextant.oci.tar for `ctr images import`, kind or docker load.
+# Cached by content hash (tools/image/build.sh); test-image checks it against the Dockerfile.
+image: deps
+	bash tools/image/build.sh
+
+test-image: image
+	npx ava --config test/image/ava.config.js
+
+# Real pods on a real kubelet node (containerd, runc, CNI bridge, kube-proxy; root only)
+# registered to the kube control plane, running the image above; the node goes down again at
+# the end (test/node/run.sh). Not part of `make test` yet.
+test-node: image
+	bash test/node/run.sh

@@ -12,8 +12,8 @@
 #   infra.sh kafka-tool CLASS ARGS...      any Kafka main class on the cached classpath
 #
 # Services are the files services/NAME.sh; each defines NAME_install, NAME_start,
-# NAME_wait, NAME_env, NAME_procs, NAME_ports and NAME_describe (a later `kube` service is
-# one more such file).
+# NAME_wait, NAME_env, NAME_procs, NAME_ports and NAME_describe, and optionally
+# NAME_down_before / NAME_down_after (hooks around stopping its processes).
 set -euo pipefail
 
 INFRA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,8 +130,12 @@ cmd_down() {
   local services
   services=$(ordered "$@" | tac)
   for s in $services; do
+    # optional hooks: NAME_down_before runs while the processes still run, NAME_down_after
+    # once they are gone (the node service undoes its machine changes there)
+    if declare -F "${s}_down_before" >/dev/null; then "${s}_down_before"; fi
     procs=$("${s}_procs")
     for p in $(echo "$procs" | tr ' ' '\n' | tac); do stop_proc "$p"; done
+    if declare -F "${s}_down_after" >/dev/null; then "${s}_down_after"; fi
   done
   write_env
   log "down: done in $(since "$t0")s"
