@@ -166,13 +166,17 @@ test('with only the documented RBAC the operator reconciles, prunes, reports, pu
   await until('the HPA to be pruned', () =>
     getJson<{ items: unknown[] }>(['-n', ns, 'get', 'horizontalpodautoscalers']).items.length === 0 ? true : undefined,
   );
-  kubectl(['-n', ns, 'delete', 'sink', 'archive']);
-  await untilReady(ns, 'api', 'False', 'SinkNotFound');
-  await until('the SinkNotFound Event', () =>
-    getJson<{ items: { reason: string }[] }>(['-n', ns, 'get', 'events.events.k8s.io']).items.some((e) => e.reason === 'SinkNotFound')
+  // The Sink is in use: the operator put its finalizer on it (patch on sinks), so the delete
+  // only marks it, and the Sink turns InUse with a Warning Event.
+  kubectl(['-n', ns, 'delete', 'sink', 'archive', '--wait=false']);
+  await until('the InUse Event', () =>
+    getJson<{ items: { reason: string }[] }>(['-n', ns, 'get', 'events.events.k8s.io']).items.some((e) => e.reason === 'InUse')
       ? true
       : undefined,
   );
+  // Let go of it: the operator removes the finalizer (patch on sinks) and the Sink goes.
+  kubectl(['-n', ns, 'patch', 'pipeline', 'api', '--type', 'json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/sinks/cold' }])]);
+  await until('the Sink to go', () => (kubectl(['-n', ns, 'get', 'sinks', '-o', 'name']).includes('/archive') ? undefined : true));
   // The operator watches the whole cluster, so it may still see a Pipeline of an earlier test
   // whose namespace is being deleted: the API server refuses new Events there with a 403 that
   // is about the namespace, not about our RBAC.

@@ -82,6 +82,14 @@ export function createNamespaces(...namespaces: string[]): void {
 }
 
 export function deleteNamespace(namespace: string): void {
+  // Sinks in use carry the operator's finalizer; the tests stop their operator before they
+  // clean up, so nobody would remove it and the namespace would stay Terminating.
+  try {
+    for (const sink of kubectl(['-n', namespace, 'get', 'sinks.sextant.dev', '-o', 'name']).split('\n').filter(Boolean))
+      kubectl(['-n', namespace, 'patch', sink, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+  } catch {
+    // best effort (no Sink CRD, or no such namespace)
+  }
   try {
     kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
   } catch {

@@ -468,8 +468,9 @@ export class PipelineController<Settings> {
   ): Promise<void> {
     const key = objectKey(raw);
     if (!sameJson(previous, status)) {
+      let written: unknown;
       try {
-        await this.deps.clients.custom.patchNamespacedCustomObjectStatus({
+        written = await this.deps.clients.custom.patchNamespacedCustomObjectStatus({
           group: GROUP,
           version: VERSION,
           namespace: raw.metadata!.namespace!,
@@ -485,7 +486,7 @@ export class PipelineController<Settings> {
         this.deps.log.debug({ pipeline: key }, 'Pipeline deleted during its reconcile; status not written');
         return;
       }
-      this.statusMemo.wrote(key, raw.metadata?.resourceVersion, status);
+      this.statusMemo.wrote(key, (written as k8s.KubernetesObject | undefined)?.metadata?.resourceVersion, status);
       this.deps.metrics.writes.inc({ kind: 'Pipeline', operation: 'status' });
     }
     for (const tr of transitions) {

@@ -103,11 +103,8 @@ export function sinkReconciler(deps: SinkControllerDeps) {
       return;
     }
     if (deleting && users.length === 0) return;
-    // The resourceVersion our status is written over (for the memo): moved by our own finalizer patch.
-    let over = raw.metadata?.resourceVersion;
     if (!deleting && users.length > 0 && !guarded) {
-      over = await patchFinalizers(raw, [...finalizers, SINK_IN_USE_FINALIZER]);
-      if (over === undefined) return;
+      if ((await patchFinalizers(raw, [...finalizers, SINK_IN_USE_FINALIZER])) === undefined) return;
       deps.log.info({ sink: key, usedBy: users }, `Sink ${key}: in use by ${users.join(', ')}; deletion is blocked until none uses it`);
     }
 
@@ -154,8 +151,9 @@ export function sinkReconciler(deps: SinkControllerDeps) {
     const merged = mergeConditions(previous.conditions as Condition[] | undefined, [ready], new Date());
     const status: SinkStatus = { observedGeneration: generation, conditions: merged.conditions, usedBy: shown };
     if (sameJson(previous, status)) return;
+    let written: unknown;
     try {
-      await deps.clients.custom.patchNamespacedCustomObjectStatus({
+      written = await deps.clients.custom.patchNamespacedCustomObjectStatus({
         group: GROUP,
         version: VERSION,
         namespace,
@@ -167,7 +165,7 @@ export function sinkReconciler(deps: SinkControllerDeps) {
       if (isNotFound(error)) return;
       throw error;
     }
-    memo.wrote(key, over, status);
+    memo.wrote(key, (written as k8s.KubernetesObject | undefined)?.metadata?.resourceVersion, status);
     deps.metrics.writes.inc({ kind: 'Sink', operation: 'status' });
     for (const tr of merged.transitions) {
       deps.log.info({ sink: key, reason: tr.reason }, `Sink ${key}: Ready=${tr.to} (${tr.reason})`);
