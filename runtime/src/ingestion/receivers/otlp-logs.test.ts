@@ -9,7 +9,7 @@ import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { EmbeddedBus } from '../../bus/embedded/embedded-bus.js';
+import { createEmbeddedBus } from '../../platform/embedded.js';
 import { silentLogger } from '../../common/log.js';
 import { RuntimeMetrics } from '../../common/metrics.js';
 import { baseApp, boundPort, finishApp, listen } from '../../common/server.js';
@@ -33,7 +33,7 @@ async function start(): Promise<Harness> {
   const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
   const metrics = new RuntimeMetrics();
   const log = silentLogger();
-  const bus = new EmbeddedBus({ store, metrics, log, processor: emptyPipeline() });
+  const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
   const app = baseApp(metrics, { notReady: () => [] });
   const rateLimit = { requestsPerSecond: 10_000, burst: 10_000 };
   app.use(ingestionRouter({ bus, keys: new ApiKeys([KEY]), limits: defaultLimits, rateLimit, maxBodyBytes: 1024 * 1024, metrics, log }));
