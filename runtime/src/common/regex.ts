@@ -24,8 +24,13 @@ export interface Regex {
   groups(text: string): Record<string, string | undefined> | undefined;
   /** The names of the named capture groups, in pattern order. */
   readonly groupNames: readonly string[];
-  /** Replaces every non-overlapping match with the value of `replace(match)`. */
-  replaceAll(text: string, replace: (match: string) => string): string;
+  /**
+   * Replaces every non-overlapping match with the value of `replace(match, groups)`; `groups()`
+   * gives that match's capture groups (for Go's `$1`/`${name}` templates, see `expand`).
+   */
+  replaceAll(text: string, replace: (match: string, groups: () => WholeMatch) => string): string;
+  /** How many non-overlapping matches the input holds. */
+  count(text: string): number;
   /** The groups of a match of the whole input (index 0 is the input), or undefined (label_replace). */
   matchWhole(text: string): WholeMatch | undefined;
 }
@@ -74,24 +79,82 @@ export function compileRegex(pattern: string, options: RegexOptions): Regex {
     },
     matchWhole(text) {
       const m = re.matcher(text);
-      if (!m.matches()) return undefined;
-      const indexed: (string | undefined)[] = [];
-      for (let i = 0; i <= m.groupCount(); i++) indexed.push(m.group(i) ?? undefined);
-      const named: Record<string, string | undefined> = {};
-      for (const name of names) named[name] = m.group(name) ?? undefined;
-      return { indexed, named };
+      return m.matches() ? groupsOf(m, names) : undefined;
     },
     replaceAll(text, replace) {
       const m = re.matcher(text);
+      const groups = (): WholeMatch => groupsOf(m, names);
       let out = '';
       let pos = 0;
       while (m.find()) {
-        out += text.slice(pos, m.start()) + replace(text.slice(m.start(), m.end()));
+        out += text.slice(pos, m.start()) + replace(text.slice(m.start(), m.end()), groups);
         pos = m.end();
       }
       return pos === 0 && out === '' ? text : out + text.slice(pos);
     },
+    count(text) {
+      const m = re.matcher(text);
+      let n = 0;
+      while (m.find()) n++;
+      return n;
+    },
   };
+}
+
+type Matcher = ReturnType<RE2JS['matcher']>;
+
+function groupsOf(m: Matcher, names: readonly string[]): WholeMatch {
+  const indexed: (string | undefined)[] = [];
+  for (let i = 0; i <= m.groupCount(); i++) indexed.push(m.group(i) ?? undefined);
+  const named: Record<string, string | undefined> = {};
+  for (const name of names) named[name] = m.group(name) ?? undefined;
+  return { indexed, named };
+}
+
+/**
+ * Go's Regexp.Expand: `$1`, `${1}`, `$name`, `${name}` take a group's text (empty when it did
+ * not take part or does not exist), `$$` is a dollar; a `$` not followed by a name is kept.
+ * Prometheus' label_replace and Loki's label_replace and regexReplaceAll use it.
+ */
+export function expand(template: string, match: WholeMatch): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c !== '$' || i === template.length - 1) {
+      out += c;
+      continue;
+    }
+    const next = template[i + 1]!;
+    if (next === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string;
+    let end: number;
+    if (next === '{') {
+      const close = template.indexOf('}', i + 2);
+      const inner = close < 0 ? '' : template.slice(i + 2, close);
+      if (close < 0 || !/^[A-Za-z0-9_]+$/.test(inner)) {
+        out += c;
+        continue;
+      }
+      name = inner;
+      end = close;
+    } else {
+      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
+      if (!m) {
+        out += c;
+        continue;
+      }
+      name = m[0];
+      end = i + m[0].length;
+    }
+    if (/^\d+$/.test(name)) out += match.indexed[Number(name)] ?? '';
+    else out += match.named[name] ?? '';
+    i = end;
+  }
+  return out;
 }
 
 /** Characters that mean themselves in RE2 (no metacharacter, no case folding flag). */

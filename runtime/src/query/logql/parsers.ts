@@ -382,8 +382,8 @@ export interface RegexpParser {
 }
 
 export function compileRegexpParser(pattern: string): RegexpParser {
-  const re = compileRegex(pattern);
-  const names = [...pattern.matchAll(/\(\?P?<([^>]+)>/g)].map((m) => m[1]!);
+  const re = compileRegex(pattern, { anchored: false });
+  const names = [...re.groupNames];
   if (names.length === 0) throw badData(`at least one named capture must be supplied in regexp ${JSON.stringify(pattern)}`);
   for (const name of names) {
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw badData(`invalid extracted label name ${JSON.stringify(name)} in regexp`);
@@ -391,9 +391,9 @@ export function compileRegexpParser(pattern: string): RegexpParser {
   return {
     names,
     parse(line) {
-      const m = re.exec(line);
-      if (!m?.groups) return [];
-      return Object.entries(m.groups).filter((e): e is [string, string] => e[1] !== undefined);
+      const groups = re.groups(line);
+      if (!groups) return [];
+      return Object.entries(groups).filter((e): e is [string, string] => e[1] !== undefined);
     },
   };
 }

@@ -180,7 +180,7 @@ function lineFilterStage(op: Stage & { type: 'lineFilter' } extends { op: infer 
         return (line) => line.includes(v.value);
       case '|~':
       case '!~': {
-        const re = compileRegex(v.value);
+        const re = compileRegex(v.value, { anchored: false });
         return (line) => re.test(line);
       }
       case '|>':

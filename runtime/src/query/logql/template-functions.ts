@@ -3,6 +3,7 @@
  * Sprig, and Loki's own), one table entry each. Values are strings, numbers, booleans, null
  * and GoTime (a nanosecond instant, what `__timestamp__`, `toDate` and `now` return).
  */
+import { expand, type Regex } from '../../common/regex.js';
 import { compileRegex } from './regex.js';
 
 export class TemplateError extends Error {
@@ -91,29 +92,14 @@ function bounded(n: number, fn: string): number {
   return Math.max(0, n);
 }
 
-/** Go's Regexp.Expand syntax ($1, ${1}, $name, ${name}) → JavaScript's replacement syntax. */
-function goReplacement(repl: string): string {
-  return repl.replace(/\$\$|\$\{(\w+)\}|\$(\w+)|\$/g, (m, braced?: string, bare?: string) => {
-    if (m === '$$') return '$$';
-    const name = braced ?? bare;
-    if (name === undefined) return '$$';
-    return /^\d+$/.test(name) ? `$${name}` : `$<${name}>`;
-  });
-}
-
 function regexReplace(pattern: string, s: string, repl: string, literal: boolean): string {
-  let re: RegExp;
+  let re: Regex;
   try {
-    re = compileRegex(pattern, { global: true });
+    re = compileRegex(pattern, { anchored: false });
   } catch (error) {
     throw new TemplateError((error as Error).message);
   }
-  if (literal) return s.replace(re, () => repl);
-  try {
-    return s.replace(re, goReplacement(repl));
-  } catch (error) {
-    throw new TemplateError((error as Error).message);
-  }
+  return literal ? re.replaceAll(s, () => repl) : re.replaceAll(s, (_match, groups) => expand(repl, groups()));
 }
 
 // ---------------------------------------------------------------- printf
@@ -531,7 +517,7 @@ export const FUNCTIONS: Record<string, TemplateFunction> = {
   default: f(1, 2, (a) => (a.length < 2 || !truthy(a[1]) ? a[0] : a[1])),
   count: f(2, 2, ([pattern, s]) => {
     try {
-      return (str(s).match(compileRegex(str(pattern), { global: true })) ?? []).length;
+      return compileRegex(str(pattern), { anchored: false }).count(str(s));
     } catch (error) {
       throw new TemplateError((error as Error).message);
     }

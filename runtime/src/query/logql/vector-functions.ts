@@ -8,6 +8,7 @@ import type { Labels } from '../../model/types.js';
 import { aggregate, type InstantSample } from '../promql/evaluate.js';
 import { QueryError } from '../promql/errors.js';
 import type { LabelReplaceExpr, LogAggregateOp } from './ast.js';
+import { expand } from '../../common/regex.js';
 import { compileRegex } from './regex.js';
 
 function groupLabels(metric: Labels, grouping: string[], without: boolean): Labels {
@@ -60,20 +61,10 @@ export function aggregateLog(
   }
 }
 
-/** Go's Regexp.Expand: $1, ${1}, $name, ${name}; $$ is a dollar. */
-function expand(template: string, match: RegExpExecArray): string {
-  return template.replace(/\$\$|\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)/g, (m, braced?: string, bare?: string) => {
-    if (m === '$$') return '$';
-    const name = (braced ?? bare)!;
-    if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
-    return match.groups?.[name] ?? '';
-  });
-}
-
 export function labelReplace(expr: LabelReplaceExpr, samples: InstantSample[]): InstantSample[] {
   const re = compileRegex(expr.regex, { anchored: true });
   const out = samples.map((s) => {
-    const m = re.exec(s.metric[expr.src] ?? '');
+    const m = re.matchWhole(s.metric[expr.src] ?? '');
     if (!m) return s;
     const value = expand(expr.replacement, m);
     const metric = { ...s.metric };

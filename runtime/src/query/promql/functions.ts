@@ -3,7 +3,7 @@
  * evaluation at one step (called by the evaluator with the evaluated arguments). A new
  * function is one more entry here. Semantics follow Prometheus 3's promql/functions.go.
  */
-import { compileRegex, RegexError, type Regex, type WholeMatch } from '../../common/regex.js';
+import { compileRegex, expand, RegexError, type Regex } from '../../common/regex.js';
 import type { Labels } from '../../model/types.js';
 import type { Expr, ValueType } from './ast.js';
 import { QueryError } from './errors.js';
@@ -239,48 +239,6 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 function checkLabelName(name: string, what: string): void {
   // Prometheus 3 accepts any non-empty UTF-8 label name.
   if (name === '' || !name.isWellFormed()) throw new QueryError('execution', `invalid ${what} label name in ${name}`);
-}
-
-/** Go's regexp.Expand template syntax: $1, ${1}, $name, ${name}, $$. */
-function expandTemplate(template: string, match: WholeMatch): string {
-  let out = '';
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (c !== '$' || i === template.length - 1) {
-      out += c;
-      continue;
-    }
-    const next = template[i + 1]!;
-    if (next === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (next === '{') {
-      const close = template.indexOf('}', i + 2);
-      const inner = close < 0 ? '' : template.slice(i + 2, close);
-      if (close < 0 || !/^[A-Za-z0-9_]+$/.test(inner)) {
-        out += c;
-        continue;
-      }
-      name = inner;
-      end = close;
-    } else {
-      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
-      if (!m) {
-        out += c;
-        continue;
-      }
-      name = m[0];
-      end = i + m[0].length;
-    }
-    if (/^\d+$/.test(name)) out += match.indexed[Number(name)] ?? '';
-    else out += match.named[name] ?? '';
-    i = end;
-  }
-  return out;
 }
 
 function compileAnchored(source: string, what: string): Regex {
@@ -523,7 +481,7 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
         vectorArg(args[0]).map((s) => {
           const match = regex.matchWhole(s.metric[src] ?? '');
           if (!match) return s;
-          return { metric: withLabel(s.metric, dst, expandTemplate(replacement, match)), value: s.value };
+          return { metric: withLabel(s.metric, dst, expand(replacement, match)), value: s.value };
         }),
       );
     },
