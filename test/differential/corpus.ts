@@ -202,6 +202,8 @@ function corpus(): string[] {
     'topk(1, sum by (instance) (up))',
   );
   q.push('topk(scalar(count(up)), memory_bytes)', 'sort_desc(topk(3, rate(http_requests_total[5m])))');
+  // k is refused before the input is read, also where the input is empty.
+  q.push('topk(1e20, nonexistent_metric)', 'bottomk(NaN, nonexistent_metric)', 'topk(-1e20, http_requests_total)');
   for (const p of ['0', '0.5', '0.9', '0.99', '1', '-0.5', '1.5', 'NaN']) q.push(`quantile(${p}, http_requests_total)`);
   q.push('quantile by (instance) (0.5, http_requests_total)', 'quantile without (room) (0.5, temperature_celsius)');
   q.push(

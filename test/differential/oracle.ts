@@ -16,13 +16,13 @@ const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SOURCE = path.join(ROOT, 'test/promql-oracle');
 
-/** The oracle binary: ~/.cache/sextant/promql-oracle-<hash of go.mod, go.sum, *.go>. */
+/** The oracle binary: $XDG_CACHE_HOME (~/.cache)/sextant/promql-oracle-<hash of go.mod, go.sum, *.go>. */
 export async function oracleBinary(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of fs.readdirSync(SOURCE).sort()) {
     if (file === 'go.mod' || file === 'go.sum' || file.endsWith('.go')) hash.update(file).update(fs.readFileSync(path.join(SOURCE, file)));
   }
-  const dir = path.join(os.homedir(), '.cache', 'sextant');
+  const dir = path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'sextant');
   const binary = path.join(dir, `promql-oracle-${hash.digest('hex').slice(0, 16)}`);
   if (fs.existsSync(binary)) return binary;
   fs.mkdirSync(dir, { recursive: true });

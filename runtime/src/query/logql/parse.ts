@@ -639,7 +639,7 @@ export class Builder {
     if (!inner || args.length !== 4) throw badData(`parse error: label_replace takes a vector and four strings: ${this.text(node)}`);
     const [dst, replacement, src, regex] = args as [string, string, string, string];
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw badData(`invalid destination label name in label_replace(): ${dst}`);
-    compileRegex(regex, { anchored: true });
+    compileRegex(regex, { anchored: true, where: 'label_replace()' });
     const expr = this.metric(inner);
     if (isScalar(expr)) throw badData(`label_replace expects a vector, got the scalar ${this.text(inner)}`);
     return { type: 'labelReplace', expr, dst, replacement, src, regex };

@@ -382,7 +382,7 @@ export interface RegexpParser {
 }
 
 export function compileRegexpParser(pattern: string): RegexpParser {
-  const re = compileRegex(pattern, { anchored: false });
+  const re = compileRegex(pattern, { anchored: false, where: 'the regexp parser' });
   const names = [...re.groupNames];
   if (names.length === 0) throw badData(`at least one named capture must be supplied in regexp ${JSON.stringify(pattern)}`);
   for (const name of names) {

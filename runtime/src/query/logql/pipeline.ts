@@ -180,7 +180,7 @@ function lineFilterStage(op: Stage & { type: 'lineFilter' } extends { op: infer 
         return (line) => line.includes(v.value);
       case '|~':
       case '!~': {
-        const re = compileRegex(v.value, { anchored: false });
+        const re = compileRegex(v.value, { anchored: false, where: `line filter ${op}` });
         return (line) => re.test(line);
       }
       case '|>':
@@ -346,11 +346,11 @@ export function compileLabelMatcher(m: LabelMatcher): (value: string) => boolean
     case '!=':
       return (v) => v !== m.value;
     case '=~': {
-      const re = compileRegex(m.value, { anchored: true });
+      const re = compileRegex(m.value, { anchored: true, where: `matcher ${m.name}=~` });
       return (v) => re.test(v);
     }
     case '!~': {
-      const re = compileRegex(m.value, { anchored: true });
+      const re = compileRegex(m.value, { anchored: true, where: `matcher ${m.name}!~` });
       return (v) => !re.test(v);
     }
   }

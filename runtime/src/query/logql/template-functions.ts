@@ -95,7 +95,7 @@ function bounded(n: number, fn: string): number {
 function regexReplace(pattern: string, s: string, repl: string, literal: boolean): string {
   let re: Regex;
   try {
-    re = compileRegex(pattern, { anchored: false });
+    re = compileRegex(pattern, { anchored: false, where: literal ? 'regexReplaceAllLiteral' : 'regexReplaceAll' });
   } catch (error) {
     throw new TemplateError((error as Error).message);
   }
@@ -517,7 +517,7 @@ export const FUNCTIONS: Record<string, TemplateFunction> = {
   default: f(1, 2, (a) => (a.length < 2 || !truthy(a[1]) ? a[0] : a[1])),
   count: f(2, 2, ([pattern, s]) => {
     try {
-      return compileRegex(str(pattern), { anchored: false }).count(str(s));
+      return compileRegex(str(pattern), { anchored: false, where: 'count' }).count(str(s));
     } catch (error) {
       throw new TemplateError((error as Error).message);
     }

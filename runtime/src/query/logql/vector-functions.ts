@@ -62,7 +62,7 @@ export function aggregateLog(
 }
 
 export function labelReplace(expr: LabelReplaceExpr, samples: InstantSample[]): InstantSample[] {
-  const re = compileRegex(expr.regex, { anchored: true });
+  const re = compileRegex(expr.regex, { anchored: true, where: 'label_replace()' });
   const out = samples.map((s) => {
     const m = re.matchWhole(s.metric[expr.src] ?? '');
     if (!m) return s;

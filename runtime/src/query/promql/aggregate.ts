@@ -7,7 +7,7 @@ import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type { AggregateOp } from './ast.js';
 import { QueryError } from './errors.js';
-import { formatValue } from './format.js';
+import { formatGoFloat, formatValue } from './format.js';
 import { compareLabels, kahanSumInc, quantile, type InstantSample } from './values.js';
 
 function groupLabels(metric: Labels, grouping: readonly string[], without: boolean): Labels {
@@ -119,8 +119,8 @@ function variance(values: number[]): number {
 /** topk/bottomk: k per group; NaN ranks below every number in both directions. */
 function selectK(op: 'topk' | 'bottomk', groups: Map<string, Group>, param: number, inputSize: number): InstantSample[] {
   if (Number.isNaN(param)) throw new QueryError('execution', 'Parameter value is NaN');
-  if (param >= 2 ** 63) throw new QueryError('execution', `Scalar value ${param} overflows int64`);
-  if (param <= -(2 ** 63)) throw new QueryError('execution', `Scalar value ${param} underflows int64`);
+  if (param >= 2 ** 63) throw new QueryError('execution', `Scalar value ${formatGoFloat(param)} overflows int64`);
+  if (param <= -(2 ** 63)) throw new QueryError('execution', `Scalar value ${formatGoFloat(param)} underflows int64`);
   const k = Math.min(Math.trunc(param), inputSize);
   if (k < 1) return [];
   const better = (a: number, b: number): number => {
@@ -156,8 +156,9 @@ export function aggregate(
 ): InstantSample[] {
   if (op === 'count_values') return countValues(samples, String(param), grouping, without);
   const groups = groupBy(samples, grouping, without);
+  // k is checked before the input is looked at: Prometheus refuses topk(1e20, x) even where x
+  // is empty.
   if (op === 'topk' || op === 'bottomk') {
-    if (samples.length === 0) return [];
     return selectK(op, groups, typeof param === 'number' ? param : NaN, samples.length);
   }
   const reduce = REDUCERS[op];

@@ -175,6 +175,12 @@ test('topk/bottomk keep the input labels, ordered', async (t) => {
   });
 });
 
+test('topk/bottomk refuse a k beyond int64 or NaN even over an empty input', async (t) => {
+  await t.throwsAsync(instant(counters(), 'topk(1e20, nonexistent)', 60 * S), { message: /Scalar value 1e\+20 overflows int64/ });
+  await t.throwsAsync(instant(counters(), 'bottomk(NaN, nonexistent)', 60 * S), { message: /Parameter value is NaN/ });
+  t.deepEqual(await vector(counters(), 'topk(0, requests_total)', 60 * S), {});
+});
+
 test('vector/scalar operators: arithmetic drops the name, filters keep it, bool gives 0/1', async (t) => {
   const reader = counters();
   t.deepEqual(await vector(reader, 'requests_total{job="db"} * 2', 60 * S), { '{"instance":"c","job":"db"}': 60 });

@@ -27,6 +27,20 @@ export function formatValue(v: number): string {
   return negative ? `-${out}` : out;
 }
 
+/**
+ * Go's `%v` of a float64, as Prometheus' error messages print numbers: the shortest
+ * round-trip digits, in exponent form (two-digit exponent at least) when the decimal exponent
+ * is below -4 or 6 and above.
+ */
+export function formatGoFloat(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return formatValue(v);
+  const [mantissa, exponentText] = v.toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  if (exponent >= -4 && exponent < 6) return String(v);
+  const sign = exponent < 0 ? '-' : '+';
+  return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
+}
+
 /** Milliseconds → the float seconds Prometheus puts in JSON. */
 export function formatTime(ms: number): number {
   return ms / 1000;
