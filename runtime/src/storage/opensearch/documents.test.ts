@@ -1,7 +1,7 @@
 import test from 'ava';
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import { bulkChunks } from './bulk.js';
-import { dailyIndex, indexTemplates, logDocument, nsToIso, partitionIndex, sampleDocument } from './documents.js';
+import { dailyIndex, indexTemplates, logDocument, nsToIso, partitionIndex, readPatterns, sampleDocument } from './documents.js';
 
 test('daily indices per signal, by the UTC day of the record', (t) => {
   t.is(dailyIndex('team-a', 'logs', Date.UTC(2026, 10, 26, 23, 59, 59)), 'team-a-logs-2026.11.26');
@@ -64,4 +64,45 @@ test('bulk bodies are bounded by documents and by bytes', (t) => {
     [[7, 2]],
   );
   t.is(bulkChunks(docs, 100, 1).length, 10, 'a document over maxBytes still goes, alone');
+});
+
+/** OpenSearch's multi-target syntax: comma-free patterns, `-` excludes what earlier ones matched. */
+function selects(patterns: string[], index: string): boolean {
+  const matches = (pattern: string) => new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`).test(index);
+  let selected = false;
+  for (const p of patterns) {
+    if (p.startsWith('-')) selected &&= !matches(p.slice(1));
+    else selected ||= matches(p);
+  }
+  return selected;
+}
+
+test('a reader selects its own daily and hourly indices, never those of a prefix extending it', (t) => {
+  const at = Date.UTC(2026, 0, 2, 7);
+  const prefixes = ['s.ns.api', 's.ns.api-logs', 's.ns.api-logs-2024', 's.ns.api-metrics', 's.ns.ap'];
+  for (const reader of prefixes) {
+    for (const writer of prefixes) {
+      for (const signal of ['logs', 'metrics'] as const) {
+        for (const partition of ['daily', 'hourly'] as const) {
+          const index = partitionIndex(writer, signal, at, partition);
+          t.is(selects(readPatterns(reader, 'logs'), index), writer === reader && signal === 'logs', `${reader} logs ∋ ${index}`);
+        }
+      }
+    }
+  }
+});
+
+test('templates that can match one index never tie in priority, and the longer prefix wins', (t) => {
+  const prefixes = ['s.ns.api', 's.ns.api-logs', 's.ns.api-logs-2024', 's.ns.api-metrics', 's.ns.b', 's.ns.apx'];
+  const templates = prefixes.flatMap((prefix) => indexTemplates(prefix).map((tpl) => ({ prefix, ...tpl })));
+  for (const a of templates) {
+    for (const b of templates) {
+      if (a === b) continue;
+      const [pa, pb] = [a.body.index_patterns as string[], b.body.index_patterns as string[]].map((p) => p[0]!.slice(0, -1));
+      // `x*` and `y*` can match one name exactly when one of x, y starts the other.
+      if (!pa!.startsWith(pb!) && !pb!.startsWith(pa!)) continue;
+      t.not(a.body.priority, b.body.priority, `${a.name} / ${b.name}`);
+      if (a.prefix.length > b.prefix.length) t.true((a.body.priority as number) > (b.body.priority as number), `${a.name} beats ${b.name}`);
+    }
+  }
 });

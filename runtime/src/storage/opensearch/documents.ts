@@ -33,6 +33,26 @@ export function partitionIndex(prefix: string, signal: Signal, timestampMs: numb
   return partition === 'daily' ? daily : `${daily}.${String(new Date(timestampMs).getUTCHours()).padStart(2, '0')}`;
 }
 
+/**
+ * The indices a reader of `prefix` and `signal` searches. `<prefix>-<signal>-*` alone also
+ * matches another Pipeline's indices where its prefix extends this one past a `-` (pipeline
+ * `api` would read `api-logs`'s `….api-logs-logs-2026.01.02`). Our period suffix never holds a
+ * `-`, so excluding `<prefix>-<signal>-*-*` leaves exactly this prefix's daily and hourly indices.
+ */
+export function readPatterns(prefix: string, signal: Signal): string[] {
+  return [`${prefix}-${signal}-*`, `-${prefix}-${signal}-*-*`];
+}
+
+/**
+ * Template priority: two templates whose patterns can match one index must differ in priority
+ * (OpenSearch refuses the second otherwise), and the more specific, longer prefix must win.
+ * `a-logs-*` and `b-logs-*` can both match a name only when one prefix extends the other
+ * (`api` and `api-logs`), so the length ranks them; equal lengths never overlap.
+ */
+export function templatePriority(prefix: string): number {
+  return 100 + prefix.length;
+}
+
 /** RFC 3339 with all nine fraction digits: what a date_nanos field keeps exactly. */
 export function nsToIso(ns: bigint): string {
   const ms = Number(ns / 1_000_000n);
@@ -87,10 +107,12 @@ export function indexTemplates(prefix: string): { name: string; body: Record<str
       name: `${prefix}-logs`,
       body: {
         index_patterns: [`${prefix}-logs-*`],
-        priority: 100,
+        priority: templatePriority(prefix),
         template: {
           settings: { 'index.refresh_interval': '1s' },
           mappings: {
+            // Which template made an index, where prefixes extend one another (`_mapping` shows it).
+            _meta: { 'sextant.dev/index-prefix': prefix },
             dynamic_templates: labelsAsKeywords,
             properties: {
               '@timestamp': { type: 'date_nanos' },
@@ -109,10 +131,12 @@ export function indexTemplates(prefix: string): { name: string; body: Record<str
       name: `${prefix}-metrics`,
       body: {
         index_patterns: [`${prefix}-metrics-*`],
-        priority: 100,
+        priority: templatePriority(prefix),
         template: {
           settings: { 'index.refresh_interval': '1s' },
           mappings: {
+            // Which template made an index, where prefixes extend one another (`_mapping` shows it).
+            _meta: { 'sextant.dev/index-prefix': prefix },
             dynamic_templates: labelsAsKeywords,
             properties: {
               '@timestamp': { type: 'date', format: 'epoch_millis||strict_date_optional_time' },

@@ -28,7 +28,7 @@ import type {
 } from '../reader.js';
 import { decodeTaggedCursor, encodeTaggedCursor, labelNames, labelValues } from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
-import { nsToIso } from './documents.js';
+import { nsToIso, readPatterns } from './documents.js';
 import { specialValueOf } from '../../model/stale.js';
 
 export interface OpenSearchReaderOptions {
@@ -315,7 +315,7 @@ export class OpenSearchReader implements StorageReader {
   private async request(signal: Signal, body: Record<string, unknown>): Promise<Record<string, unknown>> {
     try {
       const response = await this.client.search({
-        index: `${this.prefix}-${signal}-*`,
+        index: readPatterns(this.prefix, signal),
         body: body as never,
         ignore_unavailable: true,
         allow_no_indices: true,
