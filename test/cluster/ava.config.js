@@ -4,6 +4,9 @@ export default {
   files: ['test/cluster/**/*.test.ts'],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
+  // Tests that create kafkajs clients themselves need the same fix the runtime applies
+  // (otherwise each prints Node's TimeoutNegativeWarning).
+  require: ['./runtime/src/bus/kafka/request-queue-fix.ts'],
   timeout: '5m',
   concurrency: 1,
   serial: true,
