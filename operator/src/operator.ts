@@ -170,6 +170,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     path: '/apis/autoscaling/v2/horizontalpodautoscalers',
     list: () => clients.autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
   });
+  // Read only, for the reasons of runtimes that are not ready (controllers/runtime-failures.ts).
+  const pods = new Informer<k8s.V1Pod>(kc, {
+    ...managed,
+    name: 'pods',
+    path: '/api/v1/pods',
+    list: () => clients.core.listPodForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+  });
   const children = new Map<string, Informer<k8s.KubernetesObject>>([
     ['apps/v1/Deployment', deployments as Informer<k8s.KubernetesObject>],
     ['v1/Service', services as Informer<k8s.KubernetesObject>],
@@ -181,7 +188,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...children,
     ['v1/Secret', managedSecrets as Informer<k8s.KubernetesObject>],
   ]);
-  const all: Informer<k8s.KubernetesObject>[] = [pipelines, sinks, retentionPolicies, secrets, ...lookupInformers.values()];
+  const all: Informer<k8s.KubernetesObject>[] = [
+    pipelines,
+    sinks,
+    retentionPolicies,
+    secrets,
+    pods as Informer<k8s.KubernetesObject>,
+    ...lookupInformers.values(),
+  ];
 
   const applier = new Applier(clients, {
     get: (apiVersion, kind, name, namespace) => lookupInformers.get(`${apiVersion}/${kind}`)?.get(name, namespace),
@@ -193,7 +207,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const routesChanged = () => agentQueue.addAfter(AGENT_ROUTES_KEY, 500);
   const pipelineController = new PipelineController({
     clients,
-    caches: { pipelines, sinks, retentionPolicies, secrets, deployments, children },
+    caches: { pipelines, sinks, retentionPolicies, secrets, deployments, pods, children },
     applier,
     secretData,
     events,
@@ -247,6 +261,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       );
       if (owner && obj.metadata?.namespace) pipelineQueue.add(`${obj.metadata.namespace}/${owner.name}`);
     });
+  // A pod belongs to its ReplicaSet, not to the Pipeline: its labels name the Pipeline.
+  pods.on((obj, event) => {
+    const pipeline = obj.metadata?.labels?.['app.kubernetes.io/instance'];
+    if (event !== 'resync' && pipeline && obj.metadata?.namespace) pipelineQueue.add(`${obj.metadata.namespace}/${pipeline}`);
+  });
   const referenced = (kind: 'Sink' | 'RetentionPolicy' | 'Secret') => (obj: k8s.KubernetesObject, event: InformerEvent) => {
     // The Pipelines' own resync covers these; a resync of every Secret in the cluster would
     // only repeat the same keys.

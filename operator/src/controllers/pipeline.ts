@@ -38,8 +38,9 @@ import type { Informer } from '../kube/informer.js';
 import type { SecretDataCache, SecretValues } from '../kube/secret-data.js';
 import { StatusMemo } from '../kube/status-memo.js';
 import type { OperatorMetrics } from '../metrics.js';
-import { COMPONENTS, deploymentName, type PipelineInputs, type RenderedPipeline } from '../render/index.js';
+import { COMPONENTS, CONFIG_HASH_ANNOTATION, deploymentName, type PipelineInputs, type RenderedPipeline } from '../render/index.js';
 import { KafkaUnavailableError, PodSecretReader, type TopicEnsurer } from './kafka-topics.js';
+import { diagnosePods, type RuntimeFailure } from './runtime-failures.js';
 import { apiKeysOf, checkSecretContents } from './secret-contents.js';
 
 export interface RenderFunctions<Settings> {
@@ -61,6 +62,8 @@ export interface PipelineCaches {
   /** Metadata only (kube/metadata.ts): existence and resourceVersion; data comes from secretData. */
   secrets: Informer<k8s.KubernetesObject>;
   deployments: Informer<k8s.V1Deployment>;
+  /** The runtimes' pods (the managed-by label): why a runtime is not ready (runtime-failures.ts). */
+  pods: Informer<k8s.V1Pod>;
   /** Every kind of child the render may produce, by `apiVersion/kind`, for pruning. */
   children: Map<string, Informer<k8s.KubernetesObject>>;
 }
@@ -361,6 +364,8 @@ export class PipelineController<Settings> {
     const runtimes: NonNullable<PipelineStatus['runtimes']> = {};
     const notReady: string[] = [];
     const rollingOut: string[] = [];
+    /** The first runtime whose pods say why they fail, for a specific reason (not RuntimesNotReady). */
+    let failure: (RuntimeFailure & { component: string }) | undefined;
     const deployments = rendered ? rendered.objects.filter((o) => o.kind === 'Deployment') : [];
     for (const d of deployments) {
       const component = COMPONENTS.find((c) => d.metadata?.name === deploymentName(name, c));
@@ -373,7 +378,13 @@ export class PipelineController<Settings> {
       const desired = Math.max(live?.spec?.replicas ?? (d as k8s.V1Deployment).spec?.replicas ?? 1, hpa?.spec?.minReplicas ?? 0);
       const ready = live?.status?.readyReplicas ?? 0;
       if (component) runtimes[component] = { ready, desired };
-      if (ready < desired) notReady.push(`${component ?? d.metadata?.name} ${ready}/${desired}`);
+      if (ready < desired) {
+        notReady.push(`${component ?? d.metadata?.name} ${ready}/${desired}`);
+        if (component && !failure) {
+          const found = this.runtimeFailure(ns, name, component, d as k8s.V1Deployment);
+          if (found) failure = { ...found, component };
+        }
+      }
       const s = live?.status;
       const complete =
         live !== undefined &&
@@ -412,13 +423,21 @@ export class PipelineController<Settings> {
       conditions.push(
         ready
           ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'every runtime is available', observedGeneration: og }
-          : {
-              type: 'Ready',
-              status: 'False',
-              reason: rollingOut.length > 0 ? 'RollingOut' : 'RuntimesNotReady',
-              message: notReady.length > 0 ? `runtimes not ready: ${notReady.join(', ')}` : `rolling out: ${rollingOut.join(', ')}`,
-              observedGeneration: og,
-            },
+          : failure
+            ? {
+                type: 'Ready',
+                status: 'False',
+                reason: failure.reason,
+                message: `${failure.component}: ${failure.message}`,
+                observedGeneration: og,
+              }
+            : {
+                type: 'Ready',
+                status: 'False',
+                reason: rollingOut.length > 0 ? 'RollingOut' : 'RuntimesNotReady',
+                message: notReady.length > 0 ? `runtimes not ready: ${notReady.join(', ')}` : `rolling out: ${rollingOut.join(', ')}`,
+                observedGeneration: og,
+              },
       );
       conditions.push(
         rollingOut.length > 0
@@ -437,7 +456,17 @@ export class PipelineController<Settings> {
               observedGeneration: og,
             },
       );
-      conditions.push({ type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problem found', observedGeneration: og });
+      conditions.push(
+        failure
+          ? {
+              type: 'Degraded',
+              status: 'True',
+              reason: failure.reason,
+              message: `${failure.component}: ${failure.message}`,
+              observedGeneration: og,
+            }
+          : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problem found', observedGeneration: og },
+      );
     }
     const merged = mergeConditions(previous.conditions as Condition[] | undefined, conditions, new Date());
     const status: PipelineStatus = { observedGeneration: generation, conditions: merged.conditions };
@@ -458,6 +487,23 @@ export class PipelineController<Settings> {
       if (previous.configHash) status.configHash = previous.configHash;
     }
     return { status, transitions: merged.transitions, ready };
+  }
+
+  /**
+   * Why the pods of one runtime fail, looking only at pods of the current config (an old
+   * ReplicaSet's pods on their way out say nothing about this one).
+   */
+  private runtimeFailure(ns: string, pipeline: string, component: string, rendered: k8s.V1Deployment): RuntimeFailure | undefined {
+    const hash = rendered.spec?.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION];
+    const pods = this.deps.caches.pods
+      .list(ns)
+      .filter(
+        (p) =>
+          p.metadata?.labels?.['app.kubernetes.io/instance'] === pipeline &&
+          p.metadata.labels['app.kubernetes.io/component'] === component &&
+          p.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === hash,
+      );
+    return diagnosePods(pods, component);
   }
 
   private async writeStatus(

@@ -125,6 +125,9 @@ export function renderDeployment(w: WorkloadInputs): V1Deployment {
               image: w.operator.image,
               ...(w.operator.imagePullPolicy ? { imagePullPolicy: w.operator.imagePullPolicy } : {}),
               args: [w.component, '--config', CONFIG_PATH],
+              // A runtime that exits on an error (a refused config: code 2) leaves its last
+              // words as the termination message, which the Pipeline's status quotes.
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
               env,
               resources,
