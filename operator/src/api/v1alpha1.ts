@@ -579,6 +579,43 @@ const Autoscaling = object(
   },
 );
 
+/** Where a runtime's pods may run, as in a PodSpec (dedicated nodes, taints). */
+const NodeSelector = map('Node labels a pod requires, name to value (the PodSpec nodeSelector).', labelValue('Label value.'), {
+  maxProperties: 32,
+  keyPattern: LABEL_KEY,
+  keyHint: LABEL_KEY_HINT,
+});
+const Toleration = object(
+  'A taint the pods tolerate (the PodSpec toleration).',
+  {
+    key: opt(
+      string('Taint key; empty with operator Exists matches every taint.', {
+        maxLength: 317,
+        rules: [matchRule(`(${LABEL_KEY})|^$`, `must be ${LABEL_KEY_HINT}, or empty`)],
+      }),
+    ),
+    operator: defaulted(string('Equal: key and value must match; Exists: the key alone.', { enum: ['Equal', 'Exists'] }), 'Equal'),
+    value: opt(labelValue('Taint value, for operator Equal.')),
+    effect: opt(
+      string('Taint effect to match; empty matches every effect.', { enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
+    ),
+    tolerationSeconds: opt(
+      integer('For NoExecute: how long the pod stays bound after the taint appears; unset: forever.', { minimum: 0, maximum: 31_536_000 }),
+    ),
+  },
+  {
+    name: 'toleration',
+    rules: [
+      {
+        cel: "self.operator != 'Exists' || !has(self.value) || self.value == ''",
+        message: 'value must be empty with operator Exists',
+        field: 'value',
+        holds: (v) => v.operator !== 'Exists' || !v.value,
+      },
+    ],
+  },
+);
+
 function runtime(component: string, what: string) {
   return object(
     `The ${component} Deployment: ${what}`,
@@ -592,6 +629,8 @@ function runtime(component: string, what: string) {
         ),
       ),
       autoscaling: opt(Autoscaling),
+      nodeSelector: opt(NodeSelector),
+      tolerations: opt(list('Taints the pods tolerate.', Toleration, { maxItems: 16 })),
     },
     {
       name: `${component} runtime`,
@@ -607,7 +646,7 @@ function runtime(component: string, what: string) {
 }
 
 const Runtimes = object(
-  'Replicas, resources and autoscaling of the three runtimes.',
+  'Replicas, resources, autoscaling and placement of the three runtimes.',
   {
     ingestion: opt(runtime('ingestion', 'HTTP API → Kafka.')),
     processor: opt(runtime('processor', 'Kafka → stages → sinks.')),

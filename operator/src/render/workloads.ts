@@ -110,6 +110,8 @@ export function renderDeployment(w: WorkloadInputs): V1Deployment {
         spec: {
           // The runtimes never call the Kubernetes API.
           automountServiceAccountToken: false,
+          ...(s?.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
+          ...(s?.tolerations ? { tolerations: s.tolerations } : {}),
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
           securityContext: {
