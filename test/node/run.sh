@@ -21,6 +21,7 @@ echo "[node-tier] waiting for the cluster lock" >&2
 flock 7
 down() { [[ ${KEEP_NODE:-0} == 1 ]] || infra down node >&2; }
 trap down EXIT
-infra up kube node >/dev/null
+# kafka: the operator of runtime-failures.test.ts creates the Pipelines' topics.
+infra up kube node kafka >/dev/null
 cd "$REPO"
 npx ava --config test/node/ava.config.js "$@"

@@ -44,6 +44,9 @@ OUT=${IMAGE_OUT:-$REPO/.run/image/sextant.oci.tar}
 SELF_HASH=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
 T0=$(date +%s)
 
+# apt_install, shared with test/infra (its log/die are replaced by ours below).
+# shellcheck source=../../test/infra/lib/common.sh
+source "$REPO/test/infra/lib/common.sh"
 log() { printf '[image] %s\n' "$*" >&2; }
 die() {
   printf '[image] ERROR: %s\n' "$*" >&2
@@ -60,7 +63,7 @@ publish() {
   mv "$1" "$2"
 }
 
-command -v umoci >/dev/null || die "umoci not found: apt-get install umoci (Debian)"
+command -v umoci >/dev/null || apt_install umoci
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
 [[ -x $REPO/node_modules/.bin/tsc ]] || die "no $REPO/node_modules: run 'make deps' first"
 mkdir -p "$CACHE"

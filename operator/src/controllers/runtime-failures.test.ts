@@ -54,6 +54,9 @@ test('a runtime refusing its config (exit 2) is a ConfigError carrying its last 
     reason: 'RuntimeCrashLoop',
     message: 'pod p-1: exit code 1 after 4 restarts: Error',
   });
+  // Started again after the crash, not ready yet: still the crash, so the status does not flap each restart.
+  const restarted = { restartCount: 4, state: { running: {} }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
+  t.is(diagnosePods([pod('p-1', restarted)], 'processor')?.reason, 'RuntimeCrashLoop');
   // Just exited, not yet restarted.
   t.is(
     diagnosePods([pod('p-1', { state: { terminated: { exitCode: 137, reason: 'OOMKilled' } } })], 'processor')?.reason,
@@ -76,7 +79,12 @@ test('an unschedulable pod says why the scheduler refused it', (t) => {
 
 test('pods starting, running again after a failure, or being deleted are no failure', (t) => {
   const starting = pod('a', { state: { waiting: { reason: 'ContainerCreating' } } });
-  const recovered = pod('b', { restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 2, message: 'old' } } });
+  const recovered = pod('b', {
+    restartCount: 1,
+    ready: true,
+    state: { running: {} },
+    lastState: { terminated: { exitCode: 2, message: 'old' } },
+  });
   const clean = pod('c', { state: { terminated: { exitCode: 0, reason: 'Completed' } } });
   const going = {
     ...pod('d', { state: { waiting: { reason: 'ImagePullBackOff' } } }),

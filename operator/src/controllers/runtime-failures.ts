@@ -33,11 +33,13 @@ function waiting(container: k8s.V1ContainerStatus | undefined): k8s.V1ContainerS
 }
 
 /**
- * The failed exit of a container that is not running now: its current state or, waiting in
- * back-off, the last one. A container running again after a failure is not failing (yet).
+ * The failed exit of a container that is not ready: its current state or, waiting in back-off
+ * or started again but not ready yet, the last one (so the reason holds through a crash
+ * loop's restarts instead of flapping). A container ready again is not failing.
  */
 function lastExit(container: k8s.V1ContainerStatus | undefined): k8s.V1ContainerStateTerminated | undefined {
-  const exit = container?.state?.terminated ?? (container?.state?.waiting ? container.lastState?.terminated : undefined);
+  if (!container || container.ready) return undefined;
+  const exit = container.state?.terminated ?? container.lastState?.terminated;
   return exit && exit.exitCode !== 0 ? exit : undefined;
 }
 
