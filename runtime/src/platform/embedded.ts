@@ -19,6 +19,7 @@ import { SqliteSink } from '../storage/sqlite/sink.js';
 import { SqliteStore, type SyncMode } from '../storage/sqlite/store.js';
 import { EmbeddedBus } from '../bus/embedded/embedded-bus.js';
 import { ConfigError } from '../common/config-error.js';
+import { siblingModule } from '../common/sibling-module.js';
 import type { EmbeddedConfig } from './embedded-config.js';
 
 export interface EmbeddedOptions {
@@ -78,7 +79,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
     }),
   );
   // Queries evaluate in worker threads under their limits: ingestion and /healthz share this loop.
-  const engine = workerEngine(store, config.query, log, metrics.registry);
+  // Each worker reads SQLite on its own connection: a large read blocks that thread, not this one.
+  const threadReader =
+    options.dataDir === ':memory:'
+      ? undefined
+      : { module: siblingModule(import.meta.url, '../storage/sqlite/thread-reader'), options: { dataDir: options.dataDir } };
+  const engine = workerEngine(store, config.query, log, metrics.registry, threadReader);
   const routers = queryRouters({ reader: store, metrics, log, engine });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(keys));
   app.use('/api/v1', routers.native, routers.prometheus);

@@ -61,6 +61,20 @@ export interface SampleSelection {
   /** Inclusive bounds, milliseconds. */
   startMs: number;
   endMs: number;
+  /**
+   * The most samples the caller will take (what is left of a query's maxSamples): a reader
+   * throws SampleLimitError as soon as it has loaded more, instead of loading everything
+   * first. A reader may ignore it; the caller counts what it gets anyway.
+   */
+  maxSamples?: number;
+}
+
+/** A read stopped at SampleSelection.maxSamples. Matched by name: it crosses thread boundaries. */
+export class SampleLimitError extends Error {
+  constructor(readonly maxSamples: number) {
+    super(`more than ${maxSamples} samples selected`);
+    this.name = 'SampleLimitError';
+  }
 }
 
 export interface SeriesSamples {

@@ -108,3 +108,46 @@ test('limits config: defaults, overrides and errors with their path', (t) => {
     'query.maxConcurrency: must be a positive integer, got 1.5',
   ]);
 });
+
+test('with a thread reader, each worker reads on its own connection; the main-thread reader is never asked', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { SqliteStore } = await import('../../storage/sqlite/store.js');
+  const { siblingModule } = await import('../../common/sibling-module.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-thread-reader-'));
+  const writer = new SqliteStore({ dataDir: dir, sync: 'normal' });
+  writer.writeSamples([{ name: 'x', labels: { k: 'v' }, timestampMs: 10 * S, value: 7 }]);
+  const refuse = () => Promise.reject(new Error('the main-thread reader must not be asked'));
+  const mainThread = { ...new FakeReader(), selectSamples: refuse, selectLogs: refuse } as unknown as FakeReader;
+  const engine = workerEngine(mainThread, DEFAULT_QUERY_LIMITS, silentLogger(), undefined, {
+    module: siblingModule(import.meta.url, '../../storage/sqlite/thread-reader'),
+    options: { dataDir: dir },
+  });
+  t.teardown(() => engine.close());
+  const first = await engine.run('promqlInstant', { query: 'x', timeMs: 20 * S });
+  t.like(first, { resultType: 'vector', samples: [{ metric: { __name__: 'x', k: 'v' }, value: 7 }] });
+  // Written after the worker opened its connection: seen by the next query.
+  writer.writeSamples([{ name: 'x', labels: { k: 'w' }, timestampMs: 15 * S, value: 8 }]);
+  const second = await engine.run('promqlInstant', { query: 'sum(x)', timeMs: 20 * S });
+  t.like(second, { resultType: 'vector', samples: [{ value: 15 }] });
+  // The store stops at maxSamples in the worker; the answer is Prometheus' 422.
+  const limited = workerEngine(mainThread, { ...DEFAULT_QUERY_LIMITS, maxSamples: 1 }, silentLogger(), undefined, {
+    module: siblingModule(import.meta.url, '../../storage/sqlite/thread-reader'),
+    options: { dataDir: dir },
+  });
+  t.teardown(() => limited.close());
+  const error = await t.throwsAsync(limited.run('promqlInstant', { query: 'sum(x)', timeMs: 20 * S }), { instanceOf: QueryError });
+  t.is(error?.type, 'execution');
+  t.regex(error?.message ?? '', /too many samples/);
+});
+
+test('a thread reader that cannot open fails the query with its reason; the engine goes on', async (t) => {
+  const engine = workerEngine(new FakeReader(), DEFAULT_QUERY_LIMITS, silentLogger(), undefined, {
+    module: new URL('./no-such-module.js', import.meta.url).href,
+    options: {},
+  });
+  t.teardown(() => engine.close());
+  await t.throwsAsync(engine.run('promqlInstant', { query: 'x', timeMs: 0 }), { message: /no-such-module/ });
+  await t.throwsAsync(engine.run('promqlInstant', { query: 'x', timeMs: 0 }), { message: /no-such-module/ });
+});

@@ -6,12 +6,13 @@
 import { Worker } from 'node:worker_threads';
 import client from 'prom-client';
 import type { Logger } from '../../common/log.js';
+import { siblingModule } from '../../common/sibling-module.js';
 import type { StorageReader } from '../../storage/reader.js';
 import { QueryError } from '../promql/errors.js';
 import type { QueryLimits } from './config.js';
 import { DEFAULT_QUERY_LIMITS } from './config.js';
 import { countingReader, errorData, fromErrorData, JOBS, type JobArgs, type JobKind, type JobReader, type JobResult } from './jobs.js';
-import type { FromWorker, ToWorker } from './worker.js';
+import type { FromWorker, ThreadReaderSpec, ToWorker } from './worker.js';
 
 export interface QueryEngine {
   readonly limits: QueryLimits;
@@ -74,13 +75,28 @@ interface Slot {
  * The worker module next to this one. Built (.js) it loads directly; run from source (tests,
  * under tsx) the thread registers tsx first, since loader hooks do not reach worker threads.
  */
-function newWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
-  const url = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); });`, { eval: true });
+function newWorker(threadReader: ThreadReaderSpec | undefined): Worker {
+  const workerData = { reader: threadReader };
+  const url = siblingModule(import.meta.url, './worker');
+  if (!url.endsWith('.ts')) return new Worker(new URL(url), { workerData });
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); });`, {
+    eval: true,
+    workerData,
+  });
 }
 
-export function workerEngine(reader: StorageReader, limits: QueryLimits, log: Logger, registry?: client.Registry): QueryEngine {
+/**
+ * `threadReader`: each worker opens its own reader from that module instead of asking this
+ * thread to read (storage whose reads block, the embedded SQLite store); `reader` then
+ * serves nothing but is kept for the engines that have no thread reader.
+ */
+export function workerEngine(
+  reader: StorageReader,
+  limits: QueryLimits,
+  log: Logger,
+  registry?: client.Registry,
+  threadReader?: ThreadReaderSpec,
+): QueryEngine {
   const stopped = new client.Counter({
     name: 'sextant_query_deadline_exceeded_total',
     help: 'Queries stopped at their deadline (answered 503 timeout), by where they were: running or queued.',
@@ -93,7 +109,7 @@ export function workerEngine(reader: StorageReader, limits: QueryLimits, log: Lo
   let closed = false;
 
   const spawn = (): Slot => {
-    const slot: Slot = { worker: newWorker() };
+    const slot: Slot = { worker: newWorker(threadReader) };
     slot.worker.on('message', (message: FromWorker) => void onMessage(slot, message));
     slot.worker.on('error', (error) => finish(slot, new QueryError('internal', `query worker failed: ${error.message}`), true));
     slot.worker.on('exit', (code) => {

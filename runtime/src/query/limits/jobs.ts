@@ -63,17 +63,25 @@ export type JobKind = keyof typeof JOBS;
 export type JobArgs<K extends JobKind> = Parameters<(typeof JOBS)[K]>[1];
 export type JobResult<K extends JobKind> = Awaited<ReturnType<(typeof JOBS)[K]>>;
 
+function tooManySamples(): QueryError {
+  return new QueryError('execution', 'query processing would load too many samples into memory in query execution');
+}
+
 /** Prometheus' --query.max-samples, counted over the samples a query loads from storage. */
 export function countingReader(reader: JobReader, maxSamples: number): JobReader {
   let loaded = 0;
   return {
     selectLogs: (selection) => reader.selectLogs(selection),
     async selectSamples(selection: SampleSelection): Promise<SeriesSamples[]> {
-      const series = await reader.selectSamples(selection);
-      for (const s of series) loaded += s.timestampsMs.length;
-      if (loaded > maxSamples) {
-        throw new QueryError('execution', 'query processing would load too many samples into memory in query execution');
+      // The reader may stop at what is left, so a huge read never loads everything first.
+      let series: SeriesSamples[];
+      try {
+        series = await reader.selectSamples({ ...selection, maxSamples: maxSamples - loaded });
+      } catch (error) {
+        throw (error as Error | undefined)?.name === 'SampleLimitError' ? tooManySamples() : error;
       }
+      for (const s of series) loaded += s.timestampsMs.length;
+      if (loaded > maxSamples) throw tooManySamples();
       return series;
     },
   };

@@ -1,10 +1,11 @@
 /**
  * A query worker thread: evaluates one job at a time from JOBS, reading storage through the
- * parent thread (which owns the store and its connections). The parent ends the thread when
- * a query passes its deadline, so no evaluation, however long, holds the event loop that
- * serves /healthz, ingestion and the other queries.
+ * parent thread (which owns the store and its connections), or, when the parent names a
+ * thread reader (workerData, ThreadReaderSpec), through a reader of its own. The parent ends
+ * the thread when a query passes its deadline, so no evaluation, however long, holds the
+ * event loop that serves /healthz, ingestion and the other queries.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { LogPage, LogSelection, SampleSelection, SeriesSamples } from '../../storage/reader.js';
 import { countingReader, errorData, fromErrorData, JOBS, type ErrorData, type JobKind, type JobReader } from './jobs.js';
 
@@ -12,6 +13,16 @@ export type ToWorker =
   | { type: 'job'; kind: JobKind; args: unknown; maxSamples: number }
   | { type: 'readDone'; id: number; value: unknown }
   | { type: 'readFailed'; id: number; error: ErrorData };
+
+/**
+ * A module the worker imports to open its own reader: it exports
+ * `openThreadReader(options): JobReader` (storage/sqlite/thread-reader.ts). A synchronous
+ * store read there blocks only this thread.
+ */
+export interface ThreadReaderSpec {
+  module: string;
+  options: unknown;
+}
 
 export type FromWorker =
   | { type: 'read'; id: number; method: 'selectSamples' | 'selectLogs'; selection: SampleSelection | LogSelection }
@@ -32,6 +43,13 @@ if (port) {
     selectSamples: (selection) => read('selectSamples', selection) as Promise<SeriesSamples[]>,
     selectLogs: (selection) => read('selectLogs', selection) as Promise<LogPage>,
   };
+  const spec = (workerData as { reader?: ThreadReaderSpec } | undefined)?.reader;
+  // Opened on the first job, so an open that fails is that job's error, not a dead thread.
+  let own: Promise<JobReader> | undefined;
+  const reader = (): Promise<JobReader> =>
+    spec
+      ? (own ??= import(spec.module).then((m: { openThreadReader: (o: unknown) => JobReader }) => m.openThreadReader(spec.options)))
+      : Promise.resolve(proxy);
 
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
@@ -46,8 +64,8 @@ if (port) {
       case 'job': {
         const job = JOBS[message.kind] as (reader: JobReader, args: unknown) => Promise<unknown>;
         // A parse error throws synchronously: start from a promise so it is answered, not uncaught.
-        Promise.resolve(message.args)
-          .then((args) => job(countingReader(proxy, message.maxSamples), args))
+        Promise.all([reader(), message.args])
+          .then(([r, args]) => job(countingReader(r, message.maxSamples), args))
           .then(
             (value) => port.postMessage({ type: 'done', value } satisfies FromWorker),
             (error: unknown) => port.postMessage({ type: 'failed', error: errorData(error) } satisfies FromWorker),

@@ -15,16 +15,17 @@ import { errors } from '@opensearch-project/opensearch';
 import { sortedLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import { compileLineFilters, compileMatchers, regexMatchesEmpty } from '../matchers.js';
-import type {
-  LabelMatcher,
-  LogPage,
-  LogSelection,
-  LogStats,
-  MetadataQuery,
-  SampleSelection,
-  SeriesSamples,
-  StorageReader,
-  StoredLogEntry,
+import {
+  SampleLimitError,
+  type LabelMatcher,
+  type LogPage,
+  type LogSelection,
+  type LogStats,
+  type MetadataQuery,
+  type SampleSelection,
+  type SeriesSamples,
+  type StorageReader,
+  type StoredLogEntry,
 } from '../reader.js';
 import { decodeTaggedCursor, encodeTaggedCursor, labelNames, labelValues } from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
@@ -199,6 +200,7 @@ export class OpenSearchReader implements StorageReader {
       },
     };
     const out: SeriesSamples[] = [];
+    let loaded = 0;
     let current: (SeriesSamples & { fp: string }) | undefined;
     let skip: string | undefined;
     let after: unknown[] | undefined;
@@ -227,6 +229,7 @@ export class OpenSearchReader implements StorageReader {
         }
         current.timestampsMs.push(Number(s['@timestamp']));
         current.values.push(sampleValue(s));
+        if (selection.maxSamples !== undefined && ++loaded > selection.maxSamples) throw new SampleLimitError(selection.maxSamples);
       }
       if (hits.length < this.pageSize) break;
     }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { LogEntry } from '../../model/types.js';
+import { SampleLimitError } from '../reader.js';
 import { SqliteStore } from './store.js';
 
 const T0 = 1795687200000000000n; // 2026-11-26T10:00:00Z
@@ -200,4 +201,73 @@ test('retention deletes expired entries (and their FTS terms) and samples', (t) 
     [5000, 6000, 7000, 8000, 9000, 10000],
   );
   t.is(store.deleteLogsBefore(T0 + 10n * S), 0, 'a second sweep finds nothing');
+});
+
+test('a read-only connection (the query workers) sees what the writer commits after it opened: new series, wider and narrower spans', (t) => {
+  const { dir, store } = tempStore();
+  const T = 1_795_687_200_000;
+  store.writeSamples([{ name: 'up', labels: { job: 'a' }, timestampMs: T, value: 1 }]);
+  store.writeLogs([entry(1, { app: 'a' })]);
+  const reader = new SqliteStore({ dataDir: dir, readOnly: true });
+  const window = (startMs: number, endMs: number) =>
+    reader
+      .selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'up' }], startMs, endMs })
+      .map((s) => [s.labels['job'], s.values]);
+  t.deepEqual(window(T, T), [['a', [1]]]);
+
+  // A new series, and a sample of the old one beyond the span its index knew.
+  store.writeSamples([
+    { name: 'up', labels: { job: 'b' }, timestampMs: T + 60_000, value: 2 },
+    { name: 'up', labels: { job: 'a' }, timestampMs: T + 60_000, value: 3 },
+  ]);
+  t.deepEqual(window(T + 60_000, T + 60_000), [
+    ['a', [3]],
+    ['b', [2]],
+  ]);
+  t.deepEqual(
+    reader
+      .series({})
+      .map((l) => l['job'])
+      .sort(),
+    ['a', 'b'],
+  );
+  store.writeLogs([entry(2, { app: 'new' })]);
+  t.deepEqual(
+    reader
+      .selectLogs({ matchers: [{ name: 'app', op: '=', value: 'new' }], ...all, direction: 'forward', limit: 10 })
+      .entries.map((e) => e.message),
+    ['line 2'],
+  );
+  // Retention narrows spans: what it deleted is gone for the reader too.
+  store.deleteSamplesBefore(T + 1);
+  t.deepEqual(window(T, T + 60_000), [
+    ['a', [3]],
+    ['b', [2]],
+  ]);
+  t.throws(() => reader.writeSamples([{ name: 'up', labels: {}, timestampMs: T, value: 1 }]), { message: /readonly/ });
+});
+
+test('a read-only connection refuses a directory without a store, and :memory:', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-store-'));
+  t.throws(() => new SqliteStore({ dataDir: dir, readOnly: true }), { message: /unable to open|does not exist|no Sextant store/ });
+  t.throws(() => new SqliteStore({ dataDir: ':memory:', readOnly: true }), { message: /needs the data directory/ });
+});
+
+test('selectSamples stops at maxSamples: exactly the budget is read, one more throws without reading the rest', (t) => {
+  const { store } = tempStore();
+  const samples = [];
+  for (let i = 0; i < 10; i++) for (const job of ['a', 'b']) samples.push({ name: 'up', labels: { job }, timestampMs: 1000 * i, value: i });
+  store.writeSamples(samples);
+  const select = (maxSamples?: number) =>
+    store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'up' }], startMs: 0, endMs: 1e6, maxSamples });
+  t.is(
+    select(20).reduce((n, s) => n + s.values.length, 0),
+    20,
+  );
+  t.is(
+    select(undefined).reduce((n, s) => n + s.values.length, 0),
+    20,
+  );
+  for (const budget of [19, 10, 5, 0])
+    t.throws(() => select(budget), { instanceOf: SampleLimitError, message: `more than ${budget} samples selected` });
 });

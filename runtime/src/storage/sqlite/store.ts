@@ -9,7 +9,16 @@ import { sortedLabels } from '../../model/labels.js';
 import { logRecordId, messageHash, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import type { Labels, LogEntry, Sample } from '../../model/types.js';
 import { compileLineFilters, compileMatchers } from '../matchers.js';
-import type { LogPage, LogSelection, MetadataQuery, SampleSelection, SeriesSamples, StorageReader, StoredLogEntry } from '../reader.js';
+import {
+  SampleLimitError,
+  type LogPage,
+  type LogSelection,
+  type MetadataQuery,
+  type SampleSelection,
+  type SeriesSamples,
+  type StorageReader,
+  type StoredLogEntry,
+} from '../reader.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { STALE_NAN, isStaleNaN, staleNaNBytes } from '../../model/stale.js';
@@ -24,6 +33,12 @@ export interface SqliteStoreOptions {
    * power loss; `normal` survives a process crash only, and is faster.
    */
   sync?: SyncMode;
+  /**
+   * A second, read-only connection to a store another connection writes (the query worker
+   * threads, storage/sqlite/thread-reader.ts): no schema changes, and the index of streams
+   * and series catches up with the writer's commits before each read.
+   */
+  readOnly?: boolean;
 }
 
 export interface WriteResult {
@@ -52,15 +67,25 @@ export class SqliteStore implements StorageReader {
   private readonly seriesIndex = new Map<string, IndexedSet>();
   private readonly labelsCache = new Map<string, IndexedSet>();
   private readonly stmts;
+  private readonly readOnly: boolean;
+  /** PRAGMA data_version when the index was last loaded: it moves when another connection commits. */
+  private indexedVersion = -1;
 
   constructor(options: SqliteStoreOptions) {
     const file = options.dataDir === ':memory:' ? ':memory:' : path.join(options.dataDir, 'sextant.db');
-    if (file !== ':memory:') fs.mkdirSync(options.dataDir, { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.readOnly = options.readOnly ?? false;
+    if (this.readOnly) {
+      if (file === ':memory:') throw new Error('a read-only SQLite store needs the data directory of a writer');
+      this.db = new Database(file, { readonly: true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 5000');
+    } else {
+      if (file !== ':memory:') fs.mkdirSync(options.dataDir, { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+    }
     this.migrate();
     this.stmts = this.prepare();
     this.loadIndex();
@@ -68,6 +93,7 @@ export class SqliteStore implements StorageReader {
 
   private migrate(): void {
     const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (!row && this.readOnly) throw new Error('the data directory holds no Sextant store yet');
     if (!row) {
       this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     } else if (Number(row.value) !== SCHEMA_VERSION) {
@@ -114,7 +140,7 @@ export class SqliteStore implements StorageReader {
       logBackward: logPage('DESC'),
       textForward: textPage('ASC'),
       textBackward: textPage('DESC'),
-      samples: db.prepare(`SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts`).raw(true),
+      samples: db.prepare(`SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts LIMIT ?`).raw(true),
       expiredLogs: db
         .prepare(`DELETE FROM logs WHERE seq IN (SELECT seq FROM logs WHERE stream_id = ? AND ts < ? LIMIT ?) RETURNING seq, message`)
         .safeIntegers(true),
@@ -128,7 +154,12 @@ export class SqliteStore implements StorageReader {
     };
   }
 
+  /**
+   * Loads the streams and series into the in-memory index; again, it adds the rows it does not
+   * have and refreshes the time spans of the rest (a writer widens them, retention narrows them).
+   */
   private loadIndex(): void {
+    this.indexedVersion = this.db.pragma('data_version', { simple: true }) as number;
     const load = (table: string, into: Map<string, IndexedSet>) => {
       const rows = this.db.prepare(`SELECT id, fingerprint, labels, first_ts, last_ts FROM ${table}`).all() as Array<{
         id: number;
@@ -138,17 +169,24 @@ export class SqliteStore implements StorageReader {
         last_ts: number | null;
       }>;
       for (const r of rows) {
-        into.set(r.fingerprint, {
-          id: r.id,
-          fingerprint: r.fingerprint,
-          labels: JSON.parse(r.labels) as Labels,
-          first: r.first_ts ?? -Infinity,
-          last: r.last_ts ?? Infinity,
-        });
+        const first = r.first_ts ?? -Infinity;
+        const last = r.last_ts ?? Infinity;
+        const known = into.get(r.fingerprint);
+        if (known) {
+          known.first = first;
+          known.last = last;
+        } else {
+          into.set(r.fingerprint, { id: r.id, fingerprint: r.fingerprint, labels: JSON.parse(r.labels) as Labels, first, last });
+        }
       }
     };
     load('streams', this.streamIndex);
     load('series', this.seriesIndex);
+  }
+
+  /** A read-only connection sees what the writer committed since its index was loaded. */
+  private catchUp(): void {
+    if (this.readOnly && (this.db.pragma('data_version', { simple: true }) as number) !== this.indexedVersion) this.loadIndex();
   }
 
   // ---------------------------------------------------------------- writes
@@ -329,15 +367,23 @@ export class SqliteStore implements StorageReader {
   }
 
   private matchStreams(query: { matchers?: LogSelection['matchers'] }, startMs?: number, endMs?: number): IndexedSet[] {
+    this.catchUp();
     return matchSets(this.streamIndex, query.matchers ?? [], startMs, endMs);
   }
 
   // ---------------------------------------------------------------- metric reads
 
   selectSamples(selection: SampleSelection): SeriesSamples[] {
+    this.catchUp();
     const out: SeriesSamples[] = [];
+    // One row past the budget tells that it is exceeded, without reading the rest.
+    let left = selection.maxSamples ?? -1;
     for (const series of matchSets(this.seriesIndex, selection.matchers, selection.startMs, selection.endMs)) {
-      const rows = this.stmts.samples.all(series.id, selection.startMs, selection.endMs) as Array<[number, StoredValue]>;
+      const rows = this.stmts.samples.all(series.id, selection.startMs, selection.endMs, left < 0 ? -1 : left + 1) as Array<
+        [number, StoredValue]
+      >;
+      if (left >= 0 && rows.length > left) throw new SampleLimitError(selection.maxSamples!);
+      if (left >= 0) left -= rows.length;
       if (rows.length === 0) continue;
       out.push({
         labels: series.labels,
@@ -349,14 +395,17 @@ export class SqliteStore implements StorageReader {
   }
 
   series(query: MetadataQuery): Labels[] {
+    this.catchUp();
     return matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs).map((s) => s.labels);
   }
 
   metricLabelNames(query: MetadataQuery): string[] {
+    this.catchUp();
     return labelNames(matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs));
   }
 
   metricLabelValues(name: string, query: MetadataQuery): string[] {
+    this.catchUp();
     return labelValues(name, matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs));
   }
 
