@@ -38,7 +38,9 @@ function logQuery(query: string): LogQuery {
 
 function vector(result: QueryResult): Record<string, number> {
   if (result.resultType !== 'vector') throw new Error(`expected a vector, got ${result.resultType}`);
-  return Object.fromEntries(result.samples.map((s) => [JSON.stringify(s.metric), s.value]));
+  // Label order is not part of the answer (Prometheus' JSON sorts it): compare sorted.
+  const key = (m: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(m).sort(([a], [b]) => a.localeCompare(b))));
+  return Object.fromEntries(result.samples.map((s) => [key(s.metric), s.value]));
 }
 
 test('log query backward: newest first, limit applies across streams, grouped by stream', async (t) => {
@@ -153,6 +155,35 @@ test('vector(1)+vector(1) (Grafana health check) and arithmetic with precedence'
   t.deepEqual(vector(await evaluateLogQLInstant(metric('topk(1, count_over_time({app="api"}[1m]))'), logs(), 60n * NS)), {
     '{"app":"api","level":"info"}': 2,
   });
+});
+
+test('group_left/group_right: each series of the many side takes the value of the one side and its listed labels', async (t) => {
+  // The share of each level in its app's lines: many (app, level) per one app.
+  const share =
+    'sum by (app, level) (count_over_time({app="api"}[1m])) / on (app) group_left sum by (app) (count_over_time({app="api"}[1m]))';
+  t.deepEqual(vector(await evaluateLogQLInstant(metric(share), logs(), 60n * NS)), {
+    '{"app":"api","level":"error"}': 1 / 3,
+    '{"app":"api","level":"info"}': 2 / 3,
+  });
+  // group_right with an extra label copied from the one side (level, from the left).
+  const right =
+    'max by (app, level) (count_over_time({app="api", level="error"}[1m])) * on (app) group_right (level) sum by (app, path) (count_over_time({app="api"} | pattern "<_> <path> <_>" [1m]))';
+  t.deepEqual(vector(await evaluateLogQLInstant(metric(right), logs(), 60n * NS)), {
+    '{"app":"api","level":"error","path":"/a"}': 1,
+    '{"app":"api","level":"error","path":"/b"}': 1,
+    '{"app":"api","level":"error","path":"/d"}': 1,
+  });
+  // Two series on the one side for a match: Prometheus' error, not a silent pick.
+  await t.throwsAsync(
+    evaluateLogQLInstant(
+      metric(
+        'sum by (app) (count_over_time({app="api"}[1m])) / on (app) group_left sum by (app, level) (count_over_time({app="api"}[1m]))',
+      ),
+      logs(),
+      60n * NS,
+    ),
+    { instanceOf: QueryError, message: /many-to-many matching not allowed|multiple matches/ },
+  );
 });
 
 test('metric queries page through the reader and refuse more than the entry cap', async (t) => {

@@ -257,7 +257,13 @@ test('binary operators get Loki precedence although the grammar has none', (t) =
   t.like(parseLogQL('count_over_time({a="b"}[1m]) > bool 1'), { type: 'binary', op: '>', returnBool: true });
   t.like(parseLogQL('rate({a="b"}[1m]) / on(pod) rate({a="c"}[1m])'), { matching: { on: true, labels: ['pod'] } });
   rejects(t, '1 > 2', 'comparisons between scalars must use BOOL modifier');
-  rejects(t, 'rate({a="b"}[1m]) / on(pod) group_left rate({a="c"}[1m])', 'unsupported: group_left');
+  t.like(parseLogQL('rate({a="b"}[1m]) / on(pod) group_left rate({a="c"}[1m])'), {
+    matching: { on: true, labels: ['pod'], card: 'many-to-one', include: [] },
+  });
+  t.like(parseLogQL('rate({a="b"}[1m]) / ignoring(level) group_right(app, env) rate({a="c"}[1m])'), {
+    matching: { on: false, labels: ['level'], card: 'one-to-many', include: ['app', 'env'] },
+  });
+  rejects(t, 'rate({a="b"}[1m]) / on(pod) group_left(pod) rate({a="c"}[1m])', 'label "pod" must not occur in ON and GROUP clause at once');
   t.like(parseLogQL('label_replace(rate({a="b"}[1m]), "x", "$1", "a", "(.*)")'), {
     type: 'labelReplace',
     dst: 'x',

@@ -740,20 +740,24 @@ export class Builder {
             step.returnBool = true;
             break;
           case 'GroupLeft':
-            throw unsupported('group_left (many-to-one matching)');
           case 'GroupRight':
-            throw unsupported('group_right (one-to-many matching)');
-          case 'OnOrIgnoringModifier': {
-            const labels: string[] = [];
-            const collect = (g: SyntaxNode): void => {
-              for (const c of children(g)) {
-                if (c.name === 'LabelName') labels.push(this.text(c));
-                else collect(c);
-              }
+            // As in PromQL: many-to-one / one-to-many, the extra labels listed next.
+            step.matching = {
+              ...(step.matching ?? { on: false, labels: [] }),
+              card: part.name === 'GroupLeft' ? 'many-to-one' : 'one-to-many',
+              include: [],
             };
+            break;
+          case 'GroupingLabels':
+            if (step.matching?.card) step.matching.include = this.groupingLabelNames(part);
+            break;
+          case 'OnOrIgnoringModifier': {
             const grouping = part.getChild('GroupingLabels');
-            if (grouping) collect(grouping);
-            step.matching = { on: part.getChild('On') !== null, labels };
+            step.matching = {
+              ...step.matching,
+              on: part.getChild('On') !== null,
+              labels: grouping ? this.groupingLabelNames(grouping) : [],
+            };
             visit(part);
             break;
           }
@@ -763,6 +767,23 @@ export class Builder {
       }
     };
     visit(node);
+    const m = step.matching;
+    if (m?.card && m.on) {
+      const both = (m.include ?? []).find((l) => m.labels.includes(l));
+      if (both !== undefined) throw badData(`label "${both}" must not occur in ON and GROUP clause at once`);
+    }
+  }
+
+  private groupingLabelNames(node: SyntaxNode): string[] {
+    const labels: string[] = [];
+    const collect = (g: SyntaxNode): void => {
+      for (const c of children(g)) {
+        if (c.name === 'LabelName') labels.push(this.text(c));
+        else collect(c);
+      }
+    };
+    collect(node);
+    return labels;
   }
 
   private checkBinary(step: BinaryStep, lhs: MetricExpr, rhs: MetricExpr): MetricExpr {
