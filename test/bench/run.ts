@@ -9,6 +9,7 @@ import { runLatency } from './latency.js';
 import { runProcessorOpenSearch } from './processor-opensearch.js';
 import { runPromqlBench } from './promql.js';
 import { runRegexBench } from './regex.js';
+import { runRemoteWrite } from './remote-write.js';
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-embedded': runIngestEmbedded,
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   latency: runLatency,
   promql: runPromqlBench,
   regex: runRegexBench,
+  'remote-write': runRemoteWrite,
 };
 
 const [name, ...args] = process.argv.slice(2);

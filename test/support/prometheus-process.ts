@@ -11,6 +11,7 @@ export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus
 
 export interface PrometheusProcess {
   url: string;
+  pid: number;
   output(): string;
   /** SIGTERM (Prometheus flushes its remote-write queues and closes the WAL) and wait. */
   stop(): Promise<void>;
@@ -27,7 +28,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startPrometheus(options: { dataDir: string; port: number; config: string }): Promise<PrometheusProcess> {
+export async function startPrometheus(options: {
+  dataDir: string;
+  port: number;
+  config: string;
+  args?: string[];
+}): Promise<PrometheusProcess> {
   const configFile = path.join(options.dataDir, 'prometheus.yml');
   fs.writeFileSync(configFile, options.config);
   const url = `http://127.0.0.1:${options.port}`;
@@ -38,6 +44,7 @@ export async function startPrometheus(options: { dataDir: string; port: number; 
       `--storage.tsdb.path=${path.join(options.dataDir, 'tsdb')}`,
       `--web.listen-address=127.0.0.1:${options.port}`,
       '--log.level=warn',
+      ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -58,6 +65,7 @@ export async function startPrometheus(options: { dataDir: string; port: number; 
   }
   return {
     url,
+    pid: child.pid!,
     output: () => output,
     stop: async () => {
       child.kill('SIGTERM');
