@@ -118,9 +118,10 @@ function variance(values: number[]): number {
 
 /** topk/bottomk: k per group; NaN ranks below every number in both directions. */
 function selectK(op: 'topk' | 'bottomk', groups: Map<string, Group>, param: number, inputSize: number): InstantSample[] {
+  // Prometheus' order: a k below 1 answers nothing before anything is checked.
+  if (param < 1) return [];
   if (Number.isNaN(param)) throw new QueryError('execution', 'Parameter value is NaN');
   if (param >= 2 ** 63) throw new QueryError('execution', `Scalar value ${formatGoFloat(param)} overflows int64`);
-  if (param <= -(2 ** 63)) throw new QueryError('execution', `Scalar value ${formatGoFloat(param)} underflows int64`);
   const k = Math.min(Math.trunc(param), inputSize);
   if (k < 1) return [];
   const better = (a: number, b: number): number => {

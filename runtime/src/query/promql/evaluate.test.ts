@@ -179,6 +179,8 @@ test('topk/bottomk refuse a k beyond int64 or NaN even over an empty input', asy
   await t.throwsAsync(instant(counters(), 'topk(1e20, nonexistent)', 60 * S), { message: /Scalar value 1e\+20 overflows int64/ });
   await t.throwsAsync(instant(counters(), 'bottomk(NaN, nonexistent)', 60 * S), { message: /Parameter value is NaN/ });
   t.deepEqual(await vector(counters(), 'topk(0, requests_total)', 60 * S), {});
+  // Below 1 answers nothing before the int64 check, as in Prometheus (the differential tier found it).
+  t.deepEqual(await vector(counters(), 'topk(-1e20, requests_total)', 60 * S), {});
 });
 
 test('vector/scalar operators: arithmetic drops the name, filters keep it, bool gives 0/1', async (t) => {
