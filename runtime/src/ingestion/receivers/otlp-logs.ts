@@ -7,13 +7,14 @@
  * resource attribute, the scope, the log attributes, trace_id, span_id and the severity
  * become fields, and the severity gives `detected_level`. The line is the body (other
  * types as JSON). Timestamp: time_unix_nano, else observed_time_unix_nano, else now.
- * All or nothing like the native API: 200 `{}` (an empty partial_success), or a 400.
+ * All or nothing like the native API: 200 `{}` (an empty partial_success), or a 400 whose
+ * body is a `google.rpc.Status` naming the problem, as OTLP/HTTP answers failures.
  */
 import type { Response } from 'express';
 import protobuf from 'protobufjs';
 import { normaliseLogEntries } from '../../model/records.js';
 import { formatNs } from '../../model/timestamp.js';
-import { anyValue, asList, asObj, attributes, COMMON_PROTO, hexId, int64, type Obj, otlpFormats } from './otlp-common.js';
+import { anyValue, asList, asObj, attributes, COMMON_PROTO, hexId, int64, type Obj, otlpFormats, sendStatus } from './otlp-common.js';
 import type { DecodeContext, Decoded, Receiver, Route } from './receiver.js';
 
 // From opentelemetry-proto (Apache-2.0) `collector/logs/v1`, `logs/v1`, written from its
@@ -152,6 +153,7 @@ const route = (path: string): Route<'logs'> => ({
   formats: otlpFormats(requestType, toEntries),
   encodings: ['identity', 'gzip', 'x-gzip', 'deflate'],
   accepted,
+  sendError: sendStatus,
 });
 
 export const otlpLogs: Receiver = {
