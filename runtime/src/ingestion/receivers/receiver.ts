@@ -49,7 +49,14 @@ export interface Decoded<S extends Signal> {
  * sextant_ingest_dropped_total): kept apart by the sender's data, never by Sextant's state.
  */
 export type DropKind =
-  'exemplars' | 'histograms' | 'metadata' | 'delta_temporality' | 'unspecified_temporality' | 'exponential_histograms' | 'invalid_points';
+  | 'exemplars'
+  | 'histograms'
+  | 'metadata'
+  | 'delta_temporality'
+  | 'unspecified_temporality'
+  | 'exponential_histograms'
+  | 'invalid_points'
+  | 'target_info';
 
 export interface Format<S extends Signal> {
   /** The media type as documented, e.g. `application/x-ndjson`. */
