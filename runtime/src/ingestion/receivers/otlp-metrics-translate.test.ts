@@ -323,3 +323,18 @@ test('more data points than the limit is a 413', (t) => {
   t.is((error as { status?: number }).status, 413);
   t.regex(error!.message, /more than 50000 data points in one request/);
 });
+
+test('a target_info over the label limits is not stored, said as a warning; the points are', (t) => {
+  const attrs = [str('service.name', 's'), ...Array.from({ length: 40 }, (_, i) => str(`attr.${i}`, 'v'))];
+  const out = translateMetrics(request(attrs, [{ name: 'g', gauge: { dataPoints: [{ timeUnixNano: ns(T1), asDouble: 1 }] } }]), context);
+  t.deepEqual(
+    out.samples.map((s) => s.name),
+    ['g'],
+  );
+  t.is(out.refused.count, 0);
+  t.regex(
+    out.refused.errors[0]!,
+    /resourceMetrics\[0\]\.resource \(target_info\): 41 labels, over the limit of 30; its target_info is not stored/,
+  );
+  t.is(out.dropped.target_info, 1);
+});

@@ -195,8 +195,20 @@ test('partial success: delta and exponential-histogram points refused with the r
   const jsonAnswer = (await json.json()) as { partialSuccess: { rejectedDataPoints: string; errorMessage: string } };
   t.is(jsonAnswer.partialSuccess.rejectedDataPoints, '1', 'int64 as a string in JSON');
   t.regex(jsonAnswer.partialSuccess.errorMessage, /delta temporality refused/);
+  // Nothing refused but a warning: rejected_data_points 0 and the message.
+  const wide = request([counter(6)]);
+  wide.resourceMetrics[0]!.resource.attributes.push(...Array.from({ length: 40 }, (_, i) => str(`attr.${i}`, 'v')));
+  const warned = (await (await push(h, JSON.stringify(wide), JSON_TYPE)).json()) as {
+    partialSuccess: { rejectedDataPoints: string; errorMessage: string };
+  };
+  t.is(warned.partialSuccess.rejectedDataPoints, '0');
+  t.regex(
+    warned.partialSuccess.errorMessage,
+    /^resourceMetrics\[0\]\.resource \(target_info\): 43 labels, over the limit of 30; its target_info is not stored$/,
+  );
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="delta_temporality"\} 2/);
+  t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="target_info"\} 1/);
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="exponential_histograms"\} 2/);
   stop(h);
 });

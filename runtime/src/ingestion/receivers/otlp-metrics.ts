@@ -103,8 +103,10 @@ function accepted(res: Response, outcome: Outcome<'metrics'>): void {
     sendExportResponse(res, responseType, {});
     return;
   }
+  // With nothing refused the message is a warning (a target_info over the limits), as the spec allows.
   const more = refused.count > refused.errors.length ? ` (and ${refused.count - refused.errors.length} more)` : '';
-  const errorMessage = `${refused.count} data point(s) refused: ${refused.errors.join('; ')}${more}`;
+  const head = refused.count > 0 ? `${refused.count} data point(s) refused: ` : '';
+  const errorMessage = `${head}${refused.errors.join('; ')}${more}`;
   // int64 as a decimal string, as OTLP's JSON writes it (protobufjs takes it for the protobuf too).
   sendExportResponse(res, responseType, { partialSuccess: { rejectedDataPoints: String(refused.count), errorMessage } });
 }
