@@ -55,6 +55,12 @@ export function int64(v: unknown, path: string): bigint | undefined {
     if (!Number.isFinite(v)) throw new Invalid(`${path}: must be a finite integer, got ${v}`);
     return BigInt(Math.trunc(v));
   }
+  if (typeof v === 'object' && 'low' in v && 'high' in v) {
+    // A protobufjs Long, from its two 32-bit halves: Long's own toString is the hot path's cost.
+    const { low, high, unsigned } = v as { low: number; high: number; unsigned?: boolean };
+    const n = (BigInt(unsigned ? high >>> 0 : high) << 32n) + BigInt(low >>> 0);
+    return n === 0n ? undefined : n;
+  }
   const text = String(v);
   if (!/^-?\d{1,20}$/.test(text)) throw new Invalid(`${path}: must be an integer, got ${JSON.stringify(text.slice(0, 40))}`);
   const n = BigInt(text);
@@ -85,33 +91,32 @@ export function hexId(v: unknown, path: string): string | undefined {
 }
 
 /**
- * The member a protobufjs message sets in a oneof (named by the oneof's virtual property),
- * or the one key of a JSON object; the others read as their defaults and must be ignored.
+ * Whether a message sets a field. protobufjs gives a decoded message own properties only for
+ * the fields on the wire (defaults live on its prototype, a oneof's name is a getter there),
+ * and a JSON object holds only the keys sent, so one test reads both, and reads a oneof's
+ * member without the getter (which walks the oneof's fields on every call).
  */
-export function oneofMember(raw: Obj, oneof: string): Obj {
-  const set = raw.constructor !== Object && typeof raw[oneof] === 'string' ? (raw[oneof] as string) : undefined;
-  return set ? { [set]: raw[set] } : raw;
-}
+export const has = (o: Obj, key: string): boolean => Object.hasOwn(o, key) && o[key] !== undefined && o[key] !== null;
 
 export const MAX_ATTRIBUTE_DEPTH = 16;
 
 export function anyValue(v: unknown, path: string, depth = 0): unknown {
   if (depth > MAX_ATTRIBUTE_DEPTH) throw new Invalid(`${path}: nested deeper than ${MAX_ATTRIBUTE_DEPTH} levels`);
-  const o = oneofMember(asObj(v), 'value');
-  if ('stringValue' in o && o.stringValue !== undefined) return String(o.stringValue);
-  if ('boolValue' in o && o.boolValue !== undefined) return Boolean(o.boolValue);
-  if ('intValue' in o && o.intValue !== undefined) {
+  const o = asObj(v);
+  if (has(o, 'stringValue')) return String(o.stringValue);
+  if (has(o, 'boolValue')) return Boolean(o.boolValue);
+  if (has(o, 'intValue')) {
     const n = int64(o.intValue, `${path}.intValue`) ?? 0n;
     return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
   }
-  if ('doubleValue' in o && o.doubleValue !== undefined) return double(o.doubleValue, `${path}.doubleValue`);
-  if ('arrayValue' in o && o.arrayValue) {
+  if (has(o, 'doubleValue')) return double(o.doubleValue, `${path}.doubleValue`);
+  if (has(o, 'arrayValue')) {
     return asList(asObj(o.arrayValue).values, `${path}.arrayValue.values`).map((x, i) =>
       anyValue(x, `${path}.arrayValue.values[${i}]`, depth + 1),
     );
   }
-  if ('kvlistValue' in o && o.kvlistValue) return attributes(asObj(o.kvlistValue).values, `${path}.kvlistValue.values`, depth + 1);
-  if ('bytesValue' in o && o.bytesValue !== undefined) {
+  if (has(o, 'kvlistValue')) return attributes(asObj(o.kvlistValue).values, `${path}.kvlistValue.values`, depth + 1);
+  if (has(o, 'bytesValue')) {
     return o.bytesValue instanceof Uint8Array ? Buffer.from(o.bytesValue).toString('base64') : String(o.bytesValue);
   }
   return null;

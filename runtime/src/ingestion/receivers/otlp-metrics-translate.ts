@@ -30,7 +30,7 @@ import { checkLabels } from '../../model/labels.js';
 import { MAX_REPORTED_ERRORS } from '../../model/records.js';
 import { STALE_NAN } from '../../model/stale.js';
 import type { Labels, Sample } from '../../model/types.js';
-import { asList, asObj, attributes, double, int64, type Obj, oneofMember } from './otlp-common.js';
+import { asList, asObj, attributes, double, has, int64, type Obj } from './otlp-common.js';
 import { formatFloat, labelName, metricName, type MetricKind } from './otel-prometheus-names.js';
 import type { DecodeContext, DropKind } from './receiver.js';
 
@@ -241,9 +241,8 @@ function pointLabels(m: MetricContext, point: Obj, path: string): Labels {
 
 function numberValue(point: Obj, path: string): number {
   if (isStale(point)) return STALE_NAN;
-  const value = oneofMember(point, 'value');
-  if ('asDouble' in value && value.asDouble !== undefined && value.asDouble !== null) return double(value.asDouble, `${path}.asDouble`)!;
-  if ('asInt' in value && value.asInt !== undefined && value.asInt !== null) return Number(int64(value.asInt, `${path}.asInt`) ?? 0n);
+  if (has(point, 'asDouble')) return double(point.asDouble, `${path}.asDouble`)!;
+  if (has(point, 'asInt')) return Number(int64(point.asInt, `${path}.asInt`) ?? 0n);
   throw new Refusal('invalid_points', `${path}: no value (asDouble or asInt)`);
 }
 
@@ -288,8 +287,8 @@ function histogramPoints(m: MetricContext, data: Obj): void {
       series.push({ name: `${base}_bucket`, labels: { ...labels, le: formatFloat(bounds[j]!) }, value: stale ? STALE_NAN : cumulative });
     }
     series.push({ name: `${base}_bucket`, labels: { ...labels, le: '+Inf' }, value: stale ? STALE_NAN : count });
-    // `sum` is optional: protobufjs leaves an unset optional field null or undefined, JSON omits it.
-    if (point.sum !== undefined && point.sum !== null) {
+    // `sum` is optional (proto3 `optional`): absent when not sent.
+    if (has(point, 'sum')) {
       series.push({ name: `${base}_sum`, labels, value: stale ? STALE_NAN : double(point.sum, `${path}.sum`)! });
     }
     series.push({ name: `${base}_count`, labels, value: stale ? STALE_NAN : count });
@@ -355,15 +354,14 @@ function translateMetric(walk: Walk, scope: Scope, raw: unknown, path: string): 
   const name = typeof metric.name === 'string' ? metric.name : '';
   const unit = typeof metric.unit === 'string' ? metric.unit : '';
   if (metric.description || unit) walk.drop('metadata');
-  const data = oneofMember(metric, 'data');
   for (const [key, translate] of Object.entries(KINDS)) {
-    if (!data[key]) continue;
+    if (!has(metric, key)) continue;
     try {
-      translate({ walk, scope, name, unit, path }, asObj(data[key]));
+      translate({ walk, scope, name, unit, path }, asObj(metric[key]));
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       // A refusal of the whole metric (its name): every point of it.
-      const points = asList(asObj(data[key]).dataPoints, `${path}.${key}.dataPoints`).length;
+      const points = asList(asObj(metric[key]).dataPoints, `${path}.${key}.dataPoints`).length;
       walk.refuse(error.kind, points, error.message);
     }
     return;
