@@ -118,7 +118,7 @@ async function ingest<S extends Signal>(req: Request, res: Response, options: Co
     }
     if (failure.status === 413) res.setHeader('Connection', 'close');
     route.failed?.(res, failure);
-    sendError(res, failure);
+    (route.sendError ?? sendError)(res, failure);
   }
 }
 
@@ -141,7 +141,7 @@ function droppedCounter(metrics: RuntimeMetrics): Counter<'receiver' | 'kind'> {
   if (existing) return existing as Counter<'receiver' | 'kind'>;
   return new client.Counter({
     name: DROPPED,
-    help: 'Parts of accepted ingestion requests that Sextant does not store, by receiver and kind (exemplars, histograms = native histograms, metadata).',
+    help: 'Parts of accepted ingestion requests that Sextant does not store, by receiver and kind (the reason: exemplars, histograms = native histograms, metadata, delta_temporality, unspecified_temporality, exponential_histograms, invalid_points, target_info).',
     labelNames: ['receiver', 'kind'] as const,
     registers: [metrics.registry],
   });

@@ -5,7 +5,8 @@
 import { native } from './native.js';
 import { lokiPush } from './loki-push.js';
 import { otlpLogs } from './otlp-logs.js';
+import { otlpMetrics } from './otlp-metrics.js';
 import { remoteWrite } from './remote-write.js';
 import type { Receiver } from './receiver.js';
 
-export const RECEIVERS: readonly Receiver[] = [native, remoteWrite, lokiPush, otlpLogs];
+export const RECEIVERS: readonly Receiver[] = [native, remoteWrite, lokiPush, otlpLogs, otlpMetrics];

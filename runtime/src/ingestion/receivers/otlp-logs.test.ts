@@ -1,7 +1,8 @@
 /**
  * OTLP/HTTP logs on a real express server with the real embedded bus and SQLite store:
  * protobuf and JSON requests built here, gzip, the Loki-3 label mapping, and a bad-input
- * corpus where every case is a clear 4xx and nothing is stored.
+ * corpus where every case is a clear 4xx with a google.rpc.Status naming the problem and
+ * nothing is stored.
  */
 import test from 'ava';
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ import { emptyPipeline } from '../../processor/pipeline.js';
 import { SqliteStore } from '../../storage/sqlite/store.js';
 import { ingestionRouter } from '../app.js';
 import { ApiKeys } from '../auth.js';
+import { decodeStatus } from './otlp-common.js';
 import { encodeLogsRequest } from './otlp-logs.js';
 
 const KEY = 'otlp-key';
@@ -218,7 +220,12 @@ test('bad input: each case a clear 4xx, nothing stored', async (t) => {
   for (const [name, body, headers, status, message] of cases) {
     const res = await push(h, body, headers);
     t.is(res.status, status, name);
-    t.regex(((await res.json()) as { error: string }).error, message, name);
+    // A google.rpc.Status in the request's encoding (JSON for a type Sextant does not speak).
+    const answer = res.headers.get('content-type')?.startsWith('application/x-protobuf')
+      ? decodeStatus(new Uint8Array(await res.arrayBuffer()))
+      : ((await res.json()) as { code: number; message: string });
+    t.regex(answer.message, message, name);
+    t.is(answer.code, status === 400 || status === 413 || status === 415 ? 3 : -1, `${name}: gRPC code`);
   }
   t.deepEqual(h.store.counts(), { streams: 0, entries: 0, series: 0, samples: 0 });
   stop(h);

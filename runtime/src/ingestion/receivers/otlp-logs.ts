@@ -7,26 +7,24 @@
  * resource attribute, the scope, the log attributes, trace_id, span_id and the severity
  * become fields, and the severity gives `detected_level`. The line is the body (other
  * types as JSON). Timestamp: time_unix_nano, else observed_time_unix_nano, else now.
- * All or nothing like the native API: 200 `{}` (an empty partial_success), or a 400.
+ * All or nothing like the native API: 200 `{}` (an empty partial_success), or a 400 whose
+ * body is a `google.rpc.Status` naming the problem, as OTLP/HTTP answers failures.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Response } from 'express';
 import protobuf from 'protobufjs';
-import { HttpError } from '../../common/http-error.js';
 import { normaliseLogEntries } from '../../model/records.js';
 import { formatNs } from '../../model/timestamp.js';
-import type { DecodeContext, Decoded, Format, Receiver, Route } from './receiver.js';
+import { anyValue, asList, asObj, attributes, COMMON_PROTO, hexId, int64, type Obj, otlpFormats, sendStatus } from './otlp-common.js';
+import type { DecodeContext, Decoded, Receiver, Route } from './receiver.js';
 
-// From opentelemetry-proto (Apache-2.0) `collector/logs/v1`, `logs/v1`, `common/v1`,
-// `resource/v1`, written from its specification; only the fields Sextant reads.
+// From opentelemetry-proto (Apache-2.0) `collector/logs/v1`, `logs/v1`, written from its
+// specification; only the fields Sextant reads.
 const PROTO = `
 syntax = "proto3";
 package otlp;
 message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
 message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; }
-message Resource { repeated KeyValue attributes = 1; }
 message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; }
-message InstrumentationScope { string name = 1; string version = 2; repeated KeyValue attributes = 3; }
 message LogRecord {
   fixed64 time_unix_nano = 1;
   fixed64 observed_time_unix_nano = 11;
@@ -38,20 +36,7 @@ message LogRecord {
   bytes span_id = 10;
   string event_name = 12;
 }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message AnyValue {
-  oneof value {
-    string string_value = 1;
-    bool bool_value = 2;
-    int64 int_value = 3;
-    double double_value = 4;
-    ArrayValue array_value = 5;
-    KeyValueList kvlist_value = 6;
-    bytes bytes_value = 7;
-  }
-}
-message ArrayValue { repeated AnyValue values = 1; }
-message KeyValueList { repeated KeyValue values = 1; }
+${COMMON_PROTO}
 `;
 
 // Without keepCase protobufjs names the fields in lowerCamelCase, as OTLP's JSON does, so
@@ -87,75 +72,7 @@ const LABEL_ATTRIBUTES = new Set([
 /** OTel severity numbers in steps of 4: TRACE 1-4, DEBUG 5-8, INFO 9-12, WARN 13-16, ERROR 17-20, FATAL 21-24. */
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
-type Obj = Record<string, unknown>;
-
-class Invalid extends Error {}
-
-const asObj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
-const asList = (v: unknown, path: string): unknown[] => {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new Invalid(`${path}: must be an array`);
-  return v;
-};
 const sanitise = (key: string) => key.replace(/[^a-zA-Z0-9_]/g, '_');
-
-/** An int64/fixed64 as Long (protobuf), digit string or number (JSON). */
-function int64(v: unknown, path: string): bigint | undefined {
-  if (v === undefined || v === null || v === '' || v === 0) return undefined;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Invalid(`${path}: must be a finite integer, got ${v}`);
-    return BigInt(Math.trunc(v));
-  }
-  const text = String(v);
-  if (!/^-?\d{1,20}$/.test(text)) throw new Invalid(`${path}: must be an integer, got ${JSON.stringify(text.slice(0, 40))}`);
-  const n = BigInt(text);
-  return n === 0n ? undefined : n;
-}
-
-/** Trace and span ids: bytes (protobuf) or hex (JSON), as lowercase hex. */
-function hexId(v: unknown, path: string): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (v instanceof Uint8Array) return v.length ? Buffer.from(v).toString('hex') : undefined;
-  if (Array.isArray(v) && v.length === 0) return undefined; // protobufjs' default for absent bytes
-  if (typeof v !== 'string' || !/^[0-9a-fA-F]*$/.test(v)) throw new Invalid(`${path}: must be a hex string`);
-  return v.toLowerCase();
-}
-
-function anyValue(v: unknown, path: string, depth = 0): unknown {
-  if (depth > 16) throw new Invalid(`${path}: nested deeper than 16 levels`);
-  const raw = asObj(v);
-  // A protobufjs message names its set oneof member in \`value\`; keep just that one (the
-  // others read as their defaults). A JSON AnyValue holds only the member it sets.
-  const set = raw.constructor !== Object && typeof raw.value === 'string' ? raw.value : undefined;
-  const o: Obj = set ? { [set]: raw[set] } : raw;
-  if ('stringValue' in o && o.stringValue !== undefined) return String(o.stringValue);
-  if ('boolValue' in o && o.boolValue !== undefined) return Boolean(o.boolValue);
-  if ('intValue' in o && o.intValue !== undefined) {
-    const n = int64(o.intValue, `${path}.intValue`) ?? 0n;
-    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
-  }
-  if ('doubleValue' in o && o.doubleValue !== undefined) return Number(o.doubleValue);
-  if ('arrayValue' in o && o.arrayValue) {
-    return asList(asObj(o.arrayValue).values, `${path}.arrayValue.values`).map((x, i) =>
-      anyValue(x, `${path}.arrayValue.values[${i}]`, depth + 1),
-    );
-  }
-  if ('kvlistValue' in o && o.kvlistValue) return attributes(asObj(o.kvlistValue).values, `${path}.kvlistValue.values`, depth + 1);
-  if ('bytesValue' in o && o.bytesValue !== undefined) {
-    return o.bytesValue instanceof Uint8Array ? Buffer.from(o.bytesValue).toString('base64') : String(o.bytesValue);
-  }
-  return null;
-}
-
-function attributes(list: unknown, path: string, depth = 0): Obj {
-  const out: Obj = {};
-  asList(list, path).forEach((kv, i) => {
-    const { key, value } = asObj(kv);
-    if (typeof key !== 'string' || key === '') throw new Invalid(`${path}[${i}].key: must be a non-empty string`);
-    out[key] = anyValue(value, `${path}[${i}].value`, depth);
-  });
-  return out;
-}
 
 function line(body: unknown): string {
   if (body === null || body === undefined) return '';
@@ -223,44 +140,6 @@ function toEntries(request: unknown, context: DecodeContext): Decoded<'logs'> {
   return { result: normaliseLogEntries(entries, (i) => paths[i]!, context.limits, context.nowNs), received: entries.length };
 }
 
-function guarded(decode: () => unknown, context: DecodeContext): Decoded<'logs'> {
-  try {
-    return toEntries(decode(), context);
-  } catch (error) {
-    if (error instanceof Invalid) throw new HttpError(400, 'invalid', error.message);
-    throw error;
-  }
-}
-
-const protobufFormat: Format<'logs'> = {
-  name: 'application/x-protobuf',
-  matches: (c) => c.type === 'application/x-protobuf',
-  decode(body, context) {
-    return guarded(() => {
-      try {
-        return requestType.decode(body);
-      } catch (error) {
-        throw new HttpError(400, 'invalid_protobuf', `request body is not a valid ExportLogsServiceRequest: ${(error as Error).message}`);
-      }
-    }, context);
-  },
-};
-
-const jsonFormat: Format<'logs'> = {
-  name: 'application/json',
-  matches: (c) => c.type === 'application/json',
-  decode(body, context) {
-    if (!isUtf8(body)) throw new HttpError(400, 'invalid_utf8', 'request body is not valid UTF-8');
-    return guarded(() => {
-      try {
-        return JSON.parse(body.toString('utf8'));
-      } catch (error) {
-        throw new HttpError(400, 'malformed_json', `malformed JSON: ${error instanceof SyntaxError ? error.message : 'nested too deeply'}`);
-      }
-    }, context);
-  },
-};
-
 /** 200 with an empty partial_success, in the request's encoding (an empty protobuf message is zero bytes). */
 function accepted(res: Response): void {
   if (res.req.headers['content-type']?.toLowerCase().startsWith('application/x-protobuf')) {
@@ -271,9 +150,10 @@ function accepted(res: Response): void {
 const route = (path: string): Route<'logs'> => ({
   path,
   signal: 'logs',
-  formats: [protobufFormat, jsonFormat],
+  formats: otlpFormats(requestType, toEntries),
   encodings: ['identity', 'gzip', 'x-gzip', 'deflate'],
   accepted,
+  sendError: sendStatus,
 });
 
 export const otlpLogs: Receiver = {

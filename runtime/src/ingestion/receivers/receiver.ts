@@ -37,9 +37,26 @@ export interface Decoded<S extends Signal> {
   received: number;
   /** Things the body carried that Sextant does not store (counted in a metric, told in the answer). */
   dropped?: Partial<Record<DropKind, number>>;
+  /**
+   * Records refused while the rest is stored (OTLP's partial success), and why; their
+   * count per reason is also in `dropped`. Absent for all-or-nothing receivers.
+   */
+  refused?: { count: number; errors: string[] };
 }
 
-export type DropKind = 'exemplars' | 'histograms' | 'metadata';
+/**
+ * Why part of an accepted request is not stored (the `kind` label of
+ * sextant_ingest_dropped_total): kept apart by the sender's data, never by Sextant's state.
+ */
+export type DropKind =
+  | 'exemplars'
+  | 'histograms'
+  | 'metadata'
+  | 'delta_temporality'
+  | 'unspecified_temporality'
+  | 'exponential_histograms'
+  | 'invalid_points'
+  | 'target_info';
 
 export interface Format<S extends Signal> {
   /** The media type as documented, e.g. `application/x-ndjson`. */
@@ -64,6 +81,8 @@ export interface Route<S extends Signal = Signal> {
   accepted(res: Response, outcome: Outcome<S>): void;
   /** Headers every error answer carries (remote_write's written counts). */
   failed?(res: Response, error: HttpError): void;
+  /** Writes a failure in the wire format's own shape (OTLP's google.rpc.Status); Sextant's JSON error otherwise. */
+  sendError?(res: Response, error: HttpError): void;
 }
 
 export interface Outcome<S extends Signal> {

@@ -141,7 +141,12 @@ function limitSeries(count: number): void {
  * `__name__`; the native API's limits) and their samples (timestamps within the limits),
  * and flattens them into records. A label with an empty value is absent, as in Prometheus.
  */
-function toSamples(series: RawSeries[], problems: Problems, context: DecodeContext, dropped: Record<DropKind, number>): Decoded<'metrics'> {
+function toSamples(
+  series: RawSeries[],
+  problems: Problems,
+  context: DecodeContext,
+  dropped: Partial<Record<DropKind, number>>,
+): Decoded<'metrics'> {
   const { limits } = context;
   const nowMs = Number(context.nowNs / 1_000_000n);
   const latestMs = nowMs + limits.maxFutureSkewMs;
