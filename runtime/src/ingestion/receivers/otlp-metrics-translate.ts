@@ -55,7 +55,7 @@ export interface Translated {
   samples: Sample[];
   /** Data points in the request. */
   points: number;
-  refused: { count: number; errors: string[] };
+  refused: { count: number; errors: string[]; omitted?: number };
   dropped: Partial<Record<DropKind, number>>;
 }
 
@@ -91,8 +91,12 @@ class Walk {
     this.dropped[kind] = (this.dropped[kind] ?? 0) + count;
   }
 
+  /** Messages past MAX_REPORTED_ERRORS, for the "(and N more)" of the answer. */
+  omitted = 0;
+
   note(message: string): void {
     if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(message);
+    else this.omitted++;
   }
 
   refuse(kind: DropKind, count: number, message: string): void {
@@ -418,5 +422,10 @@ export function translateMetrics(request: unknown, context: DecodeContext): Tran
     });
     targetInfo(walk, resource, identity, times, `${rpath}.resource`);
   });
-  return { samples: walk.samples, points: walk.points, refused: { count: walk.refusedCount, errors: walk.errors }, dropped: walk.dropped };
+  return {
+    samples: walk.samples,
+    points: walk.points,
+    refused: { count: walk.refusedCount, errors: walk.errors, ...(walk.omitted > 0 ? { omitted: walk.omitted } : {}) },
+    dropped: walk.dropped,
+  };
 }

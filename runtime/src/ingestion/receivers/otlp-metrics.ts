@@ -104,7 +104,8 @@ function accepted(res: Response, outcome: Outcome<'metrics'>): void {
     return;
   }
   // With nothing refused the message is a warning (a target_info over the limits), as the spec allows.
-  const more = refused.count > refused.errors.length ? ` (and ${refused.count - refused.errors.length} more)` : '';
+  // One message may cover many points: "more" counts the messages left out, not points.
+  const more = refused.omitted ? ` (and ${refused.omitted} more)` : '';
   const head = refused.count > 0 ? `${refused.count} data point(s) refused: ` : '';
   const errorMessage = `${head}${refused.errors.join('; ')}${more}`;
   // int64 as a decimal string, as OTLP's JSON writes it (protobufjs takes it for the protobuf too).

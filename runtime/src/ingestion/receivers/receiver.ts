@@ -41,7 +41,7 @@ export interface Decoded<S extends Signal> {
    * Records refused while the rest is stored (OTLP's partial success), and why; their
    * count per reason is also in `dropped`. Absent for all-or-nothing receivers.
    */
-  refused?: { count: number; errors: string[] };
+  refused?: { count: number; errors: string[]; omitted?: number };
 }
 
 /**
