@@ -2,7 +2,7 @@
  * Loki HTTP API (the subset Grafana's built-in Loki datasource uses; see GRAFANA-API.md):
  * /query, /query_range, /labels, /label/:name/values, /series, /index/stats, and what Logs
  * Drilldown adds: detected_fields, detected_field/:name/values, detected_labels,
- * index/volume(_range), drilldown-limits, format_query, status/buildinfo. Mounted by the
+ * index/volume(_range), patterns, drilldown-limits, format_query, status/buildinfo. Mounted by the
  * caller at /loki/api/v1; GET and form-encoded POST. Errors answer plain text with status 400
  * (or 5xx), as Loki does.
  */
@@ -45,6 +45,14 @@ const DEFAULT_DETECT_LINES = 1000;
 const DEFAULT_DETECT_FIELDS = 1000;
 const DEFAULT_VOLUME_LIMIT = 100;
 const DEFAULT_MAX_ENTRIES_LIMIT = 5000;
+const DEFAULT_PATTERN_LINES = 10_000;
+const DEFAULT_PATTERNS = 500;
+
+/** Loki's default step: (end - start) / 250, at least one second. */
+function defaultStepNs(startNs: bigint, endNs: bigint): bigint {
+  const seconds = (endNs - startNs) / 250n / NS_PER_S;
+  return (seconds > 1n ? seconds : 1n) * NS_PER_S;
+}
 
 /**
  * Loki's parseTimestamp: a value with "." is float seconds; an integer of at most 10 digits
@@ -226,6 +234,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
   const now = options.now ?? (() => BigInt(Date.now()) * NS_PER_MS);
   const maxLimit = options.maxEntriesLimit ?? DEFAULT_MAX_ENTRIES_LIMIT;
   const metricLimits = options.metricLimits ?? {};
+  const maxPatternLines = Math.max(DEFAULT_PATTERN_LINES, maxLimit);
   const engine = options.engine ?? inProcessEngine(reader);
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '1mb' });
@@ -255,9 +264,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     const limit = parseLimit(params, maxLimit);
     const direction = parseDirection(params);
     const stepText = firstParam(params, 'step');
-    // Loki's default step: (end - start) / 250, at least one second.
-    const defaultStep = (endNs - startNs) / 250n / NS_PER_S;
-    const stepNs = stepText === undefined ? (defaultStep > 1n ? defaultStep : 1n) * NS_PER_S : parseLokiStep(stepText, 'step');
+    const stepNs = stepText === undefined ? defaultStepNs(startNs, endNs) : parseLokiStep(stepText, 'step');
     if (stepNs <= 0n) {
       throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     }
@@ -387,11 +394,26 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
   route('/index/volume_range', async (params, _req, res) => {
     const { startNs, endNs } = logRange(params);
     const stepText = firstParam(params, 'step');
-    const defaultStep = (endNs - startNs) / 250n / NS_PER_S;
-    const stepNs = stepText === undefined ? (defaultStep > 1n ? defaultStep : 1n) * NS_PER_S : parseLokiStep(stepText, 'step');
+    const stepNs = stepText === undefined ? defaultStepNs(startNs, endNs) : parseLokiStep(stepText, 'step');
     if (stepNs <= 0n) throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     const result = await evaluateLogQLRange(volumeExpr(params, stepNs), reader, startNs, endNs, stepNs, metricLimits);
     res.json({ status: 'success', data: { ...formatResult(result), stats: {} } });
+  });
+
+  // Patterns are mined at query time from the newest `line_limit` lines (logql/patterns.ts),
+  // in a query worker under the query deadline.
+  route('/patterns', async (params, _req, res) => {
+    const { startNs, endNs } = logRange(params);
+    const stepText = firstParam(params, 'step');
+    const stepNs = stepText === undefined ? defaultStepNs(startNs, endNs) : parseLokiStep(stepText, 'step');
+    if (stepNs <= 0n) throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
+    const expr = parseQuery(params);
+    if (expr.type !== 'logs') throw invalidParam('query', 'patterns need a log query such as {service_name="api"}');
+    const lineLimit = positiveInt(params, 'line_limit', DEFAULT_PATTERN_LINES, maxPatternLines);
+    const limit = positiveInt(params, 'limit', DEFAULT_PATTERNS, 10_000);
+    const query = firstParam(params, 'query')!;
+    const data = await engine.run('logPatterns', { query, options: { startNs, endNs, stepNs, lineLimit, limit }, limits: metricLimits });
+    res.json({ status: 'success', data });
   });
 
   route('/drilldown-limits', (_params, _req, res) => {
@@ -414,7 +436,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
         volume_enabled: true,
         volume_max_series: 1000,
       },
-      pattern_ingester_enabled: false,
+      pattern_ingester_enabled: true,
       version: VERSION,
     });
   });

@@ -90,6 +90,11 @@ test('errors keep their type across the thread boundary; LogQL jobs run in worke
     limits: {},
   });
   t.is(counted.resultType, 'vector');
+  const patterns = await engine.run('logPatterns', {
+    query: '{app="r"}',
+    options: { startNs: 0n, endNs: 10_000_000_000n, stepNs: 1_000_000_000n, lineLimit: 10, limit: 10 },
+  });
+  t.deepEqual(patterns, [{ pattern: 'a'.repeat(34) + '!', samples: [[1, 1]] }]);
 });
 
 test('limits config: defaults, overrides and errors with their path', (t) => {

@@ -12,6 +12,7 @@ import {
   type MetricQueryLimits,
 } from '../logql/evaluate.js';
 import { parseLogQL } from '../logql/parse.js';
+import { minePatterns, type PatternQueryOptions } from '../logql/patterns.js';
 import { evaluateInstant, evaluateRange } from '../promql/evaluate.js';
 import { QueryError } from '../promql/errors.js';
 import { parsePromQL } from '../promql/parse.js';
@@ -57,6 +58,8 @@ export const JOBS = {
     evaluateLogQLRange(logql(a.query), full(reader), a.startNs, a.endNs, a.stepNs, a.limits),
   logStreams: (reader: JobReader, a: { query: string; options: LogSelectOptions; limits?: MetricQueryLimits }) =>
     selectLogStreams(logs(a.query), full(reader), a.options, a.limits),
+  logPatterns: (reader: JobReader, a: { query: string; options: PatternQueryOptions; limits?: MetricQueryLimits }) =>
+    minePatterns(logs(a.query), full(reader), a.options, a.limits),
 };
 
 export type JobKind = keyof typeof JOBS;

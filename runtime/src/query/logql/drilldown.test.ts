@@ -152,7 +152,7 @@ test('index/volume: bytes per selector label, sorted by volume; volume_range a m
 test('drilldown-limits, format_query and status/buildinfo have the shapes Grafana reads', async (t) => {
   const limits = await get('/drilldown-limits', {});
   t.is(limits.status, 200);
-  t.like(limits.json, { pattern_ingester_enabled: false, limits: { volume_enabled: true } });
+  t.like(limits.json, { pattern_ingester_enabled: true, limits: { volume_enabled: true } });
   t.is(typeof limits.json.version, 'string');
   const formatted = await get('/format_query', { query: '{app="api"}|json|status>=500' });
   t.deepEqual(formatted.json, { status: 'success', data: '{app="api"} | json | status >= 500' });
@@ -209,4 +209,41 @@ test('structured metadata: entry fields are labels for filters and metrics, cate
     ),
     Object.fromEntries(want),
   );
+});
+
+test('patterns: templates of the selected lines, counted per step, each one usable as a |> filter', async (t) => {
+  for (const app of ['web', 'worker', 'api']) {
+    const lines = corpus.filter((e) => e.labels.app === app);
+    const res = await get('/patterns', { query: `{app="${app}"}`, step: '60s' });
+    t.is(res.status, 200);
+    t.is(res.json.status, 'success');
+    const data = res.json.data as { pattern: string; samples: [number, number][] }[];
+    const counted = (p: { samples: [number, number][] }) => p.samples.reduce((n, [, c]) => n + c, 0);
+    t.is(
+      data.reduce((n, p) => n + counted(p), 0),
+      lines.length,
+      `${app}: every line in one pattern`,
+    );
+    t.true(data.length < lines.length, `${app}: ${data.length} patterns for ${lines.length} lines`);
+    for (const p of data) {
+      t.true(
+        p.samples.every(([sec]) => Number.isInteger(sec) && (BigInt(sec) * NS - START) % (60n * NS) === 0n),
+        'steps from start',
+      );
+      // What Drilldown does with a pattern: filter the stream by it.
+      const back = await get('/query_range', { query: `{app="${app}"} |> \`${p.pattern}\``, limit: '1000' });
+      t.is(back.status, 200, String(back.json.error));
+      const result = (back.json.data as { result: { values: unknown[] }[] }).result;
+      const n = result.reduce((acc, r) => acc + r.values.length, 0);
+      t.true(n >= counted(p), `${JSON.stringify(p.pattern)}: ${n} lines match, ${counted(p)} counted`);
+    }
+  }
+});
+
+test('patterns: bad requests name what is wrong', async (t) => {
+  const metric = await get('/patterns', { query: 'rate({app="api"}[1m])' });
+  t.is(metric.status, 400);
+  t.regex(String(metric.json.error), /patterns need a log query/);
+  t.is((await get('/patterns', { query: '{app="api"}', step: '0' })).status, 400);
+  t.regex(String((await get('/patterns', { query: '{app="api"}', line_limit: 'x' })).json.error), /line_limit/);
 });
