@@ -1,8 +1,9 @@
 /** Query-string parsing shared by the native endpoints: each error names its parameter. */
 import type { Request } from 'express';
+import { parseDuration } from '../../common/duration.js';
 import { HttpError } from '../../common/http-error.js';
 import { parseTimestamp } from '../../model/timestamp.js';
-import { parseFloatStrict, parsePromDuration } from '../promql/lexical.js';
+import { parseFloatStrict } from '../promql/lexical.js';
 
 export function param(req: Request, name: string): string | undefined {
   const value = (req.query as Record<string, unknown>)[name] ?? (req.body as Record<string, unknown> | undefined)?.[name];
@@ -35,7 +36,7 @@ export function intParam(req: Request, name: string, fallback: number, min: numb
 /** A duration as Prometheus writes it (`1m30s`, `250ms`) or plain seconds (`15`, `0.5`), in ms. */
 export function parseDurationMs(text: string): number | undefined {
   const seconds = parseFloatStrict(text);
-  return seconds !== undefined ? Math.round(seconds * 1000) : parsePromDuration(text);
+  return seconds !== undefined ? Math.round(seconds * 1000) : parseDuration(text);
 }
 
 export function durationParam(req: Request, name: string, fallback: number): number {

@@ -5,6 +5,7 @@
  * caller at /api/v1 next to the native routes, so only these paths are registered here.
  */
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import { parseDuration } from '../../common/duration.js';
 import type { Logger } from '../../common/log.js';
 import { VERSION } from '../../common/version.js';
 import { canonicalLabels } from '../../model/labels.js';
@@ -13,7 +14,7 @@ import type { LabelMatcher, MetadataQuery, StorageReader } from '../../storage/r
 import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { QueryError, type QueryErrorType } from '../promql/errors.js';
 import { formatResult } from '../promql/format.js';
-import { parseFloatStrict, parsePromDuration } from '../promql/lexical.js';
+import { parseFloatStrict } from '../promql/lexical.js';
 import { parsePromQL, parseSeriesSelector } from '../promql/parse.js';
 
 export interface PrometheusRouterOptions {
@@ -76,7 +77,7 @@ export function parsePromTime(text: string, name: string): number {
 /** Prometheus' parseDuration: float seconds or a duration like `15s`, as milliseconds. */
 export function parsePromStep(text: string, name: string): number {
   const seconds = parseFloatStrict(text);
-  const ms = seconds !== undefined ? Math.trunc(seconds * 1000) : parsePromDuration(text);
+  const ms = seconds !== undefined ? Math.trunc(seconds * 1000) : parseDuration(text);
   if (ms === undefined || !Number.isFinite(ms)) throw invalidParam(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
   return ms;
 }
