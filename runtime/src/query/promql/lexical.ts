@@ -3,7 +3,7 @@
  * The lezer grammars tell us where a literal is; these functions turn its text into a value.
  * PromQL's own durations ("5m", "1h30m") follow the one grammar in common/duration.ts.
  */
-import { DURATION_UNITS } from '../../common/duration.js';
+import { DURATION_UNITS, parseDuration } from '../../common/duration.js';
 import { badData } from './errors.js';
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -61,6 +61,16 @@ const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** Parses a decimal float ("1", "-2.5", "1e3"); undefined when the text is not one. */
 export function parseFloatStrict(text: string): number | undefined {
   return FLOAT.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * Milliseconds of float seconds ("15", "0.5") or a Prometheus duration ("1m30s"), the form
+ * Prometheus' parseDuration reads for step, timeout and duration literals; not rounded, so each
+ * caller keeps its own rounding. Undefined when the text is neither.
+ */
+export function parseSecondsOrDuration(text: string): number | undefined {
+  const seconds = parseFloatStrict(text);
+  return seconds !== undefined ? seconds * 1000 : parseDuration(text);
 }
 
 /**

@@ -23,7 +23,7 @@ import {
 } from './ast.js';
 import { FUNCTIONS } from './functions.js';
 import { badData, unsupported } from './errors.js';
-import { parseFloatStrict, unquote } from './lexical.js';
+import { parseFloatStrict, parseSecondsOrDuration, unquote } from './lexical.js';
 import { assertNoSyntaxError, children } from './syntax.js';
 
 const BINARY_OPS: Record<string, BinaryOp> = {
@@ -332,7 +332,7 @@ class Builder {
     // DurationExpr / OffsetDurationExpr wrap one literal; arithmetic on durations is experimental.
     if (node.name === 'NumberDurationLiteralInDurationContext' || node.name === 'NumberDurationLiteral') {
       const text = this.text(node);
-      const ms = parseDuration(text) ?? mapDefined(parseFloatStrict(text), (s) => s * 1000);
+      const ms = parseSecondsOrDuration(text);
       if (ms === undefined) throw badData(`bad duration syntax: "${text}"`);
       return ms;
     }
@@ -489,8 +489,4 @@ class Builder {
     }
     return { type: 'aggregate', op, expr, grouping, without };
   }
-}
-
-function mapDefined<T, U>(value: T | undefined, f: (v: T) => U): U | undefined {
-  return value === undefined ? undefined : f(value);
 }
