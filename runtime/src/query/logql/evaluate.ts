@@ -8,6 +8,7 @@
  * window has no point at that step.
  */
 import { canonicalLabels } from '../../model/labels.js';
+import { nsToMs } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LogReader, StoredLogEntry } from '../../storage/reader.js';
 import { binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
@@ -38,7 +39,6 @@ export interface MetricQueryLimits {
 
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 const DEFAULT_PAGE_SIZE = 10_000;
-const NS_PER_MS = 1_000_000n;
 const NO_METADATA = fieldsAsMetadata(undefined);
 
 export interface StreamEntry {
@@ -216,10 +216,6 @@ export function checkLokiRange(startNs: bigint, endNs: bigint, stepNs: bigint): 
   if ((endNs - startNs) / stepNs > BigInt(MAX_POINTS_PER_SERIES)) {
     throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter');
   }
-}
-
-function nsToMs(ns: bigint): number {
-  return Number(ns / NS_PER_MS);
 }
 
 /** One series of a range aggregation: ascending timestamps, byte sizes and unwrapped values. */
