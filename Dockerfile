@@ -20,9 +20,10 @@ COPY runtime/src runtime/src
 COPY operator/src operator/src
 COPY agent-daemonset/src agent-daemonset/src
 # tsconfig.json also includes test/**, which is not in the build context: only the three
-# components are compiled. Tests and test kits are removed from the output.
+# components are compiled. Tests and test kits (testkit.ts files, the agent's testkit/ folder)
+# are removed from the output.
 RUN npx tsc -p tsconfig.json \
- && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete -o -name '*.test.d.ts' -delete \
+ && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete -o -name '*.test.d.ts' -delete -o -name 'testkit.*' -delete \
  && rm -rf dist/agent-daemonset/src/testkit \
  && npm prune --omit=dev --no-audit --no-fund
 

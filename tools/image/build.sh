@@ -144,9 +144,10 @@ if [[ ! -f $dist_dir/.complete ]]; then
     mkdir -p "$tmp/src/$(dirname "$d")"
     cp -a "$REPO/$d" "$tmp/src/$d"
   done
-  # The image ships no tests: they are left out before compiling (some unit tests import
-  # shared corpora under test/, which is not copied).
-  find "$tmp/src" -name '*.test.ts' -delete
+  # The image ships no tests and no test kits (testkit.ts files, the agent's testkit/ folder):
+  # they are left out before compiling (some unit tests import shared corpora under test/,
+  # which is not copied) or after it.
+  find "$tmp/src" \( -name '*.test.ts' -o -name testkit.ts \) -delete
   # the dev dependencies (typescript, @types) from the repo; tsconfig's test/** is absent
   ln -s "$REPO/node_modules" "$tmp/src/node_modules"
   (cd "$tmp/src" && nice -n 10 node node_modules/typescript/bin/tsc -p tsconfig.json >&2) || die "tsc failed"

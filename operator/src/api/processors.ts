@@ -223,7 +223,7 @@ export const STAGE_SCHEMAS: Record<string, OpenApiSchema> = {
         'x-kubernetes-validations': [
           {
             rule: `self.all(k, k.matches('${LABEL_NAME}') && !k.startsWith('__'))`,
-            message: 'label names must match ^[a-zA-Z_][a-zA-Z0-9_]*$ and not start with __',
+            message: `label names must match ${LABEL_NAME} and not start with __`,
           },
         ],
       },

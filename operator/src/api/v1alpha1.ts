@@ -5,6 +5,7 @@
  */
 import * as t from 'io-ts';
 import { decode } from '../../../runtime/src/common/index.js';
+import { OPENSEARCH_BULK_DEFAULTS } from '../../../runtime/src/platform/index.js';
 import type { ProcessorConfig } from '../../../runtime/src/processor/index.js';
 import { celIsDuration, celSeconds, DURATION_MESSAGE, DURATION_PATTERN, retentionSeconds } from './duration.js';
 import { Processors, SPLICE } from './processors.js';
@@ -162,8 +163,11 @@ const OpenSearchBackend = object(
       object(
         'Size of one _bulk request.',
         {
-          maxDocs: defaulted(integer('Documents per request at most.', { minimum: 1, maximum: 100_000 }), 5000),
-          maxBytes: defaulted(integer('Request body bytes at most.', { minimum: 1024, maximum: 100 * 1024 * 1024 }), 5 * 1024 * 1024),
+          maxDocs: defaulted(integer('Documents per request at most.', { minimum: 1, maximum: 100_000 }), OPENSEARCH_BULK_DEFAULTS.maxDocs),
+          maxBytes: defaulted(
+            integer('Request body bytes at most.', { minimum: 1024, maximum: 100 * 1024 * 1024 }),
+            OPENSEARCH_BULK_DEFAULTS.maxBytes,
+          ),
         },
         { name: 'bulk settings' },
       ),

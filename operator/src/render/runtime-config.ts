@@ -7,6 +7,7 @@
  * Secrets its runtime reads (the query never sees Kafka credentials, ingestion never sees
  * sink credentials).
  */
+import { OPENSEARCH_BULK_DEFAULTS } from '../../../runtime/src/platform/index.js';
 import { retentionSeconds } from '../api/duration.js';
 import { InvalidSpecError, type Pipeline, type RetentionPolicy, type Sink } from '../api/v1alpha1.js';
 import { HTTP_PORT, indexPrefix, SECRETS_DIR, type Component } from './common.js';
@@ -104,7 +105,10 @@ export function renderRuntimeConfig(
     endpoints: os.endpoints,
     indexPrefix: indexPrefix(os.indexPrefix, pipeline),
     insecureSkipVerify: os.tls?.insecureSkipVerify ?? false,
-    bulk: { maxDocs: os.bulk?.maxDocs ?? 5000, maxBytes: os.bulk?.maxBytes ?? 5 * 1024 * 1024 },
+    bulk: {
+      maxDocs: os.bulk?.maxDocs ?? OPENSEARCH_BULK_DEFAULTS.maxDocs,
+      maxBytes: os.bulk?.maxBytes ?? OPENSEARCH_BULK_DEFAULTS.maxBytes,
+    },
   };
   if (os.credentialsSecretRef) {
     const ref = os.credentialsSecretRef;

@@ -1,9 +1,10 @@
 /**
  * Durations, one grammar for every duration Sextant reads (config files, CLI flags, the
- * RetentionPolicy CRD): Prometheus' model.ParseDuration — units y w d h m s ms, each at
- * most once, in this order ("5m", "1h30m", "7d"), or "0". The unit table is the one source:
- * the parser below and the CRD's pattern and CEL rule (operator/src/api/duration.ts) are
- * built from it, so they cannot disagree (docs/architecture.md §7).
+ * RetentionPolicy CRD, PromQL literals, the query APIs' parameters): Prometheus'
+ * model.ParseDuration — units y w d h m s ms, each at most once, in this order ("5m",
+ * "1h30m", "7d"), or "0". The unit table is the one source: the parser below, the Go-duration
+ * units of the query lexer and the CRD's pattern and CEL rule (operator/src/api/duration.ts)
+ * are built from it, so they cannot disagree (docs/architecture.md §7).
  */
 
 /** Units in the order the grammar wants them, with their length in milliseconds. */

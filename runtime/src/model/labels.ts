@@ -2,7 +2,10 @@
 import type { Labels } from './types.js';
 import type { Limits } from './limits.js';
 
-export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A Prometheus label name as regex source, unanchored, for patterns that embed one. */
+export const LABEL_NAME_SYNTAX = '[a-zA-Z_][a-zA-Z0-9_]*';
+/** The one label-name check of the runtime, the query engines and the CRD schema. */
+export const LABEL_NAME = new RegExp(`^${LABEL_NAME_SYNTAX}$`);
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /**

@@ -112,6 +112,7 @@ export function formatNs(ns: bigint): string {
   return `${iso.slice(0, 19)}.${nanos}Z`;
 }
 
+/** Whole milliseconds of nanoseconds, truncated toward zero (bigint division). */
 export function nsToMs(ns: bigint): number {
   return Number(ns / NS_PER_MS);
 }

@@ -10,3 +10,4 @@ export {
   type RuntimeConfig,
   type RuntimeConfigDocument,
 } from './runtime-config.js';
+export { OPENSEARCH_BULK_DEFAULTS } from '../storage/opensearch/config.js';

@@ -18,7 +18,7 @@ export const RegexSource = checkedString('regular expression', regexProblem);
 
 /** Why `name` cannot be a new label name (Prometheus rules), or undefined. */
 export function labelNameProblem(name: string): string | undefined {
-  if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}: must match ^[a-zA-Z_][a-zA-Z0-9_]*$`;
+  if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)}: must match ${LABEL_NAME.source}`;
   // Prometheus reserves `__`-prefixed names for internal use (`__name__`, `__error__`).
   if (name.startsWith('__')) return `invalid label name ${JSON.stringify(name)}: names starting with "__" are reserved`;
   return undefined;

@@ -4,58 +4,12 @@
  * metadata, and a bad-input corpus where every case is a clear 4xx and nothing is stored.
  */
 import test from 'ava';
-import fs from 'node:fs';
-import type http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import snappy from 'snappy';
-import { createEmbeddedBus } from '../../platform/embedded.js';
-import { silentLogger } from '../../common/log.js';
-import { RuntimeMetrics } from '../../common/metrics.js';
-import { baseApp, boundPort, finishApp, listen } from '../../common/server.js';
-import { defaultLimits } from '../../model/limits.js';
-import { emptyPipeline } from '../../processor/pipeline.js';
-import { SqliteStore } from '../../storage/sqlite/store.js';
-import { ingestionRouter } from '../app.js';
-import { ApiKeys } from '../auth.js';
 import { encodePushRequest, parseSelector } from './loki-push.js';
+import { post, startIngestion, stopIngestion, type Harness } from './testkit.js';
 
-const KEY = 'loki-key';
-
-interface Harness {
-  url: string;
-  store: SqliteStore;
-  server: http.Server;
-}
-
-async function start(): Promise<Harness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-loki-'));
-  const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
-  const metrics = new RuntimeMetrics();
-  const log = silentLogger();
-  const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
-  const app = baseApp(metrics, { notReady: () => [] });
-  const rateLimit = { requestsPerSecond: 10_000, burst: 10_000 };
-  app.use(ingestionRouter({ bus, keys: new ApiKeys([KEY]), limits: defaultLimits, rateLimit, maxBodyBytes: 1024 * 1024, metrics, log }));
-  finishApp(app, log);
-  const server = await listen(app, 0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${boundPort(server)}`, store, server };
-}
-
-function stop(h: Harness): void {
-  h.server.closeAllConnections();
-  h.server.close();
-  h.store.close();
-}
-
-function push(h: Harness, body: Uint8Array | string, headers: Record<string, string>) {
-  return fetch(`${h.url}/loki/api/v1/push`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, ...headers },
-    body: typeof body === 'string' ? body : Buffer.from(body),
-  });
-}
+const push = (h: Harness, body: Uint8Array | string, headers: Record<string, string>) => post(h, '/loki/api/v1/push', body, headers);
 
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 const PROTO = { 'content-type': 'application/x-protobuf' };
@@ -72,7 +26,7 @@ function entriesOf(h: Harness, service: string) {
 }
 
 test('protobuf (snappy, no Content-Encoding header as Promtail sends it) with structured metadata: 204 and stored', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const body = encodePushRequest({
     streams: [
       {
@@ -97,11 +51,11 @@ test('protobuf (snappy, no Content-Encoding header as Promtail sends it) with st
   t.deepEqual(first.labels, { level: 'error', quoted: 'a "b"', service: 'api' });
   t.deepEqual(first.fields, { trace_id: 'ab12' });
   t.is(first.timestampNs % 1_000_000_000n, 123_456_789n, 'nanoseconds kept');
-  stop(h);
+  stopIngestion(h);
 });
 
 test('JSON, plain and gzip, with structured metadata: 204 and stored', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const doc = (line: string, ns: bigint) =>
     JSON.stringify({
       streams: [
@@ -121,7 +75,7 @@ test('JSON, plain and gzip, with structured metadata: 204 and stored', async (t)
   t.is(stored.length, 4);
   t.deepEqual(stored.find((e) => e.message === 'plain')!.fields, { user: 'u1' });
   t.deepEqual(stored.find((e) => e.message === 'plain again')!.fields, {});
-  stop(h);
+  stopIngestion(h);
 });
 
 test('selector parsing', (t) => {
@@ -133,7 +87,7 @@ test('selector parsing', (t) => {
 });
 
 test('bad input: each case a clear 4xx, nothing stored', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const ns = String(NOW_NS);
   const proto = (streams: unknown) => snappy.compressSync(Buffer.from(encodePushRequest({ streams })));
   const good = proto([{ labels: '{service="api"}', entries: [{ timestamp: { seconds: 1 }, line: 'x' }] }]);
@@ -245,5 +199,5 @@ test('bad input: each case a clear 4xx, nothing stored', async (t) => {
     t.regex(((await res.json()) as { error: string }).error, message, name);
   }
   t.deepEqual(h.store.counts(), { streams: 0, entries: 0, series: 0, samples: 0 });
-  stop(h);
+  stopIngestion(h);
 });

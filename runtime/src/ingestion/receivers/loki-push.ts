@@ -9,6 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
 import { HttpError } from '../../common/http-error.js';
+import { LABEL_NAME_SYNTAX } from '../../model/labels.js';
 import { normaliseLogEntries } from '../../model/records.js';
 import { formatNs } from '../../model/timestamp.js';
 import type { DecodeContext, Decoded, Format, Receiver } from './receiver.js';
@@ -142,7 +143,7 @@ function isStringRecord(value: unknown): value is Record<string, string> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
-const PAIR = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|\})/y;
+const PAIR = new RegExp(String.raw`\s*(${LABEL_NAME_SYNTAX})\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|\})`, 'y');
 
 /** `{a="b", c="d\"e"}` → labels; anything else is a 400 naming the stream. */
 export function parseSelector(text: string, path: string): Record<string, string> {

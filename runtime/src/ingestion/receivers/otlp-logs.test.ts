@@ -5,58 +5,12 @@
  * nothing is stored.
  */
 import test from 'ava';
-import fs from 'node:fs';
-import type http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import zlib from 'node:zlib';
-import { createEmbeddedBus } from '../../platform/embedded.js';
-import { silentLogger } from '../../common/log.js';
-import { RuntimeMetrics } from '../../common/metrics.js';
-import { baseApp, boundPort, finishApp, listen } from '../../common/server.js';
-import { defaultLimits } from '../../model/limits.js';
-import { emptyPipeline } from '../../processor/pipeline.js';
-import { SqliteStore } from '../../storage/sqlite/store.js';
-import { ingestionRouter } from '../app.js';
-import { ApiKeys } from '../auth.js';
 import { decodeStatus } from './otlp-common.js';
 import { encodeLogsRequest } from './otlp-logs.js';
+import { post, startIngestion, stopIngestion, type Harness } from './testkit.js';
 
-const KEY = 'otlp-key';
-
-interface Harness {
-  url: string;
-  store: SqliteStore;
-  server: http.Server;
-}
-
-async function start(): Promise<Harness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-otlp-'));
-  const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
-  const metrics = new RuntimeMetrics();
-  const log = silentLogger();
-  const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
-  const app = baseApp(metrics, { notReady: () => [] });
-  const rateLimit = { requestsPerSecond: 10_000, burst: 10_000 };
-  app.use(ingestionRouter({ bus, keys: new ApiKeys([KEY]), limits: defaultLimits, rateLimit, maxBodyBytes: 1024 * 1024, metrics, log }));
-  finishApp(app, log);
-  const server = await listen(app, 0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${boundPort(server)}`, store, server };
-}
-
-function stop(h: Harness): void {
-  h.server.closeAllConnections();
-  h.server.close();
-  h.store.close();
-}
-
-function push(h: Harness, body: Uint8Array | string, headers: Record<string, string>, route = '/v1/logs') {
-  return fetch(`${h.url}${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, ...headers },
-    body: typeof body === 'string' ? body : Buffer.from(body),
-  });
-}
+const push = (h: Harness, body: Uint8Array | string, headers: Record<string, string>, route = '/v1/logs') => post(h, route, body, headers);
 
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 const PROTO = { 'content-type': 'application/x-protobuf' };
@@ -133,7 +87,7 @@ const expectedFirst = (ns: bigint) => ({
 });
 
 test('protobuf: 200 with an empty partial_success; Loki-3 labels, the rest as fields', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const ns = NOW_NS - 5_000_000_000n;
   const body = encodeLogsRequest(request(ns, { traceId: Buffer.from(TRACE, 'hex'), spanId: Buffer.from(SPAN, 'hex') }, 502));
   const res = await push(h, body, PROTO);
@@ -146,11 +100,11 @@ test('protobuf: 200 with an empty partial_success; Loki-3 labels, the rest as fi
   t.deepEqual(first, expectedFirst(ns));
   t.is(entries[1]!.message, '{"k":1.5}', 'a non-string body as JSON');
   t.is(entries[1]!.timestampNs, ns + 1n, 'observed time when there is no time');
-  stop(h);
+  stopIngestion(h);
 });
 
 test('JSON (hex ids, int64 as strings) plain and gzip, and the /otlp/v1/logs alias', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const ns = NOW_NS - 4_000_000_000n;
   const json = JSON.stringify({ ...request(ns, { traceId: TRACE, spanId: SPAN }, '502'), unknownField: 1 });
   const res = await push(h, zlib.gzipSync(json), { ...JSON_TYPE, 'content-encoding': 'gzip' });
@@ -161,11 +115,11 @@ test('JSON (hex ids, int64 as strings) plain and gzip, and the /otlp/v1/logs ali
   const other = JSON.stringify(request(ns + 10n, { traceId: TRACE, spanId: SPAN }, 1));
   t.is((await push(h, other, JSON_TYPE, '/otlp/v1/logs')).status, 200);
   t.is(stored(h).length, 4);
-  stop(h);
+  stopIngestion(h);
 });
 
 test('bad input: each case a clear 4xx, nothing stored', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const ns = NOW_NS.toString();
   const one = (record: object, resource: object = {}) =>
     JSON.stringify({ resourceLogs: [{ resource, scopeLogs: [{ logRecords: [record] }] }] });
@@ -228,5 +182,5 @@ test('bad input: each case a clear 4xx, nothing stored', async (t) => {
     t.is(answer.code, status === 400 || status === 413 || status === 415 ? 3 : -1, `${name}: gRPC code`);
   }
   t.deepEqual(h.store.counts(), { streams: 0, entries: 0, series: 0, samples: 0 });
-  stop(h);
+  stopIngestion(h);
 });

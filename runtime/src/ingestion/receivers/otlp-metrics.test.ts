@@ -7,61 +7,17 @@
  * Prometheus API is in test/integration/otlp-metrics.test.ts.
  */
 import test from 'ava';
-import fs from 'node:fs';
-import type http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import zlib from 'node:zlib';
-import { createEmbeddedBus } from '../../platform/embedded.js';
-import { silentLogger } from '../../common/log.js';
-import { RuntimeMetrics } from '../../common/metrics.js';
-import { baseApp, boundPort, finishApp, listen } from '../../common/server.js';
-import { defaultLimits } from '../../model/limits.js';
 import { isStaleNaN } from '../../model/stale.js';
-import { emptyPipeline } from '../../processor/pipeline.js';
-import { SqliteStore } from '../../storage/sqlite/store.js';
-import { ingestionRouter } from '../app.js';
-import { ApiKeys } from '../auth.js';
 import { decodeStatus } from './otlp-common.js';
 import { decodeMetricsResponse, encodeMetricsRequest } from './otlp-metrics.js';
+import { post, startIngestion, stopIngestion, type Harness } from './testkit.js';
 
-const KEY = 'otlp-metrics-key';
+/** Room for the 50,001-point JSON request of the bad-input corpus (refused by its point count, not its size). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-interface Harness {
-  url: string;
-  store: SqliteStore;
-  server: http.Server;
-}
-
-async function start(): Promise<Harness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-otlpm-'));
-  const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
-  const metrics = new RuntimeMetrics();
-  const log = silentLogger();
-  const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
-  const app = baseApp(metrics, { notReady: () => [] });
-  const rateLimit = { requestsPerSecond: 10_000, burst: 10_000 };
-  app.use(
-    ingestionRouter({ bus, keys: new ApiKeys([KEY]), limits: defaultLimits, rateLimit, maxBodyBytes: 4 * 1024 * 1024, metrics, log }),
-  );
-  finishApp(app, log);
-  const server = await listen(app, 0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${boundPort(server)}`, store, server };
-}
-
-function stop(h: Harness): void {
-  h.server.closeAllConnections();
-  h.server.close();
-  h.store.close();
-}
-
-function push(h: Harness, body: Uint8Array | string, headers: Record<string, string>, route = '/v1/metrics') {
-  return fetch(`${h.url}${route}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, ...headers },
-    body: typeof body === 'string' ? body : Buffer.from(body),
-  });
-}
+const push = (h: Harness, body: Uint8Array | string, headers: Record<string, string>, route = '/v1/metrics') =>
+  post(h, route, body, headers);
 
 const NOW_MS = Date.now();
 const T = NOW_MS - 10_000;
@@ -105,7 +61,7 @@ const selectByName = (h: Harness, name: string) =>
   h.store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: name }], startMs: 0, endMs: NOW_MS + 60_000 });
 
 test('protobuf: 200 with an empty ExportMetricsServiceResponse; counter, histogram, target_info stored', async (t) => {
-  const h = await start();
+  const h = await startIngestion(MAX_BODY_BYTES);
   const res = await push(h, encodeMetricsRequest(request([counter(42), histogram])), PROTO);
   t.is(res.status, 200);
   t.is(res.headers.get('content-type'), 'application/x-protobuf');
@@ -140,11 +96,11 @@ test('protobuf: 200 with an empty ExportMetricsServiceResponse; counter, histogr
   });
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="metadata"\} 2/, 'descriptions and units are not stored');
-  stop(h);
+  stopIngestion(h);
 });
 
 test('JSON (int64 as strings) gzip and the /otlp/v1/metrics alias; a stale point; a retry doubles nothing', async (t) => {
-  const h = await start();
+  const h = await startIngestion(MAX_BODY_BYTES);
   const json = JSON.stringify({ ...request([counter(0, { asInt: '7' })]), unknownField: true });
   const res = await push(h, zlib.gzipSync(json), { ...JSON_TYPE, 'content-encoding': 'gzip' }, '/otlp/v1/metrics');
   t.is(res.status, 200);
@@ -167,11 +123,11 @@ test('JSON (int64 as strings) gzip and the /otlp/v1/metrics alias; a stale point
   t.deepEqual(total[0]!.values.slice(0, 1), [7]);
   t.deepEqual(total[0]!.timestampsMs, [T, T + 1000]);
   t.true(isStaleNaN(total[0]!.values[1]!), 'NO_RECORDED_VALUE is stored as a staleness marker');
-  stop(h);
+  stopIngestion(h);
 });
 
 test('partial success: delta and exponential-histogram points refused with the reason, the rest stored, counted by kind', async (t) => {
-  const h = await start();
+  const h = await startIngestion(MAX_BODY_BYTES);
   const body = request([
     counter(5),
     { name: 'cart.delta', sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ timeUnixNano: tns(T), asInt: 1 }] } },
@@ -210,11 +166,11 @@ test('partial success: delta and exponential-histogram points refused with the r
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="delta_temporality"\} 2/);
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="target_info"\} 1/);
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="exponential_histograms"\} 2/);
-  stop(h);
+  stopIngestion(h);
 });
 
 test('bad input: each case its status and a message naming the problem, nothing stored, the server up', async (t) => {
-  const h = await start();
+  const h = await startIngestion(MAX_BODY_BYTES);
   const one = (point: object, metric: object = {}) => JSON.stringify(request([{ name: 'g', gauge: { dataPoints: [point] }, ...metric }]));
   let deep: object = { stringValue: 'x' };
   for (let i = 0; i < 40; i++) deep = { arrayValue: { values: [deep] } };
@@ -365,5 +321,5 @@ test('bad input: each case its status and a message naming the problem, nothing 
   }
   t.deepEqual(h.store.counts(), { streams: 0, entries: 0, series: 0, samples: 0 });
   t.is((await push(h, encodeMetricsRequest(request([counter(1)])), PROTO)).status, 200, 'still serving');
-  stop(h);
+  stopIngestion(h);
 });

@@ -5,64 +5,20 @@
  * nothing stored. The real sender (Prometheus) is in test/integration/remote-write-prometheus.test.ts.
  */
 import test from 'ava';
-import fs from 'node:fs';
-import type http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import snappy from 'snappy';
-import { createEmbeddedBus } from '../../platform/embedded.js';
-import { silentLogger } from '../../common/log.js';
-import { RuntimeMetrics } from '../../common/metrics.js';
-import { baseApp, boundPort, finishApp, listen } from '../../common/server.js';
-import { defaultLimits } from '../../model/limits.js';
 import { STALE_NAN, isStaleNaN } from '../../model/stale.js';
-import { emptyPipeline } from '../../processor/pipeline.js';
-import { SqliteStore } from '../../storage/sqlite/store.js';
-import { ingestionRouter } from '../app.js';
-import { ApiKeys } from '../auth.js';
 import { encodeV2Request, encodeWriteRequest } from './remote-write-proto.js';
+import { API_KEY, post, startIngestion, stopIngestion, type Harness } from './testkit.js';
 
-const KEY = 'rw-key';
 const V1 = 'application/x-protobuf';
 const V2 = 'application/x-protobuf;proto=io.prometheus.write.v2.Request';
 
-interface Harness {
-  url: string;
-  store: SqliteStore;
-  server: http.Server;
-}
-
-async function start(maxBodyBytes = 1024 * 1024): Promise<Harness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sextant-rw-'));
-  const store = new SqliteStore({ dataDir: dir, sync: 'normal' });
-  const metrics = new RuntimeMetrics();
-  const log = silentLogger();
-  const bus = createEmbeddedBus({ store, metrics, log, pipeline: emptyPipeline() });
-  const app = baseApp(metrics, { notReady: () => [] });
-  const rateLimit = { requestsPerSecond: 10_000, burst: 10_000 };
-  app.use(ingestionRouter({ bus, keys: new ApiKeys([KEY]), limits: defaultLimits, rateLimit, maxBodyBytes, metrics, log }));
-  finishApp(app, log);
-  const server = await listen(app, 0, '127.0.0.1');
-  return { url: `http://127.0.0.1:${boundPort(server)}`, store, server };
-}
-
-function stop(h: Harness): void {
-  h.server.closeAllConnections();
-  h.server.close();
-  h.store.close();
-}
-
 function write(h: Harness, body: Uint8Array, headers: Record<string, string> = {}) {
-  return fetch(`${h.url}/api/v1/write`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${KEY}`,
-      'content-type': V1,
-      'content-encoding': 'snappy',
-      'x-prometheus-remote-write-version': '0.1.0',
-      ...headers,
-    },
-    body: snappy.compressSync(Buffer.from(body)),
+  return post(h, '/api/v1/write', snappy.compressSync(Buffer.from(body)), {
+    'content-type': V1,
+    'content-encoding': 'snappy',
+    'x-prometheus-remote-write-version': '0.1.0',
+    ...headers,
   });
 }
 
@@ -99,7 +55,7 @@ const samplesOf = (h: Harness, name: string) =>
   h.store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: name }], startMs: 0, endMs: NOW + 60_000 });
 
 test('1.0: samples stored, staleness markers keep their bits, 204 with the written counts; a replay doubles nothing', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const body = v1Request([
     {
       labels: [
@@ -138,11 +94,11 @@ test('1.0: samples stored, staleness markers keep their bits, 204 with the writt
   t.true(Number.isNaN(temp[0]!.values[0]) && !isStaleNaN(temp[0]!.values[0]!), 'an ordinary NaN stays ordinary');
   t.is((await write(h, body)).status, 204, 'the sender retries');
   t.deepEqual(h.store.counts(), { streams: 0, entries: 0, series: 2, samples: 4 });
-  stop(h);
+  stopIngestion(h);
 });
 
 test('2.0: symbols resolved, the written headers; metadata, exemplars and histograms counted as not stored', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const body = v2Request([
     {
       labels: [
@@ -177,20 +133,20 @@ test('2.0: symbols resolved, the written headers; metadata, exemplars and histog
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="prometheus_remote_write",kind="histograms"\} 1/);
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="prometheus_remote_write",kind="metadata"\} 1/);
-  stop(h);
+  stopIngestion(h);
 });
 
 test('Basic auth with the key as the password (Prometheus basic_auth)', async (t) => {
-  const h = await start();
+  const h = await startIngestion();
   const body = v1Request([{ labels: [['__name__', 'up']], samples: [[1, NOW]] }]);
-  const basic = `Basic ${Buffer.from(`prometheus:${KEY}`).toString('base64')}`;
+  const basic = `Basic ${Buffer.from(`prometheus:${API_KEY}`).toString('base64')}`;
   t.is((await write(h, body, { authorization: basic })).status, 204);
   t.is((await write(h, body, { authorization: 'Bearer wrong' })).status, 401);
-  stop(h);
+  stopIngestion(h);
 });
 
 test('bad input: each case a clear 4xx with the counts at 0, nothing stored, the process up', async (t) => {
-  const h = await start(4 * 1024 * 1024);
+  const h = await startIngestion(4 * 1024 * 1024);
   const good = v1Request([
     {
       labels: [
@@ -201,11 +157,7 @@ test('bad input: each case a clear 4xx with the counts at 0, nothing stored, the
     },
   ]);
   const raw = (body: Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${h.url}/api/v1/write`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': V1, 'content-encoding': 'snappy', ...headers },
-      body,
-    });
+    post(h, '/api/v1/write', body, { 'content-type': V1, 'content-encoding': 'snappy', ...headers });
   // A snappy block that declares 4 GiB - 1: refused by the declared length, never decompressed.
   const bomb = Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]), Buffer.alloc(64, 0)]);
   const many = v1Request(
@@ -469,5 +421,5 @@ test('bad input: each case a clear 4xx with the counts at 0, nothing stored, the
   }
   t.deepEqual(h.store.counts(), { streams: 0, entries: 0, series: 0, samples: 0 });
   t.is((await fetch(`${h.url}/healthz`)).status, 200, 'the process stays up');
-  stop(h);
+  stopIngestion(h);
 });

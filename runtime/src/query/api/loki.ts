@@ -9,7 +9,7 @@
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../common/log.js';
 import { canonicalLabels } from '../../model/labels.js';
-import { parseTimestamp } from '../../model/timestamp.js';
+import { nsToMs, parseTimestamp } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
 import { VERSION } from '../../common/version.js';
@@ -155,10 +155,6 @@ function selectorParam(params: Params, name: string): LabelMatcher[] | undefined
     if (error instanceof QueryError) throw invalidParam(name, error.message);
     throw error;
   }
-}
-
-function nsToMs(ns: bigint): number {
-  return Number(ns / NS_PER_MS);
 }
 
 /** Time bounds of a metadata request: only those given restrict the answer. */

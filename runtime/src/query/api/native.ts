@@ -6,6 +6,7 @@ import express, { type Request, type Response } from 'express';
 import { HttpError, sendError } from '../../common/http-error.js';
 import type { Logger } from '../../common/log.js';
 import type { RuntimeMetrics } from '../../common/metrics.js';
+import { MAX_POINTS_PER_SERIES } from '../../model/limits.js';
 import { formatNs, nowNs } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LabelMatcher, LineFilter, StorageReader } from '../../storage/reader.js';
@@ -31,8 +32,6 @@ export interface NativeOptions {
 
 const HOUR_NS = 3_600_000_000_000n;
 export const MAX_SEARCH_LIMIT = 5000;
-/** Prometheus' cap on points per series, for the same reason: bounded replies. */
-export const MAX_POINTS = 11_000;
 
 export function nativeRouter(options: NativeOptions): express.Router {
   const router = express.Router();
@@ -105,8 +104,8 @@ async function queryMetrics(req: Request, res: Response, options: NativeOptions)
   const startMs = Number(timeParam(req, 'start', BigInt(endMs - 3_600_000) * 1_000_000n) / 1_000_000n);
   if (startMs > endMs) throw badParam('start', 'must not be after "end"');
   const stepMs = durationParam(req, 'step', Math.max(1000, Math.ceil((endMs - startMs) / 250 / 1000) * 1000));
-  if ((endMs - startMs) / stepMs > MAX_POINTS) {
-    throw badParam('step', `too many points per series (more than ${MAX_POINTS}); use a larger step or a shorter range`);
+  if ((endMs - startMs) / stepMs > MAX_POINTS_PER_SERIES) {
+    throw badParam('step', `too many points per series (more than ${MAX_POINTS_PER_SERIES}); use a larger step or a shorter range`);
   }
   const aggregation = (param(req, 'aggregation') ?? 'avg') as Aggregation;
   if (!AGGREGATIONS.includes(aggregation))

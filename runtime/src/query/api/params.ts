@@ -2,7 +2,7 @@
 import type { Request } from 'express';
 import { HttpError } from '../../common/http-error.js';
 import { parseTimestamp } from '../../model/timestamp.js';
-import { parseFloatStrict, parsePromDuration } from '../promql/lexical.js';
+import { parseSecondsOrDuration } from '../promql/lexical.js';
 
 export function param(req: Request, name: string): string | undefined {
   const value = (req.query as Record<string, unknown>)[name] ?? (req.body as Record<string, unknown> | undefined)?.[name];
@@ -32,16 +32,12 @@ export function intParam(req: Request, name: string, fallback: number, min: numb
   return n;
 }
 
-/** A duration as Prometheus writes it (`1m30s`, `250ms`) or plain seconds (`15`, `0.5`), in ms. */
-export function parseDurationMs(text: string): number | undefined {
-  const seconds = parseFloatStrict(text);
-  return seconds !== undefined ? Math.round(seconds * 1000) : parsePromDuration(text);
-}
-
+/** A duration as Prometheus writes it (`1m30s`, `250ms`) or plain seconds (`15`, `0.5`), in whole ms. */
 export function durationParam(req: Request, name: string, fallback: number): number {
   const text = param(req, name);
   if (text === undefined || text === '') return fallback;
-  const ms = parseDurationMs(text);
+  const raw = parseSecondsOrDuration(text);
+  const ms = raw === undefined ? undefined : Math.round(raw);
   if (ms === undefined || ms <= 0) throw badParam(name, `expected a positive duration like 15s, 1m or seconds, got "${text}"`);
   return ms;
 }

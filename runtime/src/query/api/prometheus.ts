@@ -13,7 +13,7 @@ import type { LabelMatcher, MetadataQuery, StorageReader } from '../../storage/r
 import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { QueryError, type QueryErrorType } from '../promql/errors.js';
 import { formatResult } from '../promql/format.js';
-import { parseFloatStrict, parsePromDuration } from '../promql/lexical.js';
+import { parseFloatStrict, parseSecondsOrDuration } from '../promql/lexical.js';
 import { parsePromQL, parseSeriesSelector } from '../promql/parse.js';
 
 export interface PrometheusRouterOptions {
@@ -74,9 +74,9 @@ export function parsePromTime(text: string, name: string): number {
 }
 
 /** Prometheus' parseDuration: float seconds or a duration like `15s`, as milliseconds. */
-export function parsePromStep(text: string, name: string): number {
-  const seconds = parseFloatStrict(text);
-  const ms = seconds !== undefined ? Math.trunc(seconds * 1000) : parsePromDuration(text);
+export function parsePromDurationParam(text: string, name: string): number {
+  const raw = parseSecondsOrDuration(text);
+  const ms = raw === undefined ? undefined : Math.trunc(raw);
   if (ms === undefined || !Number.isFinite(ms)) throw invalidParam(name, `cannot parse ${JSON.stringify(text)} to a valid duration`);
   return ms;
 }
@@ -132,7 +132,7 @@ function parseQueryParam(params: Params) {
 /** The request's `timeout` (Prometheus duration or seconds); it can only shorten the configured deadline. */
 function timeoutParam(params: Params): number | undefined {
   const text = firstParam(params, 'timeout');
-  return text === undefined ? undefined : parsePromStep(text, 'timeout');
+  return text === undefined ? undefined : parsePromDurationParam(text, 'timeout');
 }
 
 function matchParams(params: Params): LabelMatcher[][] {
@@ -213,7 +213,7 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
     const endMs = parsePromTime(end, 'end');
     if (endMs < startMs) throw invalidParam('end', 'end timestamp must not be before start time');
     if (step === undefined) throw invalidParam('step', 'cannot parse "" to a valid duration');
-    const stepMs = parsePromStep(step, 'step');
+    const stepMs = parsePromDurationParam(step, 'step');
     if (stepMs <= 0) {
       throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     }

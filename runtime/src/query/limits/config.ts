@@ -4,7 +4,7 @@
  * configuration.
  */
 import * as t from 'io-ts';
-import { parsePromDuration } from '../promql/lexical.js';
+import { parseDuration } from '../../common/duration.js';
 
 export const QueryLimitsConfig = t.exact(
   t.partial({
@@ -44,7 +44,7 @@ export function queryLimits(query: {
 export function resolveQueryLimits(raw: QueryLimitsConfig | undefined, path: string, errors: string[]): QueryLimits {
   const limits = { ...DEFAULT_QUERY_LIMITS };
   if (raw?.timeout !== undefined) {
-    const ms = parsePromDuration(raw.timeout);
+    const ms = parseDuration(raw.timeout);
     if (ms === undefined || !(ms > 0))
       errors.push(`${path}.timeout: invalid duration ${JSON.stringify(raw.timeout)}, expected e.g. 30s or 2m`);
     else limits.timeoutMs = ms;

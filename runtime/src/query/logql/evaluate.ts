@@ -8,6 +8,8 @@
  * window has no point at that step.
  */
 import { canonicalLabels } from '../../model/labels.js';
+import { MAX_POINTS_PER_SERIES } from '../../model/limits.js';
+import { nsToMs } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LogReader, StoredLogEntry } from '../../storage/reader.js';
 import { binaryOp, MatrixBuilder, type InstantSample, type QueryResult, type Value } from '../promql/evaluate.js';
@@ -27,8 +29,6 @@ import {
 import { RANGE_FUNCTIONS, type Window } from './range-functions.js';
 import { aggregateLog, labelReplace } from './vector-functions.js';
 
-export const MAX_POINTS_PER_SERIES = 11_000;
-
 export interface MetricQueryLimits {
   /** Most log entries one metric query may read (default 1,000,000); more → 400 "query too large". */
   maxEntries?: number;
@@ -38,7 +38,6 @@ export interface MetricQueryLimits {
 
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 const DEFAULT_PAGE_SIZE = 10_000;
-const NS_PER_MS = 1_000_000n;
 const NO_METADATA = fieldsAsMetadata(undefined);
 
 export interface StreamEntry {
@@ -214,12 +213,10 @@ export function checkLokiRange(startNs: bigint, endNs: bigint, stepNs: bigint): 
     throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
   }
   if ((endNs - startNs) / stepNs > BigInt(MAX_POINTS_PER_SERIES)) {
-    throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter');
+    throw badData(
+      `exceeded maximum resolution of ${MAX_POINTS_PER_SERIES.toLocaleString('en-US')} points per timeseries. Try increasing the value of the step parameter`,
+    );
   }
-}
-
-function nsToMs(ns: bigint): number {
-  return Number(ns / NS_PER_MS);
 }
 
 /** One series of a range aggregation: ascending timestamps, byte sizes and unwrapped values. */

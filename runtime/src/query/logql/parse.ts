@@ -8,6 +8,7 @@
  */
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@grafana/lezer-logql';
+import { LABEL_NAME } from '../../model/labels.js';
 import type { LabelMatcher, LineFilter, LineFilterOp, MatchOp } from '../../storage/reader.js';
 import { compileMatchers } from '../../storage/matchers.js';
 import { isComparison, isSetOp, type BinaryOp, type VectorMatching } from '../promql/ast.js';
@@ -638,7 +639,7 @@ export class Builder {
     const args = node.getChildren('String').map((s) => unquote(this.text(s)));
     if (!inner || args.length !== 4) throw badData(`parse error: label_replace takes a vector and four strings: ${this.text(node)}`);
     const [dst, replacement, src, regex] = args as [string, string, string, string];
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(dst)) throw badData(`invalid destination label name in label_replace(): ${dst}`);
+    if (!LABEL_NAME.test(dst)) throw badData(`invalid destination label name in label_replace(): ${dst}`);
     compileRegex(regex, { anchored: true, where: 'label_replace()' });
     const expr = this.metric(inner);
     if (isScalar(expr)) throw badData(`label_replace expects a vector, got the scalar ${this.text(inner)}`);

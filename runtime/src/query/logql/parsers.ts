@@ -4,6 +4,7 @@
  * Every parser is linear in the line (no backtracking of our own), so a 256 KiB line or a
  * pattern with hundreds of captures costs time proportional to its size.
  */
+import { LABEL_NAME, LABEL_NAME_SYNTAX } from '../../model/labels.js';
 import { badData } from '../promql/errors.js';
 import { compileRegex } from './regex.js';
 
@@ -386,7 +387,7 @@ export function compileRegexpParser(pattern: string): RegexpParser {
   const names = [...re.groupNames];
   if (names.length === 0) throw badData(`at least one named capture must be supplied in regexp ${JSON.stringify(pattern)}`);
   for (const name of names) {
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw badData(`invalid extracted label name ${JSON.stringify(name)} in regexp`);
+    if (!LABEL_NAME.test(name)) throw badData(`invalid extracted label name ${JSON.stringify(name)} in regexp`);
   }
   return {
     names,
@@ -411,7 +412,7 @@ export interface PatternMatcher {
 /** Loki's pattern syntax: literals and `<name>` / `<_>` captures, no two captures adjacent. */
 export function compilePattern(pattern: string, requireNamed: boolean): PatternMatcher {
   const nodes: PatternNode[] = [];
-  const re = /<(_|[a-zA-Z_][a-zA-Z0-9_]*)>/g;
+  const re = new RegExp(`<(_|${LABEL_NAME_SYNTAX})>`, 'g');
   let last = 0;
   for (const m of pattern.matchAll(re)) {
     if (m.index > last) nodes.push({ literal: pattern.slice(last, m.index) });

@@ -10,6 +10,7 @@
  * already carries an error pass, so that `| __error__=""` can decide.
  */
 import { BlockList, isIP } from 'node:net';
+import { LABEL_NAME } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type { LabelMatcher } from '../../storage/reader.js';
 import { badData } from '../promql/errors.js';
@@ -331,7 +332,7 @@ function unpackStage(): StageFn {
 }
 
 function checkLabelName(name: string, stage: string): string {
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw badData(`invalid label name ${JSON.stringify(name)} in ${stage}`);
+  if (!LABEL_NAME.test(name)) throw badData(`invalid label name ${JSON.stringify(name)} in ${stage}`);
   return name;
 }
 

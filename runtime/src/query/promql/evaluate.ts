@@ -9,6 +9,7 @@
  * their step; functions and arithmetic drop `__name__`; a step that would hold two series
  * with the same labels fails.
  */
+import { MAX_POINTS_PER_SERIES } from '../../model/limits.js';
 import type { Labels } from '../../model/types.js';
 import type { MetricReader, SeriesSamples } from '../../storage/reader.js';
 import { typeOf, type AtModifier, type Expr, type MatrixSelector, type SubqueryExpr, type VectorSelector } from './ast.js';
@@ -36,8 +37,6 @@ export { assertUniqueLabelSets, compareLabels, dropName, upperBound, type Instan
 export const LOOKBACK_MS = 5 * 60 * 1000;
 /** A subquery without a step (`[5m:]`) uses Prometheus' default evaluation interval. */
 export const DEFAULT_SUBQUERY_STEP_MS = 60 * 1000;
-/** Prometheus refuses range queries with more points per series than this. */
-export const MAX_POINTS_PER_SERIES = 11_000;
 /** Refuse to hold more raw samples than this in memory for one query (Prometheus: 50M). */
 export const MAX_SAMPLES = 50_000_000;
 
@@ -110,7 +109,9 @@ export function checkRangeParameters(startMs: number, endMs: number, stepMs: num
     throw badData('invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
   }
   if (Math.floor((endMs - startMs) / stepMs) > MAX_POINTS_PER_SERIES) {
-    throw badData('exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+    throw badData(
+      `exceeded maximum resolution of ${MAX_POINTS_PER_SERIES.toLocaleString('en-US')} points per timeseries. Try decreasing the query resolution (?step=XX)`,
+    );
   }
 }
 

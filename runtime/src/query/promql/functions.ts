@@ -8,7 +8,7 @@ import type { Labels } from '../../model/types.js';
 import type { Expr, ValueType } from './ast.js';
 import { QueryError } from './errors.js';
 import { bucketFraction, bucketQuantile, parseBound, type Bucket } from './histogram.js';
-import { canonicalLabels } from '../../model/labels.js';
+import { canonicalLabels, LABEL_NAME } from '../../model/labels.js';
 import {
   dropName,
   kahanSum,
@@ -233,8 +233,6 @@ function absentLabels(expr: Expr | undefined): Labels {
   }
   return out;
 }
-
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function checkLabelName(name: string, what: string): void {
   // Prometheus 3 accepts any non-empty UTF-8 label name.

@@ -1,7 +1,9 @@
 /**
- * Literal syntax shared by PromQL and LogQL: Go-style quoted strings, numbers and durations.
+ * Literal syntax shared by PromQL and LogQL: Go-style quoted strings, numbers and Go durations.
  * The lezer grammars tell us where a literal is; these functions turn its text into a value.
+ * PromQL's own durations ("5m", "1h30m") follow the one grammar in common/duration.ts.
  */
+import { DURATION_UNITS, parseDuration } from '../../common/duration.js';
 import { badData } from './errors.js';
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -61,36 +63,26 @@ export function parseFloatStrict(text: string): number | undefined {
   return FLOAT.test(text) ? Number(text) : undefined;
 }
 
+/**
+ * Milliseconds of float seconds ("15", "0.5") or a Prometheus duration ("1m30s"), the form
+ * Prometheus' parseDuration reads for step, timeout and duration literals; not rounded, so each
+ * caller keeps its own rounding. Undefined when the text is neither.
+ */
+export function parseSecondsOrDuration(text: string): number | undefined {
+  const seconds = parseFloatStrict(text);
+  return seconds !== undefined ? seconds * 1000 : parseDuration(text);
+}
+
+/**
+ * Milliseconds per unit of a Go duration: the Prometheus units of common/duration.ts (the one
+ * duration grammar, which PromQL durations follow) plus Go's sub-millisecond ones.
+ */
 const UNIT_MS: Record<string, number> = {
+  ...Object.fromEntries(DURATION_UNITS),
   ns: 1e-6,
   us: 1e-3,
   µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
 };
-
-/** Prometheus' model.ParseDuration: units y w d h m s ms, each at most once, in this order. */
-const PROM_DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const PROM_UNITS = ['y', 'w', 'd', 'h', 'm', 's', 'ms'] as const;
-
-/** Milliseconds of a Prometheus duration ("5m", "1h30m", "0"); undefined when invalid. */
-export function parsePromDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  if (text === '') return undefined;
-  const m = PROM_DURATION.exec(text);
-  if (!m) return undefined;
-  let ms = 0;
-  PROM_UNITS.forEach((unit, i) => {
-    const n = m[i + 1];
-    if (n !== undefined) ms += Number(n) * UNIT_MS[unit]!;
-  });
-  return ms;
-}
 
 const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d|w|y)/y;
 

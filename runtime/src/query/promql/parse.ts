@@ -5,6 +5,7 @@
  */
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
+import { parseDuration } from '../../common/duration.js';
 import type { LabelMatcher, MatchOp } from '../../storage/reader.js';
 import { compileMatchers } from '../../storage/matchers.js';
 import {
@@ -22,7 +23,7 @@ import {
 } from './ast.js';
 import { FUNCTIONS } from './functions.js';
 import { badData, unsupported } from './errors.js';
-import { parseFloatStrict, parsePromDuration, unquote } from './lexical.js';
+import { parseFloatStrict, parseSecondsOrDuration, unquote } from './lexical.js';
 import { assertNoSyntaxError, children } from './syntax.js';
 
 const BINARY_OPS: Record<string, BinaryOp> = {
@@ -160,7 +161,7 @@ class Builder {
     const float = parseFloatStrict(body);
     if (float !== undefined) return sign * float;
     // A duration in expression context ("5m") is its number of seconds (Prometheus 3).
-    const ms = parsePromDuration(body);
+    const ms = parseDuration(body);
     if (ms !== undefined) return (sign * ms) / 1000;
     throw badData(`bad number or duration syntax: "${text}"`);
   }
@@ -331,7 +332,7 @@ class Builder {
     // DurationExpr / OffsetDurationExpr wrap one literal; arithmetic on durations is experimental.
     if (node.name === 'NumberDurationLiteralInDurationContext' || node.name === 'NumberDurationLiteral') {
       const text = this.text(node);
-      const ms = parsePromDuration(text) ?? mapDefined(parseFloatStrict(text), (s) => s * 1000);
+      const ms = parseSecondsOrDuration(text);
       if (ms === undefined) throw badData(`bad duration syntax: "${text}"`);
       return ms;
     }
@@ -488,8 +489,4 @@ class Builder {
     }
     return { type: 'aggregate', op, expr, grouping, without };
   }
-}
-
-function mapDefined<T, U>(value: T | undefined, f: (v: T) => U): U | undefined {
-  return value === undefined ? undefined : f(value);
 }

@@ -18,6 +18,12 @@ const IndexPrefix = checkedString('index prefix', (s) =>
     ? undefined
     : `must be lower-case a-z, 0-9, "-" and single dots, start and end with a letter or digit, at most 200 characters; got ${JSON.stringify(s)}`,
 );
+/**
+ * Size of one _bulk request when the config leaves it out; the Sink CRD's defaults and the
+ * operator's rendering use the same values (through platform/index.ts).
+ */
+export const OPENSEARCH_BULK_DEFAULTS = { maxDocs: 5_000, maxBytes: 5 * 1024 * 1024 } as const;
+
 export const OpenSearchSinkConfig = closed(
   'opensearch sink',
   {
@@ -33,8 +39,8 @@ export const OpenSearchSinkConfig = closed(
     requestTimeoutMs: withDefault(PositiveInt, 30_000),
     bulk: section(
       closed('bulk settings', {
-        maxDocs: withDefault(PositiveInt, 5_000),
-        maxBytes: withDefault(PositiveInt, 5 * 1024 * 1024),
+        maxDocs: withDefault(PositiveInt, OPENSEARCH_BULK_DEFAULTS.maxDocs),
+        maxBytes: withDefault(PositiveInt, OPENSEARCH_BULK_DEFAULTS.maxBytes),
       }),
     ),
   },
