@@ -17,6 +17,7 @@ import { nowNs } from '../model/timestamp.js';
 import type { Signal } from '../model/types.js';
 import { type ApiKeys, requireApiKey } from './auth.js';
 import { readBody } from './body.js';
+import { DEFAULT_LOG_DISCOVERY, LogDiscovery, type LogDiscoveryConfig } from './log-discovery.js';
 import { perKeyRateLimit, type Clock, type RateLimitConfig } from './rate-limit.js';
 import { RECEIVERS } from './receivers/index.js';
 import type { AnyRoute, ContentType, Decoded, Receiver, RecordOf, Route } from './receivers/receiver.js';
@@ -34,17 +35,25 @@ export interface IngestionOptions {
   clock?: Clock;
   /** The receivers to serve; all of receivers/index.ts by default. */
   receivers?: readonly Receiver[];
+  /** service_name and detected_level discovery for logs; Loki 3's defaults (on) when absent. */
+  discovery?: LogDiscoveryConfig;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 interface Context extends IngestionOptions {
+  logDiscovery: LogDiscovery;
   rejectLog: ThrottledLog;
   dropped: Counter<'receiver' | 'kind'>;
 }
 
 export function ingestionRouter(config: IngestionOptions): express.Router {
-  const options: Context = { ...config, rejectLog: new ThrottledLog(60_000), dropped: droppedCounter(config.metrics) };
+  const options: Context = {
+    ...config,
+    logDiscovery: new LogDiscovery(config.discovery ?? DEFAULT_LOG_DISCOVERY),
+    rejectLog: new ThrottledLog(60_000),
+    dropped: droppedCounter(config.metrics),
+  };
   const { metrics } = options;
   const router = express.Router();
   const routes = new Map<string, AnyRoute>();
@@ -90,7 +99,7 @@ async function ingest<S extends Signal>(req: Request, res: Response, options: Co
       format.defaultEncoding ?? route.defaultEncoding,
     );
     metrics.ingestBytes.inc({ signal }, body.length);
-    const decoded: Decoded<S> = format.decode(body, { limits: options.limits, nowNs: nowNs() });
+    const decoded: Decoded<S> = format.decode(body, { limits: options.limits, nowNs: nowNs(), discovery: options.logDiscovery });
     received = decoded.received;
     const { result } = decoded;
     if (!result.ok) {

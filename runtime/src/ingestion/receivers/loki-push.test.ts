@@ -48,8 +48,9 @@ test('protobuf (snappy, no Content-Encoding header as Promtail sends it) with st
   const stored = entriesOf(h, 'api').entries;
   t.deepEqual(stored.map((e) => e.message).sort(), ['GET /x 500', 'GET /y 200']);
   const first = stored.find((e) => e.message === 'GET /x 500')!;
-  t.deepEqual(first.labels, { level: 'error', quoted: 'a "b"', service: 'api' });
-  t.deepEqual(first.fields, { trace_id: 'ab12' });
+  // service_name and detected_level are discovered as Loki does (log-discovery.test.ts).
+  t.deepEqual(first.labels, { level: 'error', quoted: 'a "b"', service: 'api', service_name: 'api' });
+  t.deepEqual(first.fields, { trace_id: 'ab12', detected_level: 'error' });
   t.is(first.timestampNs % 1_000_000_000n, 123_456_789n, 'nanoseconds kept');
   stopIngestion(h);
 });
@@ -73,8 +74,8 @@ test('JSON, plain and gzip, with structured metadata: 204 and stored', async (t)
   t.is((await push(h, gz, { ...JSON_TYPE, 'content-encoding': 'gzip' })).status, 204);
   const stored = entriesOf(h, 'web').entries;
   t.is(stored.length, 4);
-  t.deepEqual(stored.find((e) => e.message === 'plain')!.fields, { user: 'u1' });
-  t.deepEqual(stored.find((e) => e.message === 'plain again')!.fields, {});
+  t.deepEqual(stored.find((e) => e.message === 'plain')!.fields, { user: 'u1', detected_level: 'unknown' });
+  t.deepEqual(stored.find((e) => e.message === 'plain again')!.fields, { detected_level: 'unknown' });
   stopIngestion(h);
 });
 

@@ -2,7 +2,8 @@
  * Loki's push API at POST /loki/api/v1/push, as Promtail, Alloy, Vector and Fluent Bit send
  * it: snappy-compressed protobuf `logproto.PushRequest` (the default), or JSON
  * `{"streams":[{"stream":{…},"values":[["<ns>","<line>",{…metadata}]]}]}`, plain or gzip.
- * Stream labels become the entry's labels, structured metadata its `fields`. All or
+ * Stream labels become the entry's labels, structured metadata its `fields`; then
+ * `service_name` and `detected_level` are discovered as Loki does (../log-discovery.ts). All or
  * nothing like the native API (the same limits and checks); answers 204. `X-Scope-OrgID`
  * is not used: a Sextant pipeline is one tenant.
  */
@@ -55,7 +56,8 @@ interface RawEntry {
 }
 
 function validate(entries: RawEntry[], paths: string[], context: DecodeContext): Decoded<'logs'> {
-  return { result: normaliseLogEntries(entries, (i) => paths[i]!, context.limits, context.nowNs), received: entries.length };
+  const result = normaliseLogEntries(entries, (i) => paths[i]!, context.limits, context.nowNs);
+  return { result: context.discovery.applyAll(result), received: entries.length };
 }
 
 const protobufFormat: Format<'logs'> = {

@@ -1,7 +1,8 @@
 /**
  * Sextant's own JSON API (docs/architecture.md §2): POST /api/v1/logs `{"entries":[…]}` and
  * /api/v1/metrics `{"samples":[…]}`, as JSON or NDJSON (one item per line), optionally
- * gzip or deflate. Answers 200 `{accepted, stored}`.
+ * gzip or deflate. Answers 200 `{accepted, stored}`. Log entries get `service_name` and
+ * `detected_level` as Loki's push does (../log-discovery.ts).
  */
 import { isUtf8 } from 'node:buffer';
 import { HttpError } from '../../common/http-error.js';
@@ -55,7 +56,9 @@ function route<S extends Signal>(path: string, signal: S, key: string, normalise
 export const native: Receiver = {
   name: 'native',
   routes: [
-    route('/api/v1/logs', 'logs', 'entries', (items, pathOf, c) => normaliseLogEntries(items, pathOf, c.limits, c.nowNs)),
+    route('/api/v1/logs', 'logs', 'entries', (items, pathOf, c) =>
+      c.discovery.applyAll(normaliseLogEntries(items, pathOf, c.limits, c.nowNs)),
+    ),
     route('/api/v1/metrics', 'metrics', 'samples', (items, pathOf, c) => normaliseSamples(items, pathOf, c.limits, c.nowNs)),
   ],
 };

@@ -3,16 +3,20 @@
  * `ExportLogsServiceRequest` as protobuf or as OTLP's JSON (lowerCamelCase keys, hex trace
  * and span ids, int64 as strings or numbers, enums as integers, unknown fields ignored),
  * plain or gzip. Mapped as Loki 3 maps it: the resource attributes Loki indexes by default
- * become labels (dots → `_`; `service_name` is `unknown_service` without one); every other
- * resource attribute, the scope, the log attributes, trace_id, span_id and the severity
- * become fields, and the severity gives `detected_level`. The line is the body (other
- * types as JSON). Timestamp: time_unix_nano, else observed_time_unix_nano, else now.
+ * become labels (dots → `_`); every other resource attribute, the scope, the log
+ * attributes, trace_id, span_id and the severity become fields. Without `service.name`,
+ * `service_name` is discovered from the other labels as for any push, else
+ * `unknown_service` (../log-discovery.ts); the severity number gives `detected_level`,
+ * else the same discovery does (from `severity_text`, a level attribute or the line). The
+ * line is the body (other types as JSON). Timestamp: time_unix_nano, else
+ * observed_time_unix_nano, else now.
  * All or nothing like the native API: 200 `{}` (an empty partial_success), or a 400 whose
  * body is a `google.rpc.Status` naming the problem, as OTLP/HTTP answers failures.
  */
 import type { Response } from 'express';
 import protobuf from 'protobufjs';
 import { normaliseLogEntries } from '../../model/records.js';
+import { DETECTED_LEVEL, SERVICE_NAME } from '../log-discovery.js';
 import { formatNs } from '../../model/timestamp.js';
 import { anyValue, asList, asObj, attributes, COMMON_PROTO, hexId, int64, type Obj, otlpFormats, sendStatus } from './otlp-common.js';
 import type { DecodeContext, Decoded, Receiver, Route } from './receiver.js';
@@ -79,9 +83,9 @@ function line(body: unknown): string {
   return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
-function level(severityNumber: number, severityText: string): string | undefined {
-  if (severityNumber >= 1 && severityNumber <= 24) return LEVELS[Math.floor((severityNumber - 1) / 4)];
-  return severityText ? severityText.toLowerCase() : undefined;
+/** The level a severity number stands for; without one, discovery reads `severity_text` like any level field. */
+function severityLevel(severityNumber: number): string | undefined {
+  return severityNumber >= 1 && severityNumber <= 24 ? LEVELS[Math.floor((severityNumber - 1) / 4)] : undefined;
 }
 
 interface RawEntry {
@@ -104,7 +108,8 @@ function toEntries(request: unknown, context: DecodeContext): Decoded<'logs'> {
         labels[sanitise(key)] = String(value);
       } else resourceFields[sanitise(key)] = value;
     }
-    labels.service_name ??= 'unknown_service';
+    // Loki's OTLP mapping always names the service, also with service_name discovery off.
+    if (!labels[SERVICE_NAME]) labels[SERVICE_NAME] = context.discovery.serviceNameOf(labels);
     asList(asObj(rl).scopeLogs, `resourceLogs[${r}].scopeLogs`).forEach((sl, s) => {
       const scope = asObj(asObj(sl).scope);
       const scopeFields: Obj = {};
@@ -123,8 +128,8 @@ function toEntries(request: unknown, context: DecodeContext): Decoded<'logs'> {
         const severityText = typeof record.severityText === 'string' ? record.severityText : '';
         if (severityText) fields.severity_text = severityText;
         if (severityNumber) fields.severity_number = severityNumber;
-        const detected = level(severityNumber, severityText);
-        if (detected) fields.detected_level = detected;
+        const detected = context.discovery.config.discoverLogLevels ? severityLevel(severityNumber) : undefined;
+        if (detected) fields[DETECTED_LEVEL] = detected;
         if (record.eventName) fields.event_name = String(record.eventName);
         const ns = int64(record.timeUnixNano, `${path}.timeUnixNano`) ?? int64(record.observedTimeUnixNano, `${path}.observedTimeUnixNano`);
         entries.push({
@@ -137,7 +142,8 @@ function toEntries(request: unknown, context: DecodeContext): Decoded<'logs'> {
       });
     });
   });
-  return { result: normaliseLogEntries(entries, (i) => paths[i]!, context.limits, context.nowNs), received: entries.length };
+  const result = normaliseLogEntries(entries, (i) => paths[i]!, context.limits, context.nowNs);
+  return { result: context.discovery.applyAll(result), received: entries.length };
 }
 
 /** 200 with an empty partial_success, in the request's encoding (an empty protobuf message is zero bytes). */

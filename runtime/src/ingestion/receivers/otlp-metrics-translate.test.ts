@@ -6,11 +6,12 @@
 import test from 'ava';
 import { defaultLimits } from '../../model/limits.js';
 import { isStaleNaN } from '../../model/stale.js';
+import { LogDiscovery } from '../log-discovery.js';
 import type { Sample } from '../../model/types.js';
 import { MAX_POINTS_PER_REQUEST, translateMetrics } from './otlp-metrics-translate.js';
 
 const NOW_MS = 1_800_000_000_000;
-const context = { limits: defaultLimits, nowNs: BigInt(NOW_MS) * 1_000_000n };
+const context = { limits: defaultLimits, nowNs: BigInt(NOW_MS) * 1_000_000n, discovery: new LogDiscovery() };
 const T1 = NOW_MS - 60_000;
 const ns = (ms: number, extra = 0) => (BigInt(ms) * 1_000_000n + BigInt(extra)).toString();
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });

@@ -12,6 +12,7 @@ import type { Limits } from '../../model/limits.js';
 import type { Normalised } from '../../model/records.js';
 import type { LogEntry, Sample, Signal } from '../../model/types.js';
 import type { Encoding } from '../body.js';
+import type { LogDiscovery } from '../log-discovery.js';
 
 export type RecordOf<S extends Signal> = S extends 'logs' ? LogEntry : Sample;
 
@@ -27,6 +28,8 @@ export interface DecodeContext {
   limits: Limits;
   /** Now, in nanoseconds since the epoch (one value for the whole request). */
   nowNs: bigint;
+  /** Adds service_name and detected_level to valid log entries; every logs receiver runs its entries through it. */
+  discovery: LogDiscovery;
 }
 
 /** What a decoder made of a body. */
