@@ -24,6 +24,7 @@
  * ingestion alone accepts.
  */
 import { parseArgs } from 'node:util';
+import { LogDiscovery } from '../../runtime/src/ingestion/log-discovery.js';
 import { logRecordId, streamFingerprint } from '../../runtime/src/model/fingerprint.js';
 import { dailyIndex } from '../../runtime/src/storage/opensearch/documents.js';
 import type { RuntimeProcess } from '../support/runtime-process.js';
@@ -96,8 +97,10 @@ class Entries {
   }
 }
 
+/** The stored entry's id: of its labels as ingestion stores them, with the service_name it discovers. */
 function probeId(e: HttpEntry): string {
-  return logRecordId(streamFingerprint(e.labels), toLogEntry(e));
+  const stored = new LogDiscovery().apply(toLogEntry(e));
+  return logRecordId(streamFingerprint(stored.labels), stored);
 }
 
 const COMMITS = 'sextant_processor_offset_commits_total';

@@ -132,7 +132,17 @@ test('pod labels from the watch of this node: routing, stream labels, other node
     // api-0 matches the route by its label app=api from the watch; its labels label the entries.
     const [api] = await waitEntries(`{namespace="${ns}",pod="api-0"}`, 1);
     t.is(api!.message, 'api before');
-    t.deepEqual(api!.labels, { app: 'api', tier: 'web', namespace: ns, pod: 'api-0', container: 'app', node: NODE, stream: 'stdout' });
+    // service_name: discovered at ingestion from `app` (runtime/src/ingestion/log-discovery.ts).
+    t.deepEqual(api!.labels, {
+      app: 'api',
+      tier: 'web',
+      namespace: ns,
+      pod: 'api-0',
+      container: 'app',
+      node: NODE,
+      stream: 'stdout',
+      service_name: 'api',
+    });
 
     // elsewhere-0 (same labels, another node) is not in this node's watch: after
     // podMetadataWait it is routed without labels, so the label selector does not match.

@@ -153,9 +153,10 @@ function checkIndependently(t: import('ava').ExecutionContext, data: Dataset, re
   t.is(count.data.result[0]?.value[1], String(LOG_COUNT));
   // Loki series for {service="api"}
   const series = results['loki series'] as { data: object[] };
+  // service_name: discovered at ingestion from `service` (runtime/src/ingestion/log-discovery.ts).
   t.deepEqual(series.data, [
-    { level: 'error', service: 'api' },
-    { level: 'info', service: 'api' },
+    { level: 'error', service: 'api', service_name: 'api' },
+    { level: 'info', service: 'api', service_name: 'api' },
   ]);
   // Loki pipelines: the api entries with status=500 carry the parsed status and took labels
   const parsed = results['loki query_range: logfmt and a numeric label filter'] as {

@@ -193,7 +193,8 @@ test.serial('10,000 entries and 10,000 samples in, every one read back exactly',
 
   // Label browsing as Grafana does it.
   const labels = await get<{ status: string; data: string[] }>(p, '/loki/api/v1/labels', {});
-  t.deepEqual(labels.data, ['level', 'service']);
+  // service_name: discovered at ingestion from `service` (runtime/src/ingestion/log-discovery.ts).
+  t.deepEqual(labels.data, ['level', 'service', 'service_name']);
   const values = await get<{ data: string[] }>(p, '/loki/api/v1/label/service/values', {});
   t.deepEqual(values.data, [...STREAMS].sort());
   const names = await get<{ data: string[] }>(p, '/api/v1/label/__name__/values', {});

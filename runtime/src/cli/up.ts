@@ -17,7 +17,7 @@ Options:
       --host <addr>     address to bind (env SEXTANT_HOST, default 127.0.0.1)
   -d, --data-dir <dir>  where data and the generated API key live (env SEXTANT_DATA_DIR, default ./data)
   -c, --config <file>   YAML/JSON file with processors, limits, rateLimit, maxBodyBytes,
-                        retention (env SEXTANT_CONFIG)
+                        logDiscovery, query, retention (env SEXTANT_CONFIG)
       --sync <mode>     full (default: fsync every commit, survives power loss) or normal
                         (survives a process crash only; faster) (env SEXTANT_SYNC)
   -h, --help            show this help

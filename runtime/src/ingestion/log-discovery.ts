@@ -17,6 +17,9 @@
  * checks: the derived label copies a value that was already checked. The result depends on
  * the entry alone, so a retried request derives the same labels and deduplicates.
  */
+import * as t from 'io-ts';
+import { checkedString, closed, NonEmptyString, withDefault } from '../common/codecs.js';
+import { LABEL_NAME } from '../model/labels.js';
 import type { Normalised } from '../model/records.js';
 import type { Fields, Labels, LogEntry } from '../model/types.js';
 
@@ -64,6 +67,21 @@ export const DEFAULT_LOG_DISCOVERY: LogDiscoveryConfig = {
     'SEVERITY_TEXT',
   ],
 };
+
+const LabelName = checkedString('label name', (s) =>
+  LABEL_NAME.test(s) ? undefined : `must be a label name matching ${LABEL_NAME.source}`,
+);
+
+/**
+ * The `logDiscovery` section of `sextant up`'s file and of the runtime configuration (read
+ * by ingestion, and by the query runtime for /loki/api/v1/drilldown-limits); each key
+ * defaults to Loki's.
+ */
+export const LogDiscoveryCodec = closed('logDiscovery', {
+  discoverServiceName: withDefault(t.array(LabelName), [...DEFAULT_LOG_DISCOVERY.discoverServiceName]),
+  discoverLogLevels: withDefault(t.boolean, DEFAULT_LOG_DISCOVERY.discoverLogLevels),
+  logLevelFields: withDefault(t.array(NonEmptyString), [...DEFAULT_LOG_DISCOVERY.logLevelFields]),
+});
 
 export const SERVICE_NAME = 'service_name';
 export const UNKNOWN_SERVICE = 'unknown_service';

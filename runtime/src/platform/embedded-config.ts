@@ -6,6 +6,7 @@
 import * as t from 'io-ts';
 import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
+import { DEFAULT_LOG_DISCOVERY, LogDiscoveryCodec, type LogDiscoveryConfig } from '../ingestion/log-discovery.js';
 import { RateLimitConfig, defaultRateLimit } from '../ingestion/rate-limit.js';
 import { LimitsConfig, type Limits, withDefaults } from '../model/limits.js';
 import { ConfigError } from '../common/config-error.js';
@@ -20,6 +21,7 @@ export const EmbeddedFileConfig = t.exact(
     limits: t.exact(LimitsConfig),
     rateLimit: t.exact(RateLimitConfig),
     maxBodyBytes: t.number,
+    logDiscovery: LogDiscoveryCodec,
     retention: t.exact(t.partial({ logs: t.string, metrics: t.string, interval: t.string })),
     query: QueryLimitsConfig,
   }),
@@ -32,6 +34,7 @@ export interface EmbeddedConfig {
   limits: Limits;
   rateLimit: RateLimitConfig;
   maxBodyBytes: number;
+  logDiscovery: LogDiscoveryConfig;
   query: QueryLimits;
 }
 
@@ -75,5 +78,6 @@ export function resolveConfig(doc: unknown, source: string): EmbeddedConfig {
   if (retention.intervalMs <= 0) errors.push('retention.interval: must be greater than 0');
   const query = resolveQueryLimits(value.query, 'query', errors);
   if (errors.length > 0) throw new ConfigError(source, errors);
-  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes, query };
+  const logDiscovery = value.logDiscovery ?? DEFAULT_LOG_DISCOVERY;
+  return { processors: (value.processors as unknown[] | undefined) ?? [], retention, limits, rateLimit, maxBodyBytes, logDiscovery, query };
 }

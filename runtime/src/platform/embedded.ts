@@ -74,6 +74,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
       limits: config.limits,
       rateLimit: config.rateLimit,
       maxBodyBytes: config.maxBodyBytes,
+      discovery: config.logDiscovery,
       metrics,
       log,
     }),
@@ -85,7 +86,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
       ? undefined
       : { module: siblingModule(import.meta.url, '../storage/sqlite/thread-reader'), options: { dataDir: options.dataDir } };
   const engine = workerEngine(store, config.query, log, metrics.registry, threadReader);
-  const routers = queryRouters({ reader: store, metrics, log, engine });
+  const routers = queryRouters({ reader: store, metrics, log, engine, logDiscovery: config.logDiscovery });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(keys));
   app.use('/api/v1', routers.native, routers.prometheus);
   app.use('/loki/api/v1', routers.loki);

@@ -41,6 +41,7 @@ export async function startIngestion(config: RuntimeConfig, log: Logger, env: No
       limits: config.limits,
       rateLimit: config.rateLimit,
       maxBodyBytes: config.maxBodyBytes,
+      discovery: config.logDiscovery,
       metrics,
       log,
     }),

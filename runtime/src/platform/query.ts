@@ -81,7 +81,7 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
 
   const app = baseApp(metrics, { notReady: () => (up.opensearch ? [] : ['opensearch']) });
   const engine = workerEngine(reader, queryLimits(config.query), log, metrics.registry);
-  const routers = queryRouters({ reader, metrics, log, engine });
+  const routers = queryRouters({ reader, metrics, log, engine, logDiscovery: config.logDiscovery });
   app.use(['/api/v1', '/loki/api/v1'], requireApiKey(new ApiKeys(keys)));
   app.use('/api/v1', routers.native, routers.prometheus);
   app.use('/loki/api/v1', routers.loki);

@@ -42,7 +42,7 @@ test('a minimal config gets the defaults in one place', (t) => {
 
 test('every error of a broken config is reported at once, each with its path', (t) => {
   t.deepEqual(errorsOf(() => loadRuntimeConfig(testdata('broken-many.json'))).sort(), [
-    'colour: unknown field (valid: pipeline, signals, http, auth, kafka, processors, sinks, limits, rateLimit, maxBodyBytes, retention, query)',
+    'colour: unknown field (valid: pipeline, signals, http, auth, kafka, processors, sinks, limits, rateLimit, maxBodyBytes, logDiscovery, retention, query)',
     'kafka.sasl.password: expected secret reference {env: NAME} or {file: PATH}, got "hunter2"',
     'kafka.topics.partitions: expected positive integer, got 0',
     'limits.maxLabels: expected positive integer, got -1',

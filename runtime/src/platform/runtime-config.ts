@@ -8,6 +8,7 @@
 import * as t from 'io-ts';
 import { decode } from '../common/decode.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../ingestion/app.js';
+import { LogDiscoveryCodec } from '../ingestion/log-discovery.js';
 import { defaultRateLimit } from '../ingestion/rate-limit.js';
 import { defaultLimits, type Limits } from '../model/limits.js';
 import type { Signal } from '../model/types.js';
@@ -126,6 +127,8 @@ export const RuntimeConfigCodec = closed(
       defaultRateLimit,
     ),
     maxBodyBytes: withDefault(PositiveInt, DEFAULT_MAX_BODY_BYTES),
+    /** service_name and detected_level at ingestion, as Loki's limits (ingestion/log-discovery.ts). */
+    logDiscovery: section(LogDiscoveryCodec),
     retention: section(RetentionCodec),
     query: section(QueryCodec),
   },

@@ -13,6 +13,7 @@ import { nsToMs, parseTimestamp } from '../../model/timestamp.js';
 import type { Labels } from '../../model/types.js';
 import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
 import { VERSION } from '../../common/version.js';
+import { DEFAULT_LOG_DISCOVERY, type LogDiscoveryConfig } from '../../ingestion/log-discovery.js';
 import { FieldDetector } from '../logql/detected.js';
 import { formatLogQL } from '../logql/format.js';
 import { evaluateLogQLInstant, evaluateLogQLRange, scanLogEntries, type MetricQueryLimits, type StreamResult } from '../logql/evaluate.js';
@@ -35,6 +36,8 @@ export interface LokiRouterOptions {
   engine?: QueryEngine;
   /** Clock in nanoseconds, for tests. */
   now?: () => bigint;
+  /** What ingestion discovers (service_name, detected_level), reported by drilldown-limits; Loki's defaults when absent. */
+  logDiscovery?: LogDiscoveryConfig;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -232,6 +235,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
   const metricLimits = options.metricLimits ?? {};
   const maxPatternLines = Math.max(DEFAULT_PATTERN_LINES, maxLimit);
   const engine = options.engine ?? inProcessEngine(reader);
+  const discovery = options.logDiscovery ?? DEFAULT_LOG_DISCOVERY;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '1mb' });
   const route = (p: string, fn: Handler): void => {
@@ -415,9 +419,9 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
   route('/drilldown-limits', (_params, _req, res) => {
     res.json({
       limits: {
-        discover_log_levels: false,
-        discover_service_name: [],
-        log_level_fields: ['level', 'LEVEL', 'Level', 'severity', 'SEVERITY', 'Severity', 'lvl', 'LVL', 'Lvl'],
+        discover_log_levels: discovery.discoverLogLevels,
+        discover_service_name: discovery.discoverServiceName,
+        log_level_fields: discovery.logLevelFields,
         max_entries_limit_per_query: maxLimit,
         max_query_bytes_read: '0B',
         max_query_length: '0s',

@@ -6,6 +6,7 @@ import type express from 'express';
 import type { Logger } from '../../common/log.js';
 import type { RuntimeMetrics } from '../../common/metrics.js';
 import type { StorageReader } from '../../storage/reader.js';
+import type { LogDiscoveryConfig } from '../../ingestion/log-discovery.js';
 import type { QueryEngine } from '../limits/engine.js';
 import { parseLogQL } from '../logql/parse.js';
 import { parseSeriesSelector } from '../promql/parse.js';
@@ -19,7 +20,14 @@ export interface QueryRouters {
   loki: express.Router;
 }
 
-export function queryRouters(options: { reader: StorageReader; metrics: RuntimeMetrics; log: Logger; engine?: QueryEngine }): QueryRouters {
+export function queryRouters(options: {
+  reader: StorageReader;
+  metrics: RuntimeMetrics;
+  log: Logger;
+  engine?: QueryEngine;
+  /** What ingestion discovers, as drilldown-limits reports it (the same configuration section). */
+  logDiscovery?: LogDiscoveryConfig;
+}): QueryRouters {
   return {
     native: nativeRouter({
       reader: options.reader,
@@ -29,7 +37,12 @@ export function queryRouters(options: { reader: StorageReader; metrics: RuntimeM
       log: options.log,
     }),
     prometheus: createPrometheusRouter({ reader: options.reader, log: options.log, ...(options.engine ? { engine: options.engine } : {}) }),
-    loki: createLokiRouter({ reader: options.reader, log: options.log, ...(options.engine ? { engine: options.engine } : {}) }),
+    loki: createLokiRouter({
+      reader: options.reader,
+      log: options.log,
+      ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.logDiscovery ? { logDiscovery: options.logDiscovery } : {}),
+    }),
   };
 }
 

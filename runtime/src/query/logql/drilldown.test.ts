@@ -11,6 +11,7 @@ import { silentLogger } from '../../common/log.js';
 import type { LogPage, LogSelection } from '../../storage/reader.js';
 import { FakeReader } from '../promql/fake-reader.js';
 import { createLokiRouter } from '../api/loki.js';
+import { DEFAULT_LOG_DISCOVERY } from '../../ingestion/log-discovery.js';
 
 const NS = 1_000_000_000n;
 const START = 1_700_000_000n * NS;
@@ -152,7 +153,10 @@ test('index/volume: bytes per selector label, sorted by volume; volume_range a m
 test('drilldown-limits, format_query and status/buildinfo have the shapes Grafana reads', async (t) => {
   const limits = await get('/drilldown-limits', {});
   t.is(limits.status, 200);
-  t.like(limits.json, { pattern_ingester_enabled: true, limits: { volume_enabled: true } });
+  t.like(limits.json, { pattern_ingester_enabled: true, limits: { volume_enabled: true, discover_log_levels: true } });
+  const reported = limits.json.limits as { discover_service_name: string[]; log_level_fields: string[] };
+  t.deepEqual(reported.discover_service_name, DEFAULT_LOG_DISCOVERY.discoverServiceName, 'what ingestion derives service_name from');
+  t.deepEqual(reported.log_level_fields, DEFAULT_LOG_DISCOVERY.logLevelFields);
   t.is(typeof limits.json.version, 'string');
   const formatted = await get('/format_query', { query: '{app="api"}|json|status>=500' });
   t.deepEqual(formatted.json, { status: 'success', data: '{app="api"} | json | status >= 500' });
