@@ -676,6 +676,35 @@ const Limits = object(
 );
 export type PipelineLimits = t.TypeOf<typeof Limits.codec>;
 
+const LogDiscovery = object(
+  'What ingestion adds to every log entry for Grafana Logs Drilldown, as Loki 3 does by default (its limits discover_service_name, discover_log_levels and log_level_fields); unset fields keep those defaults.',
+  {
+    discoverServiceName: opt(
+      list(
+        'Labels a stream without a service_name label takes it from, the first it has, else unknown_service; default service, app, application, app_name, name, app_kubernetes_io_name, container, container_name, k8s_container_name, component, workload, job, k8s_job_name. An empty list turns it off.',
+        string('A label name.', {
+          pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$',
+          patternHint: 'a label name: a-z, A-Z, 0-9 and _, not starting with a digit',
+          minLength: 1,
+          maxLength: 1024,
+        }),
+        { maxItems: 64 },
+      ),
+    ),
+    discoverLogLevels: opt(
+      boolean('Add detected_level (structured metadata) from a level label or field, else from the line, else unknown; default true.'),
+    ),
+    logLevelFields: opt(
+      list(
+        'Label and field names that hold a level, in order of preference; default level, LEVEL, Level, log.level, severity, SEVERITY, Severity, SeverityText, lvl, LVL, Lvl, severity_text, Severity_Text, SEVERITY_TEXT.',
+        string('A label or field name.', { minLength: 1, maxLength: 1024 }),
+        { maxItems: 64 },
+      ),
+    ),
+  },
+  { name: 'log discovery' },
+);
+
 export const PipelineSpecNode = object(
   'A log and metric pipeline: HTTP and node-agent sources, Kafka, ordered processor stages, a hot and an optional cold sink, retention, and the runtimes that carry it.',
   {
@@ -692,6 +721,7 @@ export const PipelineSpecNode = object(
     ),
     runtimes: opt(Runtimes),
     limits: opt(Limits),
+    logDiscovery: opt(LogDiscovery),
   },
   {
     name: 'Pipeline spec',

@@ -183,6 +183,9 @@ export function renderRuntimeConfig(
   if (l.maxFutureSkew !== undefined) limits.maxFutureSkewMs = retentionSeconds(l.maxFutureSkew)! * 1000;
   if (l.maxPastAge !== undefined) limits.maxPastAgeMs = retentionSeconds(l.maxPastAge)! * 1000;
 
+  // Only what the Pipeline sets: the runtime's defaults are Loki's, and a default rendered here would pin it.
+  const logDiscovery = Object.fromEntries(Object.entries(spec.logDiscovery ?? {}).filter(([, v]) => v !== undefined));
+
   const document: Record<string, unknown> = {
     pipeline: { namespace: pipeline.metadata.namespace, name: pipeline.metadata.name },
     signals: spec.signals,
@@ -194,6 +197,7 @@ export function renderRuntimeConfig(
     limits,
     rateLimit: { requestsPerSecond: http.rateLimit?.requestsPerSecond ?? 200, burst: http.rateLimit?.burst ?? 400 },
     ...(http.maxBodyBytes !== undefined ? { maxBodyBytes: http.maxBodyBytes } : {}),
+    ...(Object.keys(logDiscovery).length > 0 ? { logDiscovery } : {}),
     ...(retentionSection ? { retention: retentionSection } : {}),
   };
   return { document, env, mounts };
