@@ -71,6 +71,8 @@ test('detected_level from a JSON line: level keys at the top and one level down,
   t.is(level('{"meta":{"lvl":"trace"}}'), 'trace', 'a level key one level down');
   t.is(level('{"a":{"b":{"level":"crit"}},"msg":"ok"}'), 'unknown', 'three levels down is too deep');
   t.is(level('{"Level":"Critical","level":"info"}'), 'info', 'the field order decides, not the key order');
+  t.is(level('{"meta":{"level":"error"},"severity":"warn"}'), 'warn', 'the top level before the objects under it');
+  t.is(level('{"a":{"log":{"level":"crit"}}}'), 'unknown', 'a dotted path only from the top');
   t.is(level('{"msg":"disk warning"}'), 'warn', 'no level key: the words of the line');
   t.is(level('{"level":"x", broken'), 'unknown', 'not JSON, no level word');
   t.is(level('["error"]'), 'error', 'an array is not an object: the words of the line');

@@ -108,9 +108,6 @@ const LEVEL_ALIASES: ReadonlyMap<string, string> = new Map(
  */
 const LEVEL_WORD = /\b(trace|debug|info|warn|warning|error|critical|fatal)\b/i;
 
-/** Loki's log_level_from_json_max_depth default: the top level and the objects directly under it. */
-const JSON_DEPTH = 2;
-
 /** `trace`, `debug`, … for a level as written (`WARNING`, ` Err `), or undefined. */
 export function normaliseLevel(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
@@ -133,12 +130,19 @@ export class LogDiscovery {
   /** Every entry of a valid result with its service_name and detected_level; a failed result as it is. */
   applyAll(result: Normalised<LogEntry>): Normalised<LogEntry> {
     if (!result.ok) return result;
-    return { ok: true, records: result.records.map((entry) => this.apply(entry)) };
+    // The entries of one stream share their label object: derive its labels once.
+    const derived = new Map<Labels, Labels>();
+    const labelsOf = (labels: Labels): Labels => {
+      let out = derived.get(labels);
+      if (!out) derived.set(labels, (out = this.withServiceName(labels)));
+      return out;
+    };
+    return { ok: true, records: result.records.map((entry) => this.apply(entry, labelsOf)) };
   }
 
   /** The entry with `service_name` and `detected_level` where they are switched on and missing. */
-  apply(entry: LogEntry): LogEntry {
-    const labels = this.withServiceName(entry.labels);
+  apply(entry: LogEntry, labelsOf: (labels: Labels) => Labels = (l) => this.withServiceName(l)): LogEntry {
+    const labels = labelsOf(entry.labels);
     const fields = this.withLevel(entry);
     return labels === entry.labels && fields === entry.fields ? entry : { ...entry, labels, fields };
   }
@@ -191,24 +195,21 @@ export class LogDiscovery {
       return undefined;
     }
     if (!isObject(doc)) return undefined;
-    // Keys by dotted path and by name, shallowest first, up to JSON_DEPTH levels.
-    const byPath = new Map<string, unknown>();
-    const byName = new Map<string, unknown>();
-    let layer: Array<[string, Record<string, unknown>]> = [['', doc]];
-    for (let depth = 1; depth <= JSON_DEPTH && layer.length > 0; depth++) {
-      const next: Array<[string, Record<string, unknown>]> = [];
-      for (const [prefix, object] of layer) {
-        for (const [key, value] of Object.entries(object)) {
-          const path = prefix + key;
-          if (!byPath.has(path)) byPath.set(path, value);
-          if (!byName.has(key)) byName.set(key, value);
-          if (isObject(value)) next.push([`${path}.`, value]);
-        }
-      }
-      layer = next;
+    // Two levels deep, Loki's log_level_from_json_max_depth default: the top level (also
+    // `log.level` as a path), then the objects directly under it.
+    const top = this.levelIn(doc, true);
+    if (top) return top;
+    for (const value of Object.values(doc)) {
+      const nested = isObject(value) ? this.levelIn(value, false) : undefined;
+      if (nested) return nested;
     }
+    return undefined;
+  }
+
+  /** The first of the level fields the object has with a level value, as a key (or, with `paths`, a dotted path). */
+  private levelIn(object: Record<string, unknown>, paths: boolean): string | undefined {
     for (const name of this.levelFields) {
-      const level = normaliseLevel(byPath.get(name)) ?? normaliseLevel(byName.get(name));
+      const level = normaliseLevel(object[name]) ?? (paths && name.includes('.') ? normaliseLevel(valueAt(object, name)) : undefined);
       if (level) return level;
     }
     return undefined;
@@ -240,6 +241,12 @@ export class LogDiscovery {
 function looksLikeJsonObject(line: string): boolean {
   const text = line.trim();
   return text.startsWith('{') && text.endsWith('}');
+}
+
+function valueAt(object: Record<string, unknown>, path: string): unknown {
+  let value: unknown = object;
+  for (const key of path.split('.')) value = isObject(value) ? value[key] : undefined;
+  return value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
