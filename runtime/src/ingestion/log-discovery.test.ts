@@ -35,6 +35,8 @@ test('service_name: a configured list in its own order; an empty list adds nothi
   const custom = new LogDiscovery({ ...DEFAULT_LOG_DISCOVERY, discoverServiceName: ['team', 'app'] });
   t.is(serviceName({ app: 'a', team: 't' }, custom), 't');
   t.is(serviceName({ container: 'c' }, custom), 'unknown_service', 'only the configured labels count');
+  const inherited = new LogDiscovery({ ...DEFAULT_LOG_DISCOVERY, discoverServiceName: ['constructor', 'toString'] });
+  t.is(serviceName({ app: 'a' }, inherited), 'unknown_service', 'inherited properties are no labels');
   const off = new LogDiscovery({ ...DEFAULT_LOG_DISCOVERY, discoverServiceName: [] });
   const labels = { app: 'a' };
   const out = off.apply(entry(labels, 'info'));

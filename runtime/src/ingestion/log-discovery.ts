@@ -156,7 +156,8 @@ export class LogDiscovery {
   /** What service_name the labels give: the first present of the list, else unknown_service. */
   serviceNameOf(labels: Labels): string {
     if (labels[SERVICE_NAME]) return labels[SERVICE_NAME];
-    for (const name of this.serviceLabels) if (labels[name]) return labels[name];
+    // Own keys only: a label list may name `constructor`, which every object inherits.
+    for (const name of this.serviceLabels) if (Object.hasOwn(labels, name) && labels[name]) return labels[name];
     return UNKNOWN_SERVICE;
   }
 
