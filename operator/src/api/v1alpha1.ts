@@ -5,6 +5,7 @@
  */
 import * as t from 'io-ts';
 import { decode } from '../../../runtime/src/common/index.js';
+import { LABEL_NAME } from '../../../runtime/src/model/index.js';
 import { OPENSEARCH_BULK_DEFAULTS } from '../../../runtime/src/platform/index.js';
 import type { ProcessorConfig } from '../../../runtime/src/processor/index.js';
 import { celIsDuration, celSeconds, DURATION_MESSAGE, DURATION_PATTERN, retentionSeconds } from './duration.js';
@@ -683,7 +684,7 @@ const LogDiscovery = object(
       list(
         'Labels a stream without a service_name label takes it from, the first it has, else unknown_service; default service, app, application, app_name, name, app_kubernetes_io_name, container, container_name, k8s_container_name, component, workload, job, k8s_job_name. An empty list turns it off.',
         string('A label name.', {
-          pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$',
+          pattern: LABEL_NAME.source,
           patternHint: 'a label name: a-z, A-Z, 0-9 and _, not starting with a digit',
           minLength: 1,
           maxLength: 1024,
