@@ -102,8 +102,11 @@ test.serial('10,000 entries and 10,000 samples in, every one read back exactly',
     if (e.message !== sent.message || nsOfRfc3339(e.timestamp).toString() !== sent.timestamp) {
       t.fail(`native entry ${i}: got ${JSON.stringify(e)}, sent ${JSON.stringify(sent)}`);
     }
-    if (JSON.stringify(e.labels) !== JSON.stringify({ level: sent.labels.level, service: sent.labels.service })) t.fail(`labels of ${i}`);
-    if (JSON.stringify(e.fields) !== JSON.stringify(sent.fields)) t.fail(`fields of ${i}`);
+    // service_name and detected_level: discovered at ingestion from the service and level labels (runtime/src/ingestion/log-discovery.ts).
+    const labels = { level: sent.labels.level, service: sent.labels.service, service_name: sent.labels.service };
+    if (JSON.stringify(e.labels) !== JSON.stringify(labels)) t.fail(`labels of ${i}: ${JSON.stringify(e.labels)}`);
+    if (JSON.stringify(e.fields) !== JSON.stringify({ ...sent.fields, detected_level: sent.labels.level }))
+      t.fail(`fields of ${i}: ${JSON.stringify(e.fields)}`);
   });
   t.is(new Set(native.map((e) => e.id)).size, N, 'ids are unique');
 
