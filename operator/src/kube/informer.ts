@@ -9,7 +9,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../../runtime/src/common/index.js';
 import { ItemBackoff } from './backoff.js';
-import { describeApiError } from './client.js';
+import { describeApiError, isNotFound } from './client.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete' | 'resync';
 export type InformerHandler<T> = (obj: T, event: InformerEvent) => void;
@@ -128,7 +128,7 @@ export class Informer<T extends k8s.KubernetesObject> {
     const delay = this.backoff.next('watch');
     this.options.log.warn(
       { informer: this.name, error: describeApiError(err), retryInMs: delay },
-      `watch of ${this.name} failed; restarting`,
+      watchFailureMessage(this.name, this.options.path, err),
     );
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
@@ -138,4 +138,15 @@ export class Informer<T extends k8s.KubernetesObject> {
     }, delay);
     this.restartTimer.unref();
   }
+}
+
+/**
+ * The log line of a failed watch. A 404 for a path the operator needs almost always means
+ * a CustomResourceDefinition that is not installed, so the line says so.
+ */
+export function watchFailureMessage(name: string, path: string, err: unknown): string {
+  if (isNotFound(err)) {
+    return `watch of ${name} failed: the API server does not serve ${path} (404); is its CustomResourceDefinition installed? (helm installs the chart's crds/, or kubectl apply -f crds/); restarting`;
+  }
+  return `watch of ${name} failed; restarting`;
 }
