@@ -142,7 +142,7 @@ test.serial('routes file: appended to the config routes, reloaded on a ConfigMap
     t.is(metricSum(m, 'sextant_agent_routes', 'source="config"'), 1);
     t.is(metricSum(m, 'sextant_agent_routes', 'source="routes_file"'), 1);
 
-    // Add team-b (the pod runs already: its new lines ship, the ones read while unrouted do not).
+    // Add team-b (the pod runs already: the lines read while it was unrouted ship, then the new ones).
     routesVol.write({
       'routes.yaml': routesYaml([
         { name: 'team-a', namespaces: ['team-a'], keyFile: keysVol.path('team-a') },
@@ -152,7 +152,10 @@ test.serial('routes file: appended to the config routes, reloaded on a ConfigMap
     await waitFor('reload 1', async () => (await reloads(agent, 'ok')) === 1);
     write('b', 500, 'added');
     write('a', 500, 'added');
-    t.deepEqual((await waitStored('team-b', 500)).sort(), Array.from({ length: 500 }, (_, k) => `b added ${k}`).sort());
+    t.deepEqual(
+      (await waitStored('team-b', 1500)).sort(),
+      [...Array.from({ length: 1000 }, (_, k) => `b start ${k}`), ...Array.from({ length: 500 }, (_, k) => `b added ${k}`)].sort(),
+    );
     t.is((await waitStored('team-a', 1500)).length, 1500);
 
     // Rotate team-a's key in the Secret only (routes.yaml unchanged) to a revoked one: the
@@ -177,7 +180,7 @@ test.serial('routes file: appended to the config routes, reloaded on a ConfigMap
     m = await agent.metrics();
     t.is(metricSum(m, 'sextant_agent_config_last_reload_successful'), 0);
     write('b', 100, 'kept');
-    t.is((await waitStored('team-b', 600)).length, 600);
+    t.is((await waitStored('team-b', 1600)).length, 1600);
     t.regex(agent.output(), /routes file rejected/);
     t.regex(agent.output(), /routes\[0\]\.endpoint: not a URL/);
     t.regex(agent.output(), /routes\[1\]\.name: duplicate route name \\"platform\\"/);
@@ -196,7 +199,7 @@ test.serial('routes file: appended to the config routes, reloaded on a ConfigMap
       'the 50 team-b lines counted as unrouted',
       async () => metricSum(await agent.metrics(), 'sextant_agent_lines_unrouted_total') === unroutedBefore + 50,
     );
-    t.is((await stored('team-b')).length, 600);
+    t.is((await stored('team-b')).length, 1600);
 
     t.is((await receiverMetric(sextant.url, DUPLICATES)) - dupBefore, 0, 'no entry reached the ingestion twice');
     const a = await stored('team-a');

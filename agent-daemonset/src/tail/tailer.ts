@@ -57,6 +57,12 @@ class TailedFile implements AckTarget {
   podLabels: Record<string, string> = {};
   /** Its route is being removed: not read (nor checked) until the route has delivered what it holds. */
   parked = false;
+  /**
+   * Where the lines it read without a route begin (a line boundary), while it has none: a
+   * route that comes later ships them from there, so a pod that logs before the operator's
+   * routes reach the agent (a ConfigMap volume lags by up to a minute) loses nothing.
+   */
+  unroutedFrom: number | undefined;
 
   constructor(
     public handle: fs.promises.FileHandle | undefined,
@@ -75,6 +81,13 @@ class TailedFile implements AckTarget {
 
   get key(): string {
     return identityKey(this.dev, this.ino);
+  }
+
+  /** Reads again from `offset`, an earlier line boundary, and checkpoints it, so a restart reads from there too. */
+  rewind(offset: number): void {
+    this.readOffset = offset;
+    this.ackedOffset = offset;
+    this.onAck(this);
   }
 
   ack(generation: number, end: number): void {
@@ -166,8 +179,8 @@ export class Tailer {
 
   /**
    * Matches a file that has no route against the routes. When it finds one, the file is read
-   * again from its last acknowledged line boundary with a fresh decoder (lines read while it
-   * had no route were only counted, not decoded).
+   * again, with a fresh decoder, from where its unrouted lines begin (they were only counted,
+   * not decoded): what is still in the file ships.
    */
   private route(f: TailedFile): void {
     const ref: PodRef = { namespace: f.meta.namespace, pod: f.meta.pod, container: f.meta.container, labels: f.podLabels };
@@ -177,7 +190,8 @@ export class Tailer {
       return;
     }
     f.route = route;
-    f.readOffset = f.ackedOffset;
+    f.rewind(Math.min(f.unroutedFrom ?? f.ackedOffset, f.ackedOffset));
+    f.unroutedFrom = undefined;
     f.decoder = this.decoderFor(f, this.multilineFor(f, f.podLabels));
     this.o.log.info({ file: f.path, route: route.name, offset: f.readOffset }, 'file routed after a routes or labels change');
   }
@@ -343,7 +357,8 @@ export class Tailer {
     m.bytesRead.inc(bytesRead);
     f.lastGrowthAt = Date.now();
     if (!f.route) {
-      // Matches no route: counted, not shipped; the checkpoint follows the reads.
+      // Matches no route: counted, not shipped yet; the checkpoint follows the reads.
+      f.unroutedFrom ??= f.ackedOffset;
       let lines = 0;
       let last = -1;
       for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) {
