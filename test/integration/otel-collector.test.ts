@@ -48,7 +48,10 @@ test.before(async (t) => {
   binary = await otelcolBinary();
 });
 
-function collectorConfig(sextant: string, logDir: string, storageDir: string): string {
+/** What the otlphttp exporter sends: protobuf (its default) or OTLP's JSON mapping; gzip either way. */
+type Encoding = 'proto' | 'json';
+
+function collectorConfig(sextant: string, logDir: string, storageDir: string, encoding: Encoding): string {
   const basic = Buffer.from(`otelcol:${KEY}`).toString('base64');
   return `extensions:
   file_storage:
@@ -60,6 +63,11 @@ receivers:
     poll_interval: 100ms
     storage: file_storage
     operators:
+      # A severity from the lines that carry one (the others pass unparsed, quietly).
+      - type: regex_parser
+        regex: 'level=(?P<level>[a-z]+)'
+        on_error: send_quiet
+        severity: { parse_from: attributes.level }
       - type: add
         field: resource["service.name"]
         value: ${SERVICE}
@@ -76,6 +84,7 @@ processors:
 exporters:
   otlphttp:
     endpoint: ${sextant}
+    encoding: ${encoding}
     headers: { Authorization: "Bearer ${KEY}" }
     retry_on_failure: { initial_interval: 100ms, max_interval: 1s }
   prometheusremotewrite:
@@ -103,7 +112,7 @@ service:
 function lines(file: string, from: number, count: number): string[] {
   return Array.from({ length: count }, (_, k) => {
     const i = from + k;
-    const extra = ['plain', 'say "hi"\tand tab', 'naïve café ✓ 日本', '{"level":"warn","n":1}', 'a=b c=d'][i % 5];
+    const extra = ['plain', 'say "hi"\tand tab', 'naïve café ✓ 日本', '{"level":"warn","n":1}', 'level=warn a=b'][i % 5];
     return `${RUN} ${file} line ${String(i).padStart(4, '0')} ${extra}`;
   });
 }
@@ -231,13 +240,13 @@ async function distributed(): Promise<Target> {
   };
 }
 
-async function collectorInto(t: ExecutionContext, target: Target): Promise<void> {
+async function collectorInto(t: ExecutionContext, target: Target, encoding: Encoding = 'proto'): Promise<void> {
   const dir = tempDataDir('otelcol-it-');
   const logDir = path.join(dir, 'logs');
   const storageDir = path.join(dir, 'storage');
   fs.mkdirSync(logDir);
   fs.mkdirSync(storageDir);
-  const config = collectorConfig(target.writeUrl, logDir, storageDir);
+  const config = collectorConfig(target.writeUrl, logDir, storageDir, encoding);
   const sextant = { url: target.queryUrl };
   let collector: OtelcolProcess | undefined;
   t.teardown(async () => {
@@ -293,10 +302,16 @@ async function collectorInto(t: ExecutionContext, target: Target): Promise<void>
 
   // Logs: each line exactly once, with its file as a field and the service as the label.
   const stored = await storedLines(sextant.url, startNs);
-  const want = Object.entries(expected).flatMap(([file, text]) => text.map((line) => `${file} ${line}`));
-  const got = stored.map((e) => `${e.metadata.log_file_name} ${e.line}`);
+  // The file is a log attribute; a parsed severity adds its attribute, the severity and detected_level.
+  const metadataOf = (file: string, line: string) => {
+    const level = /level=([a-z]+)/.exec(line)?.[1];
+    const severity = level ? { level, severity_text: level, severity_number: '13', detected_level: level } : {};
+    return JSON.stringify(Object.entries({ log_file_name: file, ...severity }).sort());
+  };
+  const want = Object.entries(expected).flatMap(([file, text]) => text.map((line) => `${line} ${metadataOf(file, line)}`));
+  const got = stored.map((e) => `${e.line} ${JSON.stringify(Object.entries(e.metadata).sort())}`);
   t.is(stored.length, 500, 'no line lost, none doubled by the restart');
-  t.deepEqual([...got].sort(), [...want].sort(), 'every line with its content and file');
+  t.deepEqual([...got].sort(), [...want].sort(), 'every line with its content and fields');
   for (const file of Object.keys(expected)) {
     const inOrder = stored.filter((e) => e.metadata.log_file_name === file).map((e) => e.line);
     t.deepEqual(inOrder, expected[file as keyof typeof expected], `${file} in file order (observed timestamps)`);
@@ -312,17 +327,15 @@ async function collectorInto(t: ExecutionContext, target: Target): Promise<void>
   // label), with the same samples.
   const at = Date.now() / 1000;
   const window = `${Math.ceil(at - Number(startNs / 1_000_000_000n)) + 60}s`;
-  for (const name of HOST_METRICS) {
-    const otlp = await promQuery(sextant.url, `${name}{sender=""}[${window}]`, at);
-    const rw = await promQuery(sextant.url, `${name}{sender="${VIA_RW}"}[${window}]`, at);
-    t.true(otlp.length > 0, `${name} by OTLP`);
-    const scope = otlp[0]?.metric.otel_scope_name ?? '';
-    t.regex(scope, /hostmetricsreceiver/, `${name}: otel_scope_name is the scraper's scope`);
-    const byOtlp = new Map(otlp.map((s) => [identity(s.metric, []), s.values]));
-    const byRw = new Map(rw.map((s) => [identity(s.metric, ['sender']), s.values]));
-    t.deepEqual([...byOtlp.keys()].sort(), [...byRw.keys()].sort(), `${name}: the same series by both paths`);
-    for (const [key, values] of byOtlp) t.deepEqual(byRw.get(key), values, `${name} ${key}: the same samples by both paths`);
-  }
+  const otlp = await promQuery(sextant.url, `{__name__=~"system_.+", sender=""}[${window}]`, at);
+  const rw = await promQuery(sextant.url, `{__name__=~"system_.+", sender="${VIA_RW}"}[${window}]`, at);
+  const names = new Set(otlp.map((s) => s.metric.__name__));
+  for (const name of HOST_METRICS) t.true(names.has(name), `${name} by OTLP (of ${[...names].sort().join(', ')})`);
+  for (const s of otlp) t.regex(s.metric.otel_scope_name ?? '', /hostmetricsreceiver/, `${s.metric.__name__}: the scraper's scope`);
+  const byOtlp = new Map(otlp.map((s) => [identity(s.metric, []), s.values]));
+  const byRw = new Map(rw.map((s) => [identity(s.metric, ['sender']), s.values]));
+  t.deepEqual([...byOtlp.keys()].sort(), [...byRw.keys()].sort(), 'the same series by both paths');
+  for (const [key, values] of byOtlp) t.deepEqual(byRw.get(key), values, `${key}: the same samples by both paths`);
   const metrics = await target.metrics();
   t.notRegex(metrics, /sextant_ingest_requests_rejected_total\{/, 'no request was rejected');
 }
@@ -330,6 +343,10 @@ async function collectorInto(t: ExecutionContext, target: Target): Promise<void>
 test.serial(
   'OpenTelemetry Collector (filelog, hostmetrics → otlphttp, prometheusremotewrite) into sextant up: exact logs, the same metrics by both paths',
   async (t) => collectorInto(t, await embedded()),
+);
+
+test.serial('OpenTelemetry Collector, otlphttp with encoding: json, into sextant up: the same', async (t) =>
+  collectorInto(t, await embedded(), 'json'),
 );
 
 test.serial('OpenTelemetry Collector into sextant ingestion → Kafka → processor → OpenSearch: the same from sextant query', async (t) =>
