@@ -51,13 +51,14 @@ test.before(async (t) => {
 /** What the otlphttp exporter sends: protobuf (its default) or OTLP's JSON mapping; gzip either way. */
 type Encoding = 'proto' | 'json';
 
+/** Component types as v0.160 names them (`filelog`, `otlphttp`, … are deprecated aliases there). */
 function collectorConfig(sextant: string, logDir: string, storageDir: string, encoding: Encoding): string {
   const basic = Buffer.from(`otelcol:${KEY}`).toString('base64');
   return `extensions:
   file_storage:
     directory: ${storageDir}
 receivers:
-  filelog:
+  file_log:
     include: [${logDir}/*.log]
     start_at: beginning
     poll_interval: 100ms
@@ -71,7 +72,7 @@ receivers:
       - type: add
         field: resource["service.name"]
         value: ${SERVICE}
-  hostmetrics:
+  host_metrics:
     collection_interval: 1s
     initial_delay: 0s
     scrapers:
@@ -82,12 +83,12 @@ processors:
   batch:
     timeout: 200ms
 exporters:
-  otlphttp:
+  otlp_http:
     endpoint: ${sextant}
     encoding: ${encoding}
     headers: { Authorization: "Bearer ${KEY}" }
     retry_on_failure: { initial_interval: 100ms, max_interval: 1s }
-  prometheusremotewrite:
+  prometheus_remote_write:
     endpoint: ${sextant}/api/v1/write
     headers: { Authorization: "Basic ${basic}" }
     external_labels: { sender: ${VIA_RW} }
@@ -98,13 +99,13 @@ service:
     metrics: { level: none }
   pipelines:
     logs:
-      receivers: [filelog]
+      receivers: [file_log]
       processors: [batch]
-      exporters: [otlphttp]
+      exporters: [otlp_http]
     metrics:
-      receivers: [hostmetrics]
+      receivers: [host_metrics]
       processors: [batch]
-      exporters: [otlphttp, prometheusremotewrite]
+      exporters: [otlp_http, prometheus_remote_write]
 `;
 }
 
