@@ -5,7 +5,8 @@
  * appended while it runs, more after it restarted) and a `hostmetrics` receiver scrapes
  * cpu, memory and load every second; logs and metrics go out with `otlphttp` (Bearer key,
  * gzip protobuf, to /v1/logs and /v1/metrics) and the metrics also with
- * `prometheusremotewrite` (Basic auth with the key as password, to /api/v1/write).
+ * `prometheusremotewrite` (Basic auth with the key as password, to /api/v1/write). Once
+ * more with otlphttp's JSON encoding and remote write 2.0 (behind a feature gate in v0.160).
  *
  * Read back through Sextant's Loki and Prometheus APIs once the collector has exited (so
  * nothing is still on its way): every line exactly once with its content, labels and
@@ -48,11 +49,18 @@ test.before(async (t) => {
   binary = await otelcolBinary();
 });
 
-/** What the otlphttp exporter sends: protobuf (its default) or OTLP's JSON mapping; gzip either way. */
-type Encoding = 'proto' | 'json';
+/**
+ * What the exporters send: otlphttp protobuf (its default) or OTLP's JSON mapping, gzip
+ * either way; remote write 1.0 (the default) or 2.0 (behind a feature gate in v0.160).
+ */
+interface Wire {
+  encoding: 'proto' | 'json';
+  remoteWrite: '1.0' | '2.0';
+}
+const RW2_GATE = 'exporter.prometheusremotewritexporter.enableSendingRW2';
 
 /** Component types as v0.160 names them (`filelog`, `otlphttp`, … are deprecated aliases there). */
-function collectorConfig(sextant: string, logDir: string, storageDir: string, encoding: Encoding): string {
+function collectorConfig(sextant: string, logDir: string, storageDir: string, wire: Wire): string {
   const basic = Buffer.from(`otelcol:${KEY}`).toString('base64');
   return `extensions:
   file_storage:
@@ -85,11 +93,12 @@ processors:
 exporters:
   otlp_http:
     endpoint: ${sextant}
-    encoding: ${encoding}
+    encoding: ${wire.encoding}
     headers: { Authorization: "Bearer ${KEY}" }
     retry_on_failure: { initial_interval: 100ms, max_interval: 1s }
   prometheus_remote_write:
     endpoint: ${sextant}/api/v1/write
+    protobuf_message: ${wire.remoteWrite === '2.0' ? 'io.prometheus.write.v2.Request' : 'prometheus.WriteRequest'}
     headers: { Authorization: "Basic ${basic}" }
     external_labels: { sender: ${VIA_RW} }
     retry_on_failure: { initial_interval: 100ms, max_interval: 1s }
@@ -241,13 +250,14 @@ async function distributed(): Promise<Target> {
   };
 }
 
-async function collectorInto(t: ExecutionContext, target: Target, encoding: Encoding = 'proto'): Promise<void> {
+async function collectorInto(t: ExecutionContext, target: Target, wire: Wire = { encoding: 'proto', remoteWrite: '1.0' }): Promise<void> {
   const dir = tempDataDir('otelcol-it-');
   const logDir = path.join(dir, 'logs');
   const storageDir = path.join(dir, 'storage');
   fs.mkdirSync(logDir);
   fs.mkdirSync(storageDir);
-  const config = collectorConfig(target.writeUrl, logDir, storageDir, encoding);
+  const config = collectorConfig(target.writeUrl, logDir, storageDir, wire);
+  const featureGates = wire.remoteWrite === '2.0' ? [RW2_GATE] : [];
   const sextant = { url: target.queryUrl };
   let collector: OtelcolProcess | undefined;
   t.teardown(async () => {
@@ -261,7 +271,7 @@ async function collectorInto(t: ExecutionContext, target: Target, encoding: Enco
   const expected = { 'a.log': lines('a.log', 0, 200), 'b.log': lines('b.log', 0, 100) };
   append(logDir, 'a.log', expected['a.log']);
   append(logDir, 'b.log', expected['b.log']);
-  collector = await startOtelcol(binary, { dir, config });
+  collector = await startOtelcol(binary, { dir, config, featureGates });
   await waitFor('the first 300 lines', () => count(300));
 
   // While it runs: 100 more lines appended to b.log.
@@ -282,7 +292,7 @@ async function collectorInto(t: ExecutionContext, target: Target, encoding: Enco
   t.is(await collector.stop(), 0, `the collector exits cleanly:\n${collector.output().slice(-2000)}`);
   const firstOutput = collector.output();
   const restartedMs = Date.now();
-  collector = await startOtelcol(binary, { dir, config });
+  collector = await startOtelcol(binary, { dir, config, featureGates });
   const aMore = lines('a.log', 200, 100);
   expected['a.log'].push(...aMore);
   append(logDir, 'a.log', aMore);
@@ -346,8 +356,8 @@ test.serial(
   async (t) => collectorInto(t, await embedded()),
 );
 
-test.serial('OpenTelemetry Collector, otlphttp with encoding: json, into sextant up: the same', async (t) =>
-  collectorInto(t, await embedded(), 'json'),
+test.serial('OpenTelemetry Collector, otlphttp with encoding: json and remote write 2.0, into sextant up: the same', async (t) =>
+  collectorInto(t, await embedded(), { encoding: 'json', remoteWrite: '2.0' }),
 );
 
 test.serial('OpenTelemetry Collector into sextant ingestion → Kafka → processor → OpenSearch: the same from sextant query', async (t) =>

@@ -37,10 +37,14 @@ export interface OtelcolProcess {
 }
 
 /** Starts the collector on `config` (YAML, written to dir/otelcol.yaml) and waits until its pipelines run. */
-export async function startOtelcol(binary: string, options: { dir: string; config: string }): Promise<OtelcolProcess> {
+export async function startOtelcol(
+  binary: string,
+  options: { dir: string; config: string; featureGates?: string[] },
+): Promise<OtelcolProcess> {
   const configFile = path.join(options.dir, 'otelcol.yaml');
   fs.writeFileSync(configFile, options.config);
-  const child: ChildProcess = spawn(binary, ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const gates = options.featureGates?.length ? [`--feature-gates=${options.featureGates.join(',')}`] : [];
+  const child: ChildProcess = spawn(binary, ['--config', configFile, ...gates], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
