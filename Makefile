@@ -16,7 +16,7 @@ export npm_config_nodedir := $(NODE_HOME)
 # built for one Node ABI).
 NPM_STAMP := node_modules/.install-stamp-node$(NODE_VERSION)
 
-.PHONY: run build test test-unit test-integration test-cluster test-differential lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e image test-image test-node
+.PHONY: run build otelcol test test-unit test-integration test-cluster test-differential lint format typecheck bench clean deps node node-info helm-crds helm-golden kind-e2e image test-image test-node
 
 # infra-up / infra-down / infra-status / infra-env: real Kafka, OpenSearch, S3 and
 # Prometheus on loopback, provisioned from package registries (test/infra/README.md).
@@ -58,8 +58,14 @@ test-unit: deps
 	npx ava
 
 # Starts (or reuses) the test servers; they stay up for the next run — `make infra-down`.
+# test/integration/otel-collector.test.ts builds the OpenTelemetry Collector on first use.
 test-integration: build infra-up
 	npx ava --config test/integration/ava.config.js
+
+# The OpenTelemetry Collector the integration tier sends with, built from the Go module proxy
+# with its builder (test/infra/otelcol/build-otelcol.sh); cached, so instant once built.
+otelcol:
+	@bash test/infra/otelcol/build-otelcol.sh
 
 # The control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok, helm) is
 # built from the Go module proxy on first use (~20 min on 2 cores), then cached.
