@@ -172,7 +172,11 @@ test('PromQL over the store: a staleness marker ends the series at once, not aft
   t.deepEqual(await at(4 * M), [], 'within the 5 m lookback of the last sample, but after the marker');
   const range = await evaluateRange(parsePromQL('g'), store, 1 * M, 5 * M, M);
   t.is(range.resultType, 'matrix');
-  if (range.resultType === 'matrix') t.deepEqual(range.series[0]!.points.map((p) => p.t), [1 * M, 2 * M]);
+  if (range.resultType === 'matrix')
+    t.deepEqual(
+      range.series[0]!.points.map((p) => p.t),
+      [1 * M, 2 * M],
+    );
 });
 
 test('metadata: label names, values, series and time pruning', (t) => {
