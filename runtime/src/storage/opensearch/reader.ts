@@ -199,7 +199,7 @@ export class OpenSearchReader implements StorageReader {
         must_not: pushed.mustNot,
       },
     };
-    const out: SeriesSamples[] = [];
+    const out: Array<SeriesSamples & { fp: string }> = [];
     let loaded = 0;
     let current: (SeriesSamples & { fp: string }) | undefined;
     let skip: string | undefined;
