@@ -179,7 +179,8 @@ export class S3ColdReader implements StorageReader {
     const fromNs = BigInt(Math.max(0, Math.ceil(selection.startMs))) * NS_PER_MS;
     const toNs = BigInt(Math.floor(selection.endMs)) * NS_PER_MS;
     const records = await this.sampleRecords(selection.matchers, fromNs, toNs);
-    // One point per timestamp (a rewritten flush repeats records): the kept record's value and marker flag go together.
+    // One point per timestamp (a rewritten flush repeats records); the kept record's value
+    // and marker flag go together.
     const bySeries = new Map<string, { labels: Labels; points: Map<number, StoredSampleRecord> }>();
     for (const r of records) {
       let s = bySeries.get(r.series);
