@@ -13,7 +13,8 @@
  * Into (a) `sextant up` (SQLite) and (b) `sextant ingestion` → Kafka → `sextant processor`
  * (OpenSearch and S3 sinks) → two `sextant query` runtimes: one reading everything from
  * OpenSearch (hotWindow 7d) and one with a 1 h hot window, which reads the case 2 h old
- * from S3 and the 10-minute-old one from OpenSearch.
+ * from S3 and the 10-minute-old one from OpenSearch, and merges both for a range across
+ * the boundary.
  */
 import test from 'ava';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -235,4 +236,27 @@ test.serial('ingestion → Kafka → processor → OpenSearch and S3 → sextant
   t.is(((await deleted.json()) as { deleted?: number }).deleted, 7, 'the cold case: 6 samples and 1 marker');
   t.deepEqual(await instant(openSearchOnly.url, COLD, COLD.startMs + 40 * S), {}, 'OpenSearch no longer holds the cold case');
   for (const c of [HOT, COLD]) await checkCase(t, tiered.url, c, 'tiered');
+  // One range over both tiers: each series comes through the hot + cold merge.
+  const spanning = await prom(tiered.url, 'query_range', {
+    query: '{__name__=~"it_ended|it_live"}',
+    start: String(COLD.startMs / 1000),
+    end: String((HOT.startMs + 180 * S) / 1000),
+    step: '15',
+  });
+  const steps = (from: number, to: number) => Array.from({ length: (to - from) / 15 + 1 }, (_, i) => from + i * 15);
+  t.deepEqual(
+    Object.fromEntries(
+      spanning.map((r) => {
+        const c = r.metric.case === COLD.name ? COLD : HOT;
+        return [`${r.metric.__name__} ${c.name}`, r.values!.map(([time]) => time - c.startMs / 1000)];
+      }),
+    ),
+    {
+      'it_ended cold': [0, 15, 30],
+      'it_live cold': steps(0, 315),
+      'it_ended hot': [0, 15, 30],
+      'it_live hot': steps(0, 180),
+    },
+    'tiered: a range across the hot window boundary ends both ended series at their markers',
+  );
 });
