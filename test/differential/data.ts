@@ -2,7 +2,7 @@
  * The data set of the PromQL differential tier, generated here (seeded, so every run sees the
  * same samples): counters with resets, gauges with gaps and NaN, classic histograms (one
  * without +Inf, one with non-monotonic buckets), info metrics, sparse series, and — in a data
- * set of its own, evaluated in process — Prometheus staleness markers.
+ * set of its own, evaluated in process and in `sextant up` — Prometheus staleness markers.
  */
 
 /** 2023-11-14T22:13:20Z: a fixed past time, so the ingestion's future-skew limit never applies. */
@@ -162,8 +162,8 @@ export function mainDataSet(): DataSeries[] {
 
 /**
  * Staleness markers end a series: a target that disappears (q3), one that flaps (q4), and
- * one whose marker is followed by fresh samples. Evaluated in process (the HTTP ingestion
- * cannot carry a marker's NaN bits yet).
+ * one whose marker is followed by fresh samples. Evaluated in process, and in `sextant up`
+ * pushed by remote_write (the JSON ingestion cannot carry a marker's NaN bits).
  */
 export function staleDataSet(): DataSeries[] {
   const rand = prng(7);

@@ -68,3 +68,16 @@ test('by: series sharing the labels are combined, others dropped', (t) => {
     [{ pod: '1' }, { pod: '2' }],
   );
 });
+
+test('staleness markers are not samples: not averaged, not counted', (t) => {
+  const marked = {
+    ...series({ job: 'a' }, [
+      [1_000, 2],
+      [5_000, NaN],
+      [15_000, NaN],
+    ]),
+    staleTimestampsMs: [5_000, 15_000],
+  };
+  t.deepEqual(aggregateSeries([marked], { ...q, aggregation: 'avg' })[0]!.points, [[10_000, 2]]);
+  t.deepEqual(aggregateSeries([marked], { ...q, aggregation: 'count' })[0]!.points, [[10_000, 1]]);
+});

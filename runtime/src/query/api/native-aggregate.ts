@@ -23,7 +23,7 @@ export interface AggregatedSeries {
 }
 
 export function aggregateSeries(input: readonly SeriesSamples[], query: StepQuery): AggregatedSeries[] {
-  const perSeries = input.map((s) => ({ labels: s.labels, values: stepValues(s, query) }));
+  const perSeries = input.map((s) => ({ labels: s.labels, values: stepValues(withoutMarkers(s), query) }));
   if (!query.by) return perSeries.map((s) => ({ labels: s.labels, points: toPoints(s.values, query) }));
   const groups = new Map<string, { labels: Labels; members: Array<Map<number, number>> }>();
   for (const s of perSeries) {
@@ -35,6 +35,18 @@ export function aggregateSeries(input: readonly SeriesSamples[], query: StepQuer
     groups.set(key, group);
   }
   return [...groups.values()].map((g) => ({ labels: g.labels, points: toPoints(combine(g.members, query.aggregation), query) }));
+}
+
+/** A staleness marker says a series ended; it is no sample to average or count. */
+function withoutMarkers(series: SeriesSamples): SeriesSamples {
+  if (!series.staleTimestampsMs?.length) return series;
+  const stale = new Set(series.staleTimestampsMs);
+  const keep = series.timestampsMs.map((t) => !stale.has(t));
+  return {
+    labels: series.labels,
+    timestampsMs: series.timestampsMs.filter((_, i) => keep[i]),
+    values: series.values.filter((_, i) => keep[i]),
+  };
 }
 
 /** step timestamp → value for one series; steps without samples are absent. */

@@ -199,7 +199,7 @@ export class OpenSearchReader implements StorageReader {
         must_not: pushed.mustNot,
       },
     };
-    const out: SeriesSamples[] = [];
+    const out: Array<SeriesSamples & { fp: string }> = [];
     let loaded = 0;
     let current: (SeriesSamples & { fp: string }) | undefined;
     let skip: string | undefined;
@@ -227,13 +227,15 @@ export class OpenSearchReader implements StorageReader {
           current = { fp: s.series, labels, timestampsMs: [], values: [] };
           out.push(current);
         }
-        current.timestampsMs.push(Number(s['@timestamp']));
+        const ms = Number(s['@timestamp']);
+        current.timestampsMs.push(ms);
         current.values.push(sampleValue(s));
+        if (s.special === 'StaleNaN') (current.staleTimestampsMs ??= []).push(ms);
         if (selection.maxSamples !== undefined && ++loaded > selection.maxSamples) throw new SampleLimitError(selection.maxSamples);
       }
       if (hits.length < this.pageSize) break;
     }
-    return out.map(({ labels, timestampsMs, values }) => ({ labels, timestampsMs, values }));
+    return out.map(({ fp: _, ...series }) => series);
   }
 
   async series(query: MetadataQuery): Promise<Labels[]> {

@@ -1,5 +1,8 @@
 import test from 'ava';
-import type { LogEntry } from '../../model/types.js';
+import { STALE_NAN, isStaleNaN } from '../../model/stale.js';
+import type { LogEntry, Sample } from '../../model/types.js';
+import { evaluateInstant } from '../../query/promql/evaluate.js';
+import { parsePromQL } from '../../query/promql/parse.js';
 import { S3ColdReader } from './reader.js';
 import { indexKey, objectKey, type ObjectLocation } from './layout.js';
 import { IndexBuilder } from './object-index.js';
@@ -176,6 +179,41 @@ test('samples: per series, ascending, inclusive bounds', async (t) => {
     { labels: { __name__: 'm', job: 'x' }, timestampsMs: [T0 + 5000], values: [1] },
   ]);
   t.deepEqual(await reader.selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'm' }], startMs: T0, endMs: T0 + 4999 }), []);
+});
+
+test('samples: staleness markers are named in staleTimestampsMs, once per timestamp, and end the series in PromQL', async (t) => {
+  const store = new MemoryStore();
+  const loc = (first: bigint, last: bigint): ObjectLocation => ({
+    ...where,
+    signal: 'metrics',
+    hourStartMs: T0,
+    partition: 0,
+    firstOffset: first,
+    lastOffset: last,
+  });
+  const g = (s: number, value: number): Sample => ({ name: 'g', labels: {}, timestampMs: T0 + s * 1000, value });
+  const records = [g(1, 1), g(2, NaN), g(3, STALE_NAN), g(4, 4), g(5, STALE_NAN)].map(encodeSampleRecord);
+  await put(store, records, loc(0n, 4n));
+  // A crashed flush's sidecar-less copy repeats every record; another object holds 7 for 5 s.
+  await put(store, records, loc(0n, 5n), false);
+  await put(store, [g(5, 7)].map(encodeSampleRecord), loc(6n, 6n));
+  const reader = new S3ColdReader({ store, ...where });
+  const [series] = await reader.selectSamples({ matchers: [{ name: '__name__', op: '=', value: 'g' }], startMs: T0, endMs: T0 + 10_000 });
+  t.deepEqual(
+    series!.timestampsMs.map((ms) => (ms - T0) / 1000),
+    [1, 2, 3, 4, 5],
+  );
+  t.true(isStaleNaN(series!.values[2]!));
+  t.false(isStaleNaN(series!.values[1]!), 'an ordinary NaN is not a marker');
+  // Whichever record of 5 s is kept, its flag goes with its value.
+  const kept5 = series!.values[4]!;
+  t.deepEqual(series!.staleTimestampsMs, isStaleNaN(kept5) ? [T0 + 3000, T0 + 5000] : [T0 + 3000]);
+  const at = async (s: number) => {
+    const r = await evaluateInstant(parsePromQL('g'), reader, T0 + s * 1000);
+    return r.resultType === 'vector' ? r.samples.map((x) => x.value) : r;
+  };
+  t.deepEqual(await at(3.5), [], 'ended by the marker at 3 s, well within the lookback');
+  t.deepEqual(await at(4.5), [4]);
 });
 
 test('an unreachable store is a 503-style StorageUnavailableError; ping says false', async (t) => {

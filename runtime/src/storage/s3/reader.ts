@@ -179,16 +179,24 @@ export class S3ColdReader implements StorageReader {
     const fromNs = BigInt(Math.max(0, Math.ceil(selection.startMs))) * NS_PER_MS;
     const toNs = BigInt(Math.floor(selection.endMs)) * NS_PER_MS;
     const records = await this.sampleRecords(selection.matchers, fromNs, toNs);
-    const bySeries = new Map<string, { labels: Labels; points: Map<number, number> }>();
+    // One point per timestamp (a rewritten flush repeats records); the kept record's value
+    // and marker flag go together.
+    const bySeries = new Map<string, { labels: Labels; points: Map<number, StoredSampleRecord> }>();
     for (const r of records) {
       let s = bySeries.get(r.series);
       if (!s) bySeries.set(r.series, (s = { labels: sortedLabels({ ...r.labels, __name__: r.name }), points: new Map() }));
-      s.points.set(r.timestampMs, r.value);
+      s.points.set(r.timestampMs, r);
     }
     const out: SeriesSamples[] = [];
     for (const s of bySeries.values()) {
       const timestampsMs = [...s.points.keys()].sort((a, b) => a - b);
-      out.push({ labels: s.labels, timestampsMs, values: timestampsMs.map((t) => s.points.get(t)!) });
+      const stale = timestampsMs.filter((t) => s.points.get(t)!.stale);
+      out.push({
+        labels: s.labels,
+        timestampsMs,
+        values: timestampsMs.map((t) => s.points.get(t)!.value),
+        ...(stale.length > 0 ? { staleTimestampsMs: stale } : {}),
+      });
     }
     return out;
   }

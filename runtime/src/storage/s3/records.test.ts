@@ -1,5 +1,6 @@
 import test from 'ava';
 import zlib from 'node:zlib';
+import { STALE_NAN, isStaleNaN } from '../../model/stale.js';
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import {
   decodeLogLine,
@@ -43,6 +44,16 @@ test('samples keep ms timestamps and NaN/±Inf values', async (t) => {
     [1.5, NaN, Infinity, -Infinity],
   );
   t.like(decoded[0], { name: 'up', labels: { job: 'a' }, timestampMs: 1764151200123, series: encoded[0]!.fingerprint });
+});
+
+test('a staleness marker is written as "StaleNaN" and decoded as STALE_NAN with its stale flag; a NaN has none', async (t) => {
+  const encoded = [STALE_NAN, NaN].map((value, i) => encodeSampleRecord({ name: 'up', labels: {}, timestampMs: 1000 + i, value }));
+  t.regex(encoded[0]!.line, /"value":"StaleNaN"/);
+  const [marker, nan] = await decodeObject('metrics', await encodeObjectBody(encoded.map((e) => e.line)));
+  t.true(marker!.stale);
+  t.true(isStaleNaN(marker!.value));
+  t.is(nan!.stale, undefined);
+  t.false(isStaleNaN(nan!.value));
 });
 
 test('the same records give byte-identical bodies (a rewrite after a crash is the same object)', async (t) => {

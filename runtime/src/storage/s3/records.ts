@@ -75,6 +75,8 @@ export interface StoredLogRecord extends LogEntry {
 export interface StoredSampleRecord extends Sample {
   id: string;
   series: string;
+  /** A staleness marker: said apart, since `value` (a NaN) may not keep the marker's bits through later copies. */
+  stale?: true;
 }
 
 export class ObjectFormatError extends Error {}
@@ -130,6 +132,7 @@ export function decodeSampleLine(line: string, lineNumber = 1): StoredSampleReco
     labels: labelsOf(doc, fail),
     timestampMs: Number(tsOf(doc, fail) / 1_000_000n),
     value,
+    ...(doc.value === 'StaleNaN' ? { stale: true as const } : {}),
   };
 }
 

@@ -2,7 +2,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { STALE_NAN, isStaleNaN } from '../../model/stale.js';
 import type { LogEntry } from '../../model/types.js';
+import { evaluateInstant, evaluateRange } from '../../query/promql/evaluate.js';
+import { parsePromQL } from '../../query/promql/parse.js';
 import { SampleLimitError } from '../reader.js';
 import { SqliteStore } from './store.js';
 
@@ -134,6 +137,46 @@ test('samples are keyed by (series, timestamp): a replay overwrites', (t) => {
   t.is(series[0]!.values[0], 5);
   t.true(Number.isNaN(series[0]!.values[1]));
   t.is(store.counts().samples, 3);
+});
+
+test('a staleness marker is read back in its slot and named in staleTimestampsMs; an ordinary NaN is not', (t) => {
+  const { store } = tempStore();
+  store.writeSamples([
+    { name: 'g', labels: {}, timestampMs: 1000, value: 1 },
+    { name: 'g', labels: {}, timestampMs: 2000, value: NaN },
+    { name: 'g', labels: {}, timestampMs: 3000, value: STALE_NAN },
+    { name: 'g', labels: {}, timestampMs: 4000, value: 4 },
+    { name: 'h', labels: {}, timestampMs: 1000, value: NaN },
+  ]);
+  const [g, h] = store.selectSamples({ matchers: [{ name: '__name__', op: '=~', value: 'g|h' }], startMs: 0, endMs: 5000 });
+  t.deepEqual(g!.timestampsMs, [1000, 2000, 3000, 4000]);
+  t.deepEqual(g!.staleTimestampsMs, [3000]);
+  t.true(isStaleNaN(g!.values[2]!));
+  t.false(isStaleNaN(g!.values[1]!));
+  t.is(h!.staleTimestampsMs, undefined, 'no markers, no list');
+});
+
+test('PromQL over the store: a staleness marker ends the series at once, not after the lookback', async (t) => {
+  const { store } = tempStore();
+  const M = 60_000;
+  store.writeSamples([
+    { name: 'g', labels: { job: 'a' }, timestampMs: 1 * M, value: 1 },
+    { name: 'g', labels: { job: 'a' }, timestampMs: 2 * M, value: 2 },
+    { name: 'g', labels: { job: 'a' }, timestampMs: 3 * M, value: STALE_NAN },
+  ]);
+  const at = async (ms: number) => {
+    const r = await evaluateInstant(parsePromQL('g'), store, ms);
+    return r.resultType === 'vector' ? r.samples.map((s) => s.value) : r;
+  };
+  t.deepEqual(await at(2.5 * M), [2]);
+  t.deepEqual(await at(4 * M), [], 'within the 5 m lookback of the last sample, but after the marker');
+  const range = await evaluateRange(parsePromQL('g'), store, 1 * M, 5 * M, M);
+  t.is(range.resultType, 'matrix');
+  if (range.resultType === 'matrix')
+    t.deepEqual(
+      range.series[0]!.points.map((p) => p.t),
+      [1 * M, 2 * M],
+    );
 });
 
 test('metadata: label names, values, series and time pruning', (t) => {

@@ -385,10 +385,13 @@ export class SqliteStore implements StorageReader {
       if (left >= 0 && rows.length > left) throw new SampleLimitError(selection.maxSamples!);
       if (left >= 0) left -= rows.length;
       if (rows.length === 0) continue;
+      // A marker keeps its slot (as STALE_NAN) and is named by time: PromQL ends the series there.
+      const stale = rows.filter((r) => isStaleBlob(r[1])).map((r) => r[0]);
       out.push({
         labels: series.labels,
         timestampsMs: rows.map((r) => r[0]),
         values: rows.map((r) => valueOf(r[1])),
+        ...(stale.length > 0 ? { staleTimestampsMs: stale } : {}),
       });
     }
     return out;
@@ -583,4 +586,9 @@ function storedValue(value: number): StoredValue {
 function valueOf(stored: StoredValue): number {
   if (stored === null) return NaN;
   return typeof stored === 'number' ? stored : STALE_NAN;
+}
+
+/** Only a marker is stored as a BLOB (storedValue). */
+function isStaleBlob(stored: StoredValue): stored is Buffer {
+  return Buffer.isBuffer(stored);
 }

@@ -1,5 +1,7 @@
 import test from 'ava';
+import { evaluateInstant } from '../../query/promql/evaluate.js';
 import { FakeReader } from '../../query/promql/fake-reader.js';
+import { parsePromQL } from '../../query/promql/parse.js';
 import type { LogSelection, StorageReader } from '../reader.js';
 import { CursorError } from '../sqlite/cursor.js';
 import { TieredReader } from './reader.js';
@@ -114,6 +116,45 @@ test('samples: a series on both sides is merged in order; cold-only series are k
   t.deepEqual(sort(await tiered.selectSamples(selection)), sort(reference.selectSamples(selection)));
   t.like(hot.sampleSelections[0], { startMs: BOUNDARY_MS, endMs: NOW });
   t.like(cold.sampleSelections[0], { startMs: NOW - 300_000, endMs: BOUNDARY_MS - 1 });
+});
+
+test('samples: staleness markers of both tiers are kept, each once, and end the series in PromQL', async (t) => {
+  const reference = new FakeReader();
+  const hot = new FakeReader();
+  const cold = new FakeReader();
+  const s = (ms: number) => BOUNDARY_MS + ms;
+  // Markers on both sides of the boundary; cold holds the hot window too (S3 is written alongside).
+  const all: [number, number | 'stale'][] = [
+    [s(-30_000), 1],
+    [s(-20_000), 'stale'],
+    [s(-10_000), 3],
+    [s(0), 4],
+    [s(10_000), 'stale'],
+    [s(20_000), 6],
+    [s(30_000), 'stale'],
+  ];
+  reference.addSeries({ __name__: 'g' }, all);
+  cold.addSeries({ __name__: 'g' }, all);
+  hot.addSeries(
+    { __name__: 'g' },
+    all.filter(([t]) => t >= BOUNDARY_MS),
+  );
+  reference.addSeries({ __name__: 'g', side: 'hot' }, [[s(5_000), 'stale']]);
+  hot.addSeries({ __name__: 'g', side: 'hot' }, [[s(5_000), 'stale']]);
+  const tiered = new TieredReader({ hot, cold, hotWindowMs: { logs: WINDOW, metrics: WINDOW }, now: () => NOW });
+  const selection = { matchers: [{ name: '__name__', op: '=' as const, value: 'g' }], startMs: s(-60_000), endMs: NOW };
+  const byLabels = (series: Awaited<ReturnType<StorageReader['selectSamples']>>) =>
+    Object.fromEntries(series.map((x) => [JSON.stringify(x.labels), { t: x.timestampsMs, stale: x.staleTimestampsMs }]));
+  const got = byLabels(await tiered.selectSamples(selection));
+  t.deepEqual(got, byLabels(reference.selectSamples(selection)));
+  t.deepEqual(got['{"__name__":"g"}']!.stale, [s(-20_000), s(10_000), s(30_000)]);
+  const at = async (ms: number) => {
+    const r = await evaluateInstant(parsePromQL('g{side=""}'), tiered, ms);
+    return r.resultType === 'vector' ? r.samples.map((x) => x.value) : r;
+  };
+  t.deepEqual(await at(s(-15_000)), [], 'cold marker');
+  t.deepEqual(await at(s(15_000)), [], 'hot marker');
+  t.deepEqual(await at(s(25_000)), [6]);
 });
 
 test('metadata: union of both tiers; stats count a stream on both sides once', async (t) => {

@@ -179,16 +179,24 @@ export class TieredReader implements StorageReader {
       reads.push(Promise.resolve(this.hot.selectSamples({ ...selection, startMs: Math.max(selection.startMs, boundary) })));
     const parts = await Promise.all(reads);
     if (parts.length === 1) return parts[0]!;
-    // Cold is older than hot: per series, cold points then hot points stay ascending.
+    // Cold is older than hot: per series, cold points then hot points stay ascending. The
+    // ranges are disjoint, so no timestamp, marker or not, comes from both.
     const merged = new Map<string, SeriesSamples>();
     for (const part of parts) {
       for (const s of part) {
         const key = canonicalLabels(s.labels);
         const into = merged.get(key);
-        if (!into) merged.set(key, { labels: s.labels, timestampsMs: [...s.timestampsMs], values: [...s.values] });
-        else {
+        if (!into) {
+          merged.set(key, {
+            labels: s.labels,
+            timestampsMs: [...s.timestampsMs],
+            values: [...s.values],
+            ...(s.staleTimestampsMs?.length ? { staleTimestampsMs: [...s.staleTimestampsMs] } : {}),
+          });
+        } else {
           into.timestampsMs.push(...s.timestampsMs);
           into.values.push(...s.values);
+          if (s.staleTimestampsMs?.length) (into.staleTimestampsMs ??= []).push(...s.staleTimestampsMs);
         }
       }
     }
