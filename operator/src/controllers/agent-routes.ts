@@ -1,6 +1,6 @@
 /**
  * The cluster-wide node-agent routing config: one ConfigMap (routes) and one Secret (API
- * keys) in the operator's namespace, rebuilt from every Ready Pipeline that has
+ * keys) in the operator's namespace, rebuilt from every valid Pipeline that has
  * sources.kubernetes. Pipelines report their route to this controller after each reconcile;
  * it runs under one fixed queue key, so a burst of Pipeline reconciles becomes one rebuild.
  */

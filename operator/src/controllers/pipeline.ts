@@ -221,7 +221,10 @@ export class PipelineController<Settings> {
     const previous = this.statusMemo.current(key, raw.metadata?.resourceVersion, (raw as { status?: PipelineStatus }).status) ?? {};
     const status = this.computeStatus(raw, previous, generation, rendered, blocker, applied);
     // The route first: a status write that fails must not keep the agent routes waiting.
-    this.updateRoute(key, pipeline, rendered, status.ready, secretValues);
+    // Published whenever the spec and its Secrets are good, not only while Ready: a runtime
+    // pod restarting (Ready=False for a while) must not stop the agent shipping, which
+    // spools and retries while the ingestion is away.
+    this.updateRoute(key, pipeline, rendered, secretValues);
     await this.writeStatus(raw, previous, status.status, status.transitions);
 
     if (blocker?.retry) return { retry: { reason: blocker.reason, message: blocker.message } };
@@ -560,11 +563,10 @@ export class PipelineController<Settings> {
     key: string,
     pipeline: Pipeline | undefined,
     rendered: RenderedPipeline | undefined,
-    ready: boolean,
     values: SecretValues | undefined,
   ): void {
     let next: PipelineRoute | null = null;
-    if (pipeline && rendered?.agentRoute && ready && values) {
+    if (pipeline && rendered?.agentRoute && values) {
       const ref = pipeline.spec.sources.http.apiKeysSecretRef;
       const apiKey = apiKeysOf(values(ref.name, ref.key))[0];
       if (apiKey) next = { pipeline: key, route: rendered.agentRoute, apiKey };
