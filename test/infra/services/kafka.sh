@@ -6,12 +6,17 @@ KAFKA_LOG4J_VERSION=${KAFKA_LOG4J_VERSION:-2.24.3}
 KAFKA_SLF4J_VERSION=${KAFKA_SLF4J_VERSION:-2.0.16}
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+# A listener for pods on the real node (test/infra/services/node.sh): bound to loopback like
+# the others, advertised at the node IP, where the node service forwards this port to
+# loopback. Clients on the machine keep using KAFKA_PORT; a pod is told the address it can reach.
+KAFKA_PODS_PORT=${KAFKA_PODS_PORT:-19094}
+KAFKA_PODS_ADDRESS=${KAFKA_PODS_ADDRESS:-${NODE_IP:-10.251.0.1}}
 KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx512m}
 KAFKA_TIMEOUT=${KAFKA_TIMEOUT:-120}
 
 kafka_home() { echo "$CACHE/kafka-$KAFKA_VERSION"; }
 kafka_procs() { echo kafka; }
-kafka_ports() { echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"; }
+kafka_ports() { echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_PODS_PORT"; }
 
 kafka_install() {
   ensure_jdk
@@ -55,11 +60,11 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,PODS://127.0.0.1:$KAFKA_PODS_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,PODS://$KAFKA_PODS_ADDRESS:$KAFKA_PODS_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PODS:PLAINTEXT
 log.dirs=$d/data
 num.partitions=1
 default.replication.factor=1
@@ -119,6 +124,9 @@ kafka_check() {
 
 kafka_wait() { wait_ready kafka kafka "$RUN/kafka/kafka.log" "$KAFKA_TIMEOUT" kafka_check; }
 
-kafka_env() { echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"; }
+kafka_env() {
+  echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "KAFKA_PODS_BROKERS=$KAFKA_PODS_ADDRESS:$KAFKA_PODS_PORT"
+}
 
 kafka_describe() { echo "kafka $KAFKA_VERSION (KRaft) broker 127.0.0.1:$KAFKA_PORT, controller 127.0.0.1:$KAFKA_CONTROLLER_PORT"; }

@@ -16,6 +16,8 @@
 #     are removed, a folder that did not exist is removed whole;
 #   - iptables rules and chains that appear while the node runs and name KUBE-/CNI- chains
 #     or our addresses: deleted (nothing else is touched);
+#   - the propagation of the / mount: made shared if it was private (a container mounting the
+#     host's / with HostToContainer propagation needs it, as on any systemd node): private again;
 #   - the Node object: cordoned, its pods deleted (so the kubelet stops them through the
 #     CRI), then deleted from the API server.
 # The node registers with the taint $NODE_TAINT (NoSchedule), so workloads of the tests
@@ -45,6 +47,9 @@ NODE_CGROUP_ROOT=${NODE_CGROUP_ROOT:-/sextant-node}
 NODE_TAINT=${NODE_TAINT:-sextant.dev/real-node=true:NoSchedule}
 NODE_LOG_MAX_SIZE=${NODE_LOG_MAX_SIZE:-10Mi}
 NODE_TIMEOUT=${NODE_TIMEOUT:-180}
+# Ports of the host's test servers that pods reach at NODE_IP (a forwarder each, bound to
+# the node IP only, to the server on loopback): Kafka's pods listener, OpenSearch, s3proxy.
+NODE_HOST_FORWARDS=${NODE_HOST_FORWARDS:-${KAFKA_PODS_PORT:-19094} ${OPENSEARCH_PORT:-19200} ${S3_PORT:-19000}}
 # OCI archives imported into the node's containerd at start (e.g. the `make image` one).
 NODE_IMAGES=${NODE_IMAGES:-}
 NODE_PAUSE_IMAGE=localhost/sextant-pause:1
@@ -57,6 +62,7 @@ node_procs() {
   echo node-containerd node-kubelet
   [[ $NODE_PROXY == 1 ]] && echo node-proxy node-apifwd
   [[ $NODE_DNS == 1 ]] && echo node-dns
+  for p in $NODE_HOST_FORWARDS; do echo "node-fwd-$p"; done
   return 0
 }
 node_ports() {
@@ -153,7 +159,17 @@ node_record_system() {
     command -v "ip${p}tables-save" >/dev/null && "ip${p}tables-save" 2>/dev/null | node_iptables_rules >"$d/ip${p}tables"
   done
   command -v nft >/dev/null && nft list tables >"$d/nft-tables" 2>/dev/null
+  findmnt -rno PROPAGATION / >"$d/root-propagation"
   touch "$d/.complete"
+}
+
+# The root mount must be shared for a container that mounts the host's / with
+# HostToContainer propagation (the chart's agent does, for node metrics), as it is on a
+# systemd node; this VM's is private. Only / itself changes, and down puts it back.
+node_share_root() {
+  [[ $(findmnt -rno PROPAGATION /) == private ]] || return 0
+  log "node: mount --make-shared / (it was private; put back on down)"
+  mount --make-shared /
 }
 
 # iptables-save output as "table<TAB>rule" lines (chains as ":NAME" pseudo rules).
@@ -208,6 +224,10 @@ node_restore_system() {
       done || true
     fi
   done
+  if [[ $(cat "$d/root-propagation" 2>/dev/null) == private && $(findmnt -rno PROPAGATION /) != private ]]; then
+    log "node: mount --make-private / (as it was)"
+    mount --make-private / || log "node: WARNING: could not make / private again"
+  fi
   node_iptables_restore "$d"
   # kube-proxy's own nft tables, if they were not there before
   local fam
@@ -387,11 +407,14 @@ YAML
 
 node_start() {
   [[ $(id -u) == 0 ]] || die "node: needs root (network namespaces, mounts, cgroups)"
+  # Started in the same `up`, the control plane may still be coming up: wait for it first.
+  if ! kube_check 2>/dev/null && svc_any_running kube; then kube_wait; fi
   kube_check 2>/dev/null || die "node: the kube service does not answer: 'infra.sh up kube node'"
   local d
   d=$(node_dir)
   mkdir -p "$d"
   node_record_system
+  node_share_root
   node_network_up
   node_cgroups_create
   node_write_config "$d"
@@ -402,8 +425,6 @@ node_start() {
   fi
   wait_ready node-containerd node-containerd "$d/containerd.log" 60 node_ctr version
   node_import "$(node_pause_home)/pause.oci.tar"
-  local img
-  for img in $NODE_IMAGES; do node_import "$img"; done
   if ! ours_pid node-kubelet >/dev/null; then
     spawn node-kubelet "$d/kubelet.log" "$(kube_bin kubelet)" --config "$d/kubelet.yaml" \
       --kubeconfig "$d/kubelet/kubelet.kubeconfig" --root-dir "$d/kubelet/root" --cert-dir "$d/kubelet/pki" \
@@ -423,6 +444,11 @@ node_start() {
     spawn node-apifwd "$d/apifwd.log" socat -L "$d/apifwd.lock" \
       "TCP-LISTEN:$KUBE_APISERVER_PORT,bind=$NODE_IP,fork,reuseaddr" "TCP:127.0.0.1:$KUBE_APISERVER_PORT"
   fi
+  local p
+  for p in $NODE_HOST_FORWARDS; do
+    ours_pid "node-fwd-$p" >/dev/null ||
+      spawn "node-fwd-$p" "$d/fwd-$p.log" socat -L "$d/fwd-$p.lock" "TCP-LISTEN:$p,bind=$NODE_IP,fork,reuseaddr" "TCP:127.0.0.1:$p"
+  done
 }
 
 # write_if_changed FILE < CONTENT — kube-proxy exits when its config file changes, so a
@@ -518,6 +544,9 @@ node_check() {
 
 node_wait() {
   wait_ready node node-kubelet "$(node_dir)/kubelet.log" "$NODE_TIMEOUT" node_ready
+  # On every `up`, a reused node too, so a rebuilt image archive replaces the one imported before.
+  local img
+  for img in $NODE_IMAGES; do node_import "$img"; done
   if [[ $NODE_DNS == 1 ]]; then wait_ready node-dns node-dns "$(node_dir)/coredns.log" 60 node_dns_ready; fi
   [[ $NODE_PROXY == 1 ]] || return 0
   if ! kctl get endpoints kubernetes -n default >/dev/null 2>&1; then
