@@ -226,6 +226,10 @@ test.serial('the Pipeline becomes Ready with every runtime running as a pod on t
 
 test.serial('HTTP logs and metrics through the ingestion Service, read back exactly through the query Service', async (t) => {
   const ingest = serviceUrl('api-ingestion');
+  // Ready counts pods; kube-proxy programs the Services' cluster IPs a moment later.
+  for (const url of [ingest, serviceUrl('api-query')]) {
+    await until(`${url}/readyz through kube-proxy`, async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
+  }
   const logs = await post(`${ingest}/api/v1/logs`, { entries: httpEntries('first', HTTP_ENTRIES) });
   t.is(logs.status, 200, await logs.text());
   const now = Date.now();
