@@ -21,12 +21,14 @@ const INFRA = fileURLToPath(new URL('../infra/infra.sh', import.meta.url));
 const RUN = path.join(os.tmpdir(), 'sextant-it-private-kafka');
 const PORT = process.env.SEXTANT_IT_PRIVATE_KAFKA_PORT ?? '29092';
 const CONTROLLER_PORT = String(Number(PORT) + 1);
+// Its pods listener too, or it would ask for the shared Kafka's (test/infra/services/kafka.sh).
+const PODS_PORT = String(Number(PORT) + 2);
 const API_KEY = 'it-kafka-restart-key';
 const run = promisify(execFile);
 
 const infra = (command: 'up' | 'down') =>
   run('bash', [INFRA, command, 'kafka'], {
-    env: { ...process.env, SEXTANT_INFRA_RUN: RUN, KAFKA_PORT: PORT, KAFKA_CONTROLLER_PORT: CONTROLLER_PORT },
+    env: { ...process.env, SEXTANT_INFRA_RUN: RUN, KAFKA_PORT: PORT, KAFKA_CONTROLLER_PORT: CONTROLLER_PORT, KAFKA_PODS_PORT: PODS_PORT },
     timeout: 180_000,
   });
 
