@@ -313,11 +313,14 @@ async function collectorInto(t: ExecutionContext, target: Target, wire: Wire = {
 
   // Logs: each line exactly once, with its file as a field and the service as the label.
   const stored = await storedLines(sextant.url, startNs);
-  // The file is a log attribute; a parsed severity adds its attribute, the severity and detected_level.
+  // The file is a log attribute; a parsed severity adds its attribute and the severity. Every
+  // line gets a detected_level: the severity, else a level word in the line (the JSON-looking
+  // one says warn), else unknown (log discovery, as Loki's).
   const metadataOf = (file: string, line: string) => {
     const level = /level=([a-z]+)/.exec(line)?.[1];
-    const severity = level ? { level, severity_text: level, severity_number: '13', detected_level: level } : {};
-    return JSON.stringify(Object.entries({ log_file_name: file, ...severity }).sort());
+    const severity = level ? { level, severity_text: level, severity_number: '13' } : {};
+    const detected = level ?? (/\bwarn\b/.test(line) ? 'warn' : 'unknown');
+    return JSON.stringify(Object.entries({ log_file_name: file, detected_level: detected, ...severity }).sort());
   };
   const want = Object.entries(expected).flatMap(([file, text]) => text.map((line) => `${line} ${metadataOf(file, line)}`));
   const got = stored.map((e) => `${e.line} ${JSON.stringify(Object.entries(e.metadata).sort())}`);
