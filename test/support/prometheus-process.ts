@@ -1,6 +1,6 @@
 /**
- * Runs a real Prometheus server (Debian's /usr/bin/prometheus, or $PROMETHEUS_BIN) as a
- * child process for tests: its own port and data directory, a config written by the test.
+ * Runs a real Prometheus server (Debian's /usr/bin/prometheus, or $PROMETHEUS_BIN, or the
+ * `binary` given, e.g. prometheus3.ts's build) as a child process for tests: its own port and data directory, a config written by the test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,12 +33,13 @@ export async function startPrometheus(options: {
   port: number;
   config: string;
   args?: string[];
+  binary?: string;
 }): Promise<PrometheusProcess> {
   const configFile = path.join(options.dataDir, 'prometheus.yml');
   fs.writeFileSync(configFile, options.config);
   const url = `http://127.0.0.1:${options.port}`;
   const child: ChildProcess = spawn(
-    PROMETHEUS_BIN,
+    options.binary ?? PROMETHEUS_BIN,
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${path.join(options.dataDir, 'tsdb')}`,

@@ -1,0 +1,172 @@
+/**
+ * What the real-Prometheus remote_write tests share: the PromQL queries both must answer
+ * alike, polling until they do, and a `sextant up` to write into.
+ */
+import Database from 'better-sqlite3';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { infraVar } from './infra-env.js';
+import { startSextant, tempDataDir } from '../../support/sextant-process.js';
+
+export const KEY = 'remote-write-it-key';
+export const SCRAPE_S = 1;
+
+/**
+ * Queries over stable series. Series that come and go (on this shared machine, e.g. the
+ * filesystems other tests mount) end with staleness markers, which Sextant stores but its
+ * PromQL does not honour yet (issue 13); the `flap` job below checks that they are stored.
+ */
+export const QUERIES = [
+  'up',
+  'count by (job) (up)',
+  'node_cpu_seconds_total',
+  'node_memory_MemTotal_bytes',
+  'node_load1',
+  'rate(node_cpu_seconds_total[15s])',
+  'sum by (mode) (rate(node_cpu_seconds_total[15s]))',
+  // Not prometheus_* counters: they reset when Prometheus restarts, and increase() over a
+  // reset right after a series start is where Sextant's PromQL still differs (issue 13;
+  // the raw samples agree).
+  'increase(node_network_receive_bytes_total[20s])',
+  'scrape_samples_scraped',
+  'max_over_time(scrape_duration_seconds[20s])',
+  'count_over_time(up[30s])',
+  'node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes',
+];
+
+/** Raw samples (a range selector at an instant): every timestamp and value as stored, from the first scrape on. */
+export const RAW = [
+  'up[3m]',
+  'node_load1[3m]',
+  'prometheus_tsdb_head_samples_appended_total[3m]',
+  'node_cpu_seconds_total{mode="idle"}[3m]',
+];
+
+/** Scrapes node_exporter, Prometheus itself and `flapPort`; `remoteWrite` adds lines to the one remote_write entry. */
+export function config(port: number, sextant: string, flapPort: number, remoteWrite = ''): string {
+  return `global:
+  scrape_interval: ${SCRAPE_S}s
+  evaluation_interval: ${SCRAPE_S}s
+scrape_configs:
+  - job_name: node
+    static_configs: [{ targets: ['${new URL(infraVar('NODE_EXPORTER_URL')).host}'] }]
+  - job_name: prometheus
+    static_configs: [{ targets: ['127.0.0.1:${port}'] }]
+  - job_name: flap
+    static_configs: [{ targets: ['127.0.0.1:${flapPort}'] }]
+remote_write:
+  - url: ${sextant}/api/v1/write
+    authorization: { credentials: ${KEY} }
+    queue_config: { batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }
+${remoteWrite}`;
+}
+
+export interface Result {
+  metric: Record<string, string>;
+  value?: [number, string];
+  values?: Array<[number, string]>;
+}
+
+export async function query(base: string, route: string, params: Record<string, string>, auth = false): Promise<Result[]> {
+  const res = await fetch(`${base}/api/v1/${route}?${new URLSearchParams(params)}`, {
+    headers: auth ? { authorization: `Bearer ${KEY}` } : {},
+  });
+  const body = (await res.json()) as { status: string; data?: { result: Result[] }; error?: string };
+  if (body.status !== 'success') throw new Error(`${route} ${params.query}: ${res.status} ${body.error}`);
+  return body
+    .data!.result.map((r) => ({ ...r, metric: Object.fromEntries(Object.entries(r.metric).sort()) }))
+    .sort((a, b) => (JSON.stringify(a.metric) < JSON.stringify(b.metric) ? -1 : 1));
+}
+
+/** Every query, instant at `at` and range over the 30 s before it; the mismatches, if any. */
+export async function compare(prometheus: string, sextant: string, at: number): Promise<string[]> {
+  const problems: string[] = [];
+  for (const q of RAW) {
+    const params = { query: q, time: String(at) };
+    const [want, got] = await Promise.all([query(prometheus, 'query', params), query(sextant, 'query', params, true)]);
+    if (JSON.stringify(want) !== JSON.stringify(got)) {
+      problems.push(`raw ${q} at ${at}: Prometheus ${JSON.stringify(want).slice(0, 300)} Sextant ${JSON.stringify(got).slice(0, 300)}`);
+    }
+  }
+  for (const q of QUERIES) {
+    const instant = { query: q, time: String(at) };
+    const range = { query: q, start: String(at - 30), end: String(at), step: '3' };
+    for (const [route, params] of [
+      ['query', instant],
+      ['query_range', range],
+    ] as const) {
+      const [want, got] = await Promise.all([query(prometheus, route, params), query(sextant, route, params, true)]);
+      if (want.length === 0) problems.push(`${route} ${q}: Prometheus has no result`);
+      else if (JSON.stringify(want) !== JSON.stringify(got)) {
+        problems.push(
+          `${route} ${q} at ${at}: Prometheus ${JSON.stringify(want).slice(0, 300)} Sextant ${JSON.stringify(got).slice(0, 300)}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** Polls until both agree on every query at `at` (remote write lags the scrapes a little). */
+export async function agreeAt(prometheus: string, sextant: string, at: number, deadlineMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + deadlineMs;
+  let problems: string[] = [];
+  while (Date.now() < deadline) {
+    problems = await compare(prometheus, sextant, at);
+    if (problems.length === 0) return [];
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  return problems;
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export const seconds = () => Math.floor(Date.now() / 1000);
+
+/** Where Prometheus writes, where the queries go, how many staleness markers it stored, and how to stop it all. */
+export interface Target {
+  writeUrl: string;
+  queryUrl: string;
+  staleMarkers(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A scrape target whose one series changes its label on every scrape, so Prometheus writes
+ * a staleness marker for the previous one each time.
+ */
+export async function flappingTarget(): Promise<{ port: number; close(): void }> {
+  let n = 0;
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/plain; version=0.0.4');
+    res.end(`# TYPE flap gauge\nflap{n="${n++}"} 1\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+export async function embedded(): Promise<Target> {
+  const sextant = await startSextant({ dataDir: tempDataDir('sextant-rw-'), apiKey: KEY, args: ['--sync', 'normal'] });
+  return {
+    writeUrl: sextant.url,
+    queryUrl: sextant.url,
+    staleMarkers: async () => {
+      // The store keeps a marker as the 8 bytes of its NaN (a BLOB); an ordinary NaN is NULL.
+      const db = new Database(path.join(sextant.dataDir, 'sextant.db'), { readonly: true, fileMustExist: true });
+      try {
+        const row = db.prepare(`SELECT count(*) AS n FROM samples WHERE value = x'020000000000f07f'`).get() as { n: number };
+        return row.n;
+      } finally {
+        db.close();
+      }
+    },
+    stop: async () => void (await sextant.stop()),
+  };
+}
