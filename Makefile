@@ -116,8 +116,8 @@ test-image: image
 	npx ava --config test/image/ava.config.js
 
 # Real pods on a real kubelet node (containerd, runc, CNI bridge, kube-proxy, CoreDNS)
-# registered to the kube control plane, running the image above; the node goes down again at
-# the end (test/node/run.sh). It needs root (network namespaces, mounts, cgroups): without
+# registered to the kube control plane, running the image above: test/node, then test/e2e (the
+# chart end to end on that node); the node goes down again at the end (test/node/run.sh). It needs root (network namespaces, mounts, cgroups): without
 # it the tier says so and fails, since a green `make test` would otherwise hide that no pod
 # ran; SKIP_NODE_TIER=1 skips it on purpose, loudly.
 test-node: image
