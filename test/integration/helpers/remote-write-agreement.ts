@@ -14,8 +14,9 @@ export const SCRAPE_S = 1;
 
 /**
  * Queries over stable series. Series that come and go (on this shared machine, e.g. the
- * filesystems other tests mount) end with staleness markers, which Sextant stores but its
- * PromQL does not honour yet (issue 13); the `flap` job below checks that they are stored.
+ * filesystems and network interfaces other tests make) end with staleness markers at times
+ * two scrapers need not share; the `flap` job below checks that they are stored, and
+ * test/integration/staleness.test.ts that PromQL ends a series at its marker.
  */
 export const QUERIES = [
   'up',
