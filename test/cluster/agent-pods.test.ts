@@ -150,14 +150,15 @@ test('pod labels from the watch of this node: routing, stream labels, other node
     t.regex(agent.output(), new RegExp(`"pod":"${ns}/elsewhere-0".*pod labels unknown after waiting`));
     t.notRegex(agent.output(), new RegExp(`"pod":"${ns}/(api|db)-0".*pod labels unknown`));
 
-    // db-0 matches no route: read and counted, not shipped.
+    // db-0 matches no route: read and counted, not shipped (yet: see the label change below).
     await waitFor('db-0 and elsewhere-0 lines counted as unrouted', async () => {
       return metricSum(await agent.metrics(), 'sextant_agent_lines_unrouted_total') === 2;
     });
 
     // Label changes: api-0's tier changes (its open file keeps its route and carries the new
     // labels from its next entry; a new file of the pod has them too); db-0 gets app=api
-    // and its open file starts shipping its new lines.
+    // and its open file ships from where its unrouted lines began, so 'db before' is not
+    // lost (agent-daemonset/README.md, routes).
     kubectl(['label', 'pod', 'api-0', '-n', ns, 'tier=canary', '--overwrite']);
     kubectl(['label', 'pod', 'db-0', '-n', ns, 'app=api', '--overwrite']);
     await waitFor(
@@ -169,12 +170,12 @@ test('pod labels from the watch of this node: routing, stream labels, other node
     write('api', 'api restarted', 1);
     write('db', 'db after');
     write('elsewhere', 'elsewhere after');
-    const all = await waitEntries(`{namespace="${ns}"}`, 4);
+    const all = await waitEntries(`{namespace="${ns}"}`, 5);
     const byMessage = new Map(all.map((e) => [e.message, e.labels]));
-    t.deepEqual([...byMessage.keys()].sort(), ['api after', 'api before', 'api restarted', 'db after']);
+    t.deepEqual([...byMessage.keys()].sort(), ['api after', 'api before', 'api restarted', 'db after', 'db before']);
     t.is(byMessage.get('api after')!.tier, 'canary');
     t.is(byMessage.get('api restarted')!.tier, 'canary');
-    t.deepEqual(byMessage.get('db after'), {
+    const dbLabels = {
       app: 'api',
       tier: 'data',
       namespace: ns,
@@ -182,12 +183,15 @@ test('pod labels from the watch of this node: routing, stream labels, other node
       container: 'app',
       node: NODE,
       stream: 'stdout',
-    });
+      service_name: 'api',
+    };
+    t.deepEqual(byMessage.get('db before'), dbLabels, 'the unrouted line ships with the labels that routed it');
+    t.deepEqual(byMessage.get('db after'), dbLabels);
     await waitFor(
       'elsewhere after counted as unrouted',
       async () => metricSum(await agent.metrics(), 'sextant_agent_lines_unrouted_total') === 3,
     );
-    t.is((await entries(`{namespace="${ns}"}`)).length, 4, 'elsewhere-0 never shipped');
+    t.is((await entries(`{namespace="${ns}"}`)).length, 5, 'elsewhere-0 never shipped');
   } finally {
     t.is(await agent.stop(), 0);
   }
