@@ -14,12 +14,13 @@ import type { Labels } from '../../model/types.js';
 import type { Direction, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
 import { VERSION } from '../../common/version.js';
 import { DEFAULT_LOG_DISCOVERY, type LogDiscoveryConfig } from '../../ingestion/log-discovery.js';
-import { FieldDetector } from '../logql/detected.js';
+import type { FieldSampleOptions } from '../logql/detected.js';
 import { formatLogQL } from '../logql/format.js';
-import { evaluateLogQLInstant, evaluateLogQLRange, scanLogEntries, type MetricQueryLimits, type StreamResult } from '../logql/evaluate.js';
+import type { MetricQueryLimits, StreamResult } from '../logql/evaluate.js';
+import type { VolumeQuery } from '../logql/volume.js';
 import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { parseLogQL, parseStreamSelector } from '../logql/parse.js';
-import type { LogQLExpr, MetricExpr } from '../logql/ast.js';
+import type { LogQLExpr } from '../logql/ast.js';
 import { QueryError } from '../promql/errors.js';
 import { formatResult } from '../promql/format.js';
 import { parseGoDuration } from '../promql/lexical.js';
@@ -130,23 +131,6 @@ function positiveInt(params: Params, name: string, fallback: number, max: number
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw invalidParam(name, `must be a positive integer, got ${JSON.stringify(text)}`);
   return Math.min(n, max);
-}
-
-/** `sum by (<grouping>) (bytes_over_time(<selector>[range]))`: Loki's index volume, from the entries. */
-function volumeQuery(matchers: LabelMatcher[], grouping: string[], rangeNs: bigint): MetricExpr {
-  return {
-    type: 'vectorAggregation',
-    op: 'sum',
-    grouping,
-    without: false,
-    expr: {
-      type: 'rangeAggregation',
-      op: 'bytes_over_time',
-      selector: { matchers, lineFilters: [], pipeline: [] },
-      rangeNs,
-      offsetNs: 0n,
-    },
-  };
 }
 
 function selectorParam(params: Params, name: string): LabelMatcher[] | undefined {
@@ -327,30 +311,25 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     if (endNs < startNs) throw invalidParam('end', 'end timestamp must not be before start time');
     return { startNs, endNs };
   };
-  const sampleFields = async (params: Params): Promise<FieldDetector> => {
+  // Field detection, volumes and patterns read entries: query jobs, under the query deadline.
+  const fieldSample = (params: Params): { query: string; options: FieldSampleOptions } => {
     const expr = parseQuery(params);
     if (expr.type !== 'logs') throw invalidParam('query', 'detected fields need a log query such as {app="api"} | json');
     const lineLimit = positiveInt(params, 'line_limit', DEFAULT_DETECT_LINES, maxLimit);
-    const detector = new FieldDetector();
-    let seen = 0;
-    await scanLogEntries(expr, reader, { ...logRange(params), direction: 'backward', limit: lineLimit }, metricLimits, (stored, e) => {
-      detector.add(e.line, stored.fields, stored.labels);
-      return ++seen < lineLimit;
-    });
-    return detector;
+    return { query: firstParam(params, 'query')!, options: { ...logRange(params), lineLimit } };
   };
 
   route('/detected_fields', async (params, _req, res) => {
     const limit = positiveInt(params, 'limit', DEFAULT_DETECT_FIELDS, 10_000);
-    const detector = await sampleFields(params);
-    res.json({ fields: detector.result(limit), limit });
+    const fields = await engine.run('detectedFields', { ...fieldSample(params), limit, limits: metricLimits });
+    res.json({ fields, limit });
   });
 
   route('/detected_field/:name/values', async (params, req, res) => {
     const name = String(req.params.name ?? '');
     const limit = positiveInt(params, 'limit', DEFAULT_DETECT_FIELDS, 10_000);
-    const detector = await sampleFields(params);
-    res.json({ values: detector.values(name).slice(0, limit) });
+    const values = await engine.run('detectedFieldValues', { ...fieldSample(params), name, limit, limits: metricLimits });
+    res.json({ values });
   });
 
   route('/detected_labels', async (params, _req, res) => {
@@ -370,7 +349,7 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     res.json({ detectedLabels });
   });
 
-  const volumeExpr = (params: Params, rangeNs: bigint): MetricExpr => {
+  const volumeQuery = (params: Params): VolumeQuery => {
     const matchers = selectorParam(params, 'query');
     if (!matchers) throw invalidParam('query', 'a stream selector such as {service_name=~".+"} is required');
     const target = firstParam(params, 'targetLabels');
@@ -380,14 +359,12 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
           .map((l) => l.trim())
           .filter(Boolean)
       : [...new Set(matchers.map((m) => m.name))];
-    return volumeQuery(matchers, grouping, rangeNs);
+    return { matchers, grouping };
   };
 
   route('/index/volume', async (params, _req, res) => {
-    const { startNs, endNs } = logRange(params);
     const limit = positiveInt(params, 'limit', DEFAULT_VOLUME_LIMIT, 100_000);
-    const result = await evaluateLogQLInstant(volumeExpr(params, endNs - startNs > 0n ? endNs - startNs : 1n), reader, endNs, metricLimits);
-    if (result.resultType === 'vector') result.samples = result.samples.sort((a, b) => b.value - a.value).slice(0, limit);
+    const result = await engine.run('logVolume', { ...volumeQuery(params), ...logRange(params), limit, limits: metricLimits });
     res.json({ status: 'success', data: { ...formatResult(result), stats: {} } });
   });
 
@@ -396,12 +373,11 @@ export function createLokiRouter(options: LokiRouterOptions): Router {
     const stepText = firstParam(params, 'step');
     const stepNs = stepText === undefined ? defaultStepNs(startNs, endNs) : parseLokiStep(stepText, 'step');
     if (stepNs <= 0n) throw invalidParam('step', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
-    const result = await evaluateLogQLRange(volumeExpr(params, stepNs), reader, startNs, endNs, stepNs, metricLimits);
+    const result = await engine.run('logVolumeRange', { ...volumeQuery(params), startNs, endNs, stepNs, limits: metricLimits });
     res.json({ status: 'success', data: { ...formatResult(result), stats: {} } });
   });
 
-  // Patterns are mined at query time from the newest `line_limit` lines (logql/patterns.ts),
-  // in a query worker under the query deadline.
+  // Patterns are mined at query time from the newest `line_limit` lines (logql/patterns.ts).
   route('/patterns', async (params, _req, res) => {
     const { startNs, endNs } = logRange(params);
     const stepText = firstParam(params, 'step');

@@ -97,6 +97,58 @@ test('errors keep their type across the thread boundary; LogQL jobs run in worke
   t.deepEqual(patterns, [{ pattern: 'a'.repeat(34) + '!', samples: [[1, 1]] }]);
 });
 
+test('Drilldown jobs (detected fields and values, volumes) run in workers with the same answers as in process', async (t) => {
+  const reader = new FakeReader();
+  for (let i = 0; i < 20; i++) {
+    reader.addLog({ service_name: i % 2 ? 'api' : 'db' }, BigInt(i + 1) * 1_000_000_000n, `status=${200 + (i % 3)} msg="m${i}"`);
+  }
+  const worker = workerEngine(reader, DEFAULT_QUERY_LIMITS, silentLogger());
+  t.teardown(() => worker.close());
+  const local = inProcessEngine(reader);
+  const options = { startNs: 0n, endNs: 30_000_000_000n, lineLimit: 100 };
+  const fields = await worker.run('detectedFields', { query: '{service_name="api"}', options, limit: 10 });
+  t.deepEqual(
+    fields.map((f) => [f.label, f.type, f.cardinality]),
+    [
+      ['msg', 'string', 10],
+      ['status', 'int', 3],
+    ],
+  );
+  t.deepEqual(fields, await local.run('detectedFields', { query: '{service_name="api"}', options, limit: 10 }));
+  const values = await worker.run('detectedFieldValues', { query: '{service_name=~".+"}', options, name: 'status', limit: 2 });
+  t.deepEqual(values, ['200', '201']);
+  const volume = { matchers: [{ name: 'service_name', op: '=~' as const, value: '.+' }], grouping: ['service_name'] };
+  const total = await worker.run('logVolume', { ...volume, startNs: 0n, endNs: 30_000_000_000n, limit: 1 });
+  t.like(total, { resultType: 'vector', samples: [{ metric: { service_name: 'db' } }] });
+  t.is(total.resultType === 'vector' ? total.samples.length : -1, 1, 'limit: the largest group only');
+  const steps = await worker.run('logVolumeRange', {
+    ...volume,
+    startNs: 10_000_000_000n,
+    endNs: 20_000_000_000n,
+    stepNs: 10_000_000_000n,
+  });
+  t.deepEqual(
+    steps,
+    await local.run('logVolumeRange', { ...volume, startNs: 10_000_000_000n, endNs: 20_000_000_000n, stepNs: 10_000_000_000n }),
+  );
+});
+
+test('a Drilldown job past its deadline answers 503 timeout, as queries do', async (t) => {
+  // A store read that never answers stands for one far slower than the deadline.
+  const reader = new FakeReader();
+  const stuck = { ...reader, selectLogs: () => new Promise<never>(() => undefined) } as unknown as FakeReader;
+  const engine = workerEngine(stuck, DEFAULT_QUERY_LIMITS, silentLogger());
+  t.teardown(() => engine.close());
+  const options = { startNs: 0n, endNs: 1_000_000_000n, lineLimit: 10 };
+  for (const run of [
+    () => engine.run('detectedFields', { query: '{a="b"}', options, limit: 10 }, 300),
+    () => engine.run('logVolume', { matchers: [{ name: 'a', op: '=' as const, value: 'b' }], grouping: ['a'], ...options, limit: 5 }, 300),
+  ]) {
+    const error = await t.throwsAsync(run(), { instanceOf: QueryError });
+    t.is(error?.type, 'timeout');
+  }
+});
+
 test('limits config: defaults, overrides and errors with their path', (t) => {
   const errors: string[] = [];
   t.deepEqual(resolveQueryLimits(undefined, 'query', errors), DEFAULT_QUERY_LIMITS);

@@ -11,8 +11,10 @@ import {
   type LogSelectOptions,
   type MetricQueryLimits,
 } from '../logql/evaluate.js';
+import { sampleFields, type FieldSampleOptions } from '../logql/detected.js';
 import { parseLogQL } from '../logql/parse.js';
 import { minePatterns, type PatternQueryOptions } from '../logql/patterns.js';
+import { volume, volumeRange, type VolumeQuery } from '../logql/volume.js';
 import { evaluateInstant, evaluateRange } from '../promql/evaluate.js';
 import { QueryError } from '../promql/errors.js';
 import { parsePromQL } from '../promql/parse.js';
@@ -60,6 +62,16 @@ export const JOBS = {
     selectLogStreams(logs(a.query), full(reader), a.options, a.limits),
   logPatterns: (reader: JobReader, a: { query: string; options: PatternQueryOptions; limits?: MetricQueryLimits }) =>
     minePatterns(logs(a.query), full(reader), a.options, a.limits),
+  detectedFields: async (reader: JobReader, a: { query: string; options: FieldSampleOptions; limit: number; limits?: MetricQueryLimits }) =>
+    (await sampleFields(logs(a.query), full(reader), a.options, a.limits)).result(a.limit),
+  detectedFieldValues: async (
+    reader: JobReader,
+    a: { query: string; options: FieldSampleOptions; name: string; limit: number; limits?: MetricQueryLimits },
+  ) => (await sampleFields(logs(a.query), full(reader), a.options, a.limits)).values(a.name).slice(0, a.limit),
+  logVolume: (reader: JobReader, a: VolumeQuery & { startNs: bigint; endNs: bigint; limit: number; limits?: MetricQueryLimits }) =>
+    volume(a, full(reader), a.limits),
+  logVolumeRange: (reader: JobReader, a: VolumeQuery & { startNs: bigint; endNs: bigint; stepNs: bigint; limits?: MetricQueryLimits }) =>
+    volumeRange(a, full(reader), a.limits),
 };
 
 export type JobKind = keyof typeof JOBS;

@@ -6,6 +6,9 @@
  * duration, bytes), else string.
  */
 import type { Fields } from '../../model/types.js';
+import type { LogReader } from '../../storage/reader.js';
+import type { LogQuery } from './ast.js';
+import { scanLogEntries, type MetricQueryLimits } from './evaluate.js';
 import { logfmtPairs, ParseFailure, sanitizeLabelName, scanJson, type JsonNode } from './parsers.js';
 import { parseBytes, parseDurationSeconds } from './pipeline.js';
 
@@ -124,4 +127,29 @@ export class FieldDetector {
   values(name: string): string[] {
     return [...(this.fields.get(name)?.values ?? [])].sort();
   }
+}
+
+export interface FieldSampleOptions {
+  /** Inclusive, ns. */
+  startNs: bigint;
+  /** Exclusive, ns. */
+  endNs: bigint;
+  /** The newest lines to sample, as Loki's `line_limit`. */
+  lineLimit: number;
+}
+
+/** Feeds the newest `lineLimit` entries the query selects (after its pipeline) to a detector. */
+export async function sampleFields(
+  query: LogQuery,
+  reader: LogReader,
+  options: FieldSampleOptions,
+  limits: MetricQueryLimits = {},
+): Promise<FieldDetector> {
+  const detector = new FieldDetector();
+  let seen = 0;
+  await scanLogEntries(query, reader, { ...options, direction: 'backward', limit: options.lineLimit }, limits, (stored, e) => {
+    detector.add(e.line, stored.fields, stored.labels);
+    return ++seen < options.lineLimit;
+  });
+  return detector;
 }
