@@ -183,6 +183,37 @@ function checkIndependently(t: import('ava').ExecutionContext, data: Dataset, re
     const got = q.data.result.find((r) => r.metric.service === service && r.metric.status === undefined);
     t.true(got !== undefined && Math.abs(Number(got.value[1]) - p90) < 1e-9, `p90 ${service}: ${got?.value[1]} vs ${p90}`);
   }
+  // Structured metadata: the entries' fields filter, and come back as structuredMetadata
+  // beside the parsed labels when Grafana asks for categorize-labels.
+  const meta = results['loki query_range: a label filter on structured metadata, categorize-labels'] as {
+    data: {
+      encodingFlags?: string[];
+      result: Array<{ values: Array<[string, string, { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> }]> }>;
+    };
+  };
+  const wantU3 = data.logs.filter((e) => e.labels.service === 'api' && e.fields.user === 'u3' && !e.message.includes('status=404'));
+  t.true(wantU3.length > 5);
+  t.deepEqual(meta.data.encodingFlags, ['categorize-labels']);
+  const gotU3 = meta.data.result.flatMap((r) => r.values);
+  t.deepEqual(gotU3.map(([ts]) => ts).sort(), wantU3.map((e) => String(e.timestampNs)).sort());
+  for (const [, line, m] of gotU3) {
+    const source = wantU3.find((e) => e.message === line)!;
+    // detected_level: discovered at ingestion from the `level` label (log-discovery.ts).
+    const want = { i: String(source.fields.i), user: 'u3', trace_id: String(source.fields.trace_id), detected_level: source.labels.level };
+    t.deepEqual(m.structuredMetadata, want);
+    t.is(m.parsed?.status, /status=(\d+)/.exec(line)![1]);
+  }
+  // detected_field values: the users of the db entries
+  const users = results['loki detected_field values of a structured-metadata field'] as { values: string[] };
+  const wantUsers = [...new Set(data.logs.filter((e) => e.labels.service === 'db').map((e) => String(e.fields.user)))];
+  t.deepEqual([...users.values].sort(), wantUsers.sort());
+  // index/volume: the bytes of each service's lines over the whole dataset
+  const volume = results['loki index/volume by service_name'] as {
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  const bytes = new Map<string, number>();
+  for (const e of data.logs) bytes.set(e.labels.service!, (bytes.get(e.labels.service!) ?? 0) + Buffer.byteLength(e.message));
+  t.deepEqual(Object.fromEntries(volume.data.result.map((r) => [r.metric.service_name, Number(r.value[1])])), Object.fromEntries(bytes));
   // Prometheus: counters rise 2/s, 5/s, 1/s (code 200) and 0.1/s (code 500) per service
   const rate = results['prometheus query_range: sum by (service) (rate)'] as {
     data: { result: Array<{ metric: { service: string }; values: Array<[number, string]> }> };

@@ -1,10 +1,10 @@
 /**
  * The shared query suite: one list of HTTP query cases (native search and metrics, Loki
- * query/query_range/labels/values/series/stats, Prometheus query/query_range/labels/values/
- * series) over the fixed dataset. runSuite() sends them to any deployment — `sextant up` or
- * `sextant query` — and returns the answers normalised only where the APIs leave an order
- * undefined (instant vectors, series lists) or the value is opaque (cursors), so the two
- * modes can be compared for equality.
+ * query/query_range/labels/values/series/stats and the Drilldown endpoints, Prometheus
+ * query/query_range/labels/values/series) over the fixed dataset. runSuite() sends them to
+ * any deployment — `sextant up` or `sextant query` — and returns the answers normalised only
+ * where the APIs leave an order undefined (instant vectors, series lists) or the value is
+ * opaque (cursors), so the two modes can be compared for equality.
  */
 import { HOUR_MS, type Dataset } from './dataset.js';
 
@@ -14,6 +14,8 @@ export interface QueryCase {
   params: Record<string, string>;
   /** Follow native nextCursor pages up to this many (the cursor itself is opaque). */
   pages?: number;
+  /** Request headers beyond the API key (e.g. Grafana's categorize-labels flag). */
+  headers?: Record<string, string>;
 }
 
 const ns = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
@@ -120,6 +122,54 @@ export function suiteCases(data: Dataset): QueryCase[] {
         time: ns(end),
       },
     },
+    // Structured metadata (the entries' fields) and Grafana's Explore / Logs Drilldown
+    // endpoints, which read the stores through other paths than query_range.
+    {
+      name: 'loki query_range: a label filter on structured metadata, categorize-labels',
+      path: '/loki/api/v1/query_range',
+      params: { query: '{service="api"} | user="u3" | logfmt | status != "404"', start: ns(start), end: ns(end), limit: '1000' },
+      headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' },
+    },
+    {
+      name: 'loki query_range: json on lines that are not JSON sets __error__',
+      path: '/loki/api/v1/query_range',
+      params: { query: '{service="db"} |= "café" | json | __error__="JSONParserErr"', start: ns(start), end: ns(end), limit: '1000' },
+    },
+    {
+      name: 'loki query: count by a structured-metadata field',
+      path: '/loki/api/v1/query',
+      params: { query: 'sum by (user) (count_over_time({service="web"} | user=~"u1[0-2]" [3h]))', time: ns(end) },
+    },
+    {
+      name: 'loki detected_labels',
+      path: '/loki/api/v1/detected_labels',
+      params: { query: '{service=~".+"}', start: ns(start), end: ns(end) },
+    },
+    {
+      name: 'loki detected_fields',
+      path: '/loki/api/v1/detected_fields',
+      params: { query: '{service="api"}', start: ns(start), end: ns(end) },
+    },
+    {
+      name: 'loki detected_field values of a structured-metadata field',
+      path: '/loki/api/v1/detected_field/user/values',
+      params: { query: '{service="db"}', start: ns(start), end: ns(end) },
+    },
+    {
+      name: 'loki index/volume by service_name',
+      path: '/loki/api/v1/index/volume',
+      params: { query: '{service_name=~".+"}', start: ns(start), end: ns(end), limit: '100' },
+    },
+    {
+      name: 'loki index/volume_range by level',
+      path: '/loki/api/v1/index/volume_range',
+      params: { query: '{service=~"api|web"}', targetLabels: 'level', start: ns(start), end: ns(end), step: '1800' },
+    },
+    {
+      name: 'loki patterns',
+      path: '/loki/api/v1/patterns',
+      params: { query: '{service="web"}', start: ns(start), end: ns(end), step: '1800' },
+    },
     { name: 'loki labels', path: '/loki/api/v1/labels', params: { start: ns(start), end: ns(end) } },
     { name: 'loki label values', path: '/loki/api/v1/label/service/values', params: { start: ns(start), end: ns(end) } },
     { name: 'loki series', path: '/loki/api/v1/series', params: { 'match[]': '{service="api"}', start: ns(start), end: ns(end) } },
@@ -173,8 +223,16 @@ export async function runSuite(baseUrl: string, apiKey: string, cases: QueryCase
   return out;
 }
 
-async function get(baseUrl: string, apiKey: string, path: string, params: Record<string, string>): Promise<Record<string, unknown>> {
-  const res = await fetch(`${baseUrl}${path}?${new URLSearchParams(params)}`, { headers: { authorization: `Bearer ${apiKey}` } });
+async function get(
+  baseUrl: string,
+  apiKey: string,
+  path: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${baseUrl}${path}?${new URLSearchParams(params)}`, {
+    headers: { ...headers, authorization: `Bearer ${apiKey}` },
+  });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET ${path} ${JSON.stringify(params)} → ${res.status}: ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
@@ -192,7 +250,7 @@ async function runCase(baseUrl: string, apiKey: string, c: QueryCase): Promise<u
     }
     return pages;
   }
-  const body = await get(baseUrl, apiKey, c.path, c.params);
+  const body = await get(baseUrl, apiKey, c.path, c.params, c.headers);
   delete body.nextCursor;
   return normalise(body);
 }
