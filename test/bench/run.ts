@@ -6,6 +6,7 @@ import { runAgentBench } from './agent.js';
 import { runIngestEmbedded } from './ingest-embedded.js';
 import { runIngestKafka } from './ingest-kafka.js';
 import { runLatency } from './latency.js';
+import { runLogqlBench } from './logql.js';
 import { runProcessorOpenSearch } from './processor-opensearch.js';
 import { runPromqlBench } from './promql.js';
 import { runRegexBench } from './regex.js';
@@ -17,6 +18,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<void>> = {
   'ingest-kafka': runIngestKafka,
   'processor-opensearch': runProcessorOpenSearch,
   latency: runLatency,
+  logql: runLogqlBench,
   promql: runPromqlBench,
   regex: runRegexBench,
   'remote-write': runRemoteWrite,
