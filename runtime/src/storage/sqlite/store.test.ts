@@ -60,6 +60,59 @@ test('selectLogs merges streams in time order, both directions, with cursors', (
   t.deepEqual(seen, [...expected].reverse());
 });
 
+test('entries sharing a timestamp across pages and internal chunks: each read once, in write order, both directions, full-text too', (t) => {
+  const { store } = tempStore();
+  // 300 entries at each of two timestamps: ties longer than a chunk (256) and than a page.
+  const batch: LogEntry[] = [];
+  for (let i = 0; i < 600; i++)
+    batch.push({ timestampNs: T0 + BigInt(i < 300 ? 1 : 2) * S, labels: { app: 'a' }, message: `tie word ${i}`, fields: {} });
+  store.writeLogs(batch);
+  const written = batch.map((e) => e.message);
+  for (const [direction, want] of [
+    ['forward', written],
+    ['backward', [...written.slice(300).reverse(), ...written.slice(0, 300).reverse()]],
+  ] as const) {
+    for (const text of [undefined, 'word']) {
+      const one = store.selectLogs({
+        matchers: [{ name: 'app', op: '=', value: 'a' }],
+        ...all,
+        direction,
+        limit: 1000,
+        ...(text ? { text } : {}),
+      });
+      t.deepEqual(
+        one.entries.map((e) => e.message),
+        want,
+        `${direction}${text ? ', full-text' : ''}: one page`,
+      );
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = store.selectLogs({
+          matchers: [{ name: 'app', op: '=', value: 'a' }],
+          ...all,
+          direction,
+          limit: 37,
+          ...(text ? { text } : {}),
+          ...(cursor ? { cursor } : {}),
+        });
+        paged.push(...page.entries.map((e) => e.message));
+        cursor = page.nextCursor;
+      } while (cursor);
+      t.deepEqual(paged, want, `${direction}${text ? ', full-text' : ''}: pages of 37`);
+    }
+  }
+  // The range narrows to one of the two timestamps: end is exclusive, start inclusive.
+  const first = store.selectLogs({
+    matchers: [{ name: 'app', op: '=', value: 'a' }],
+    startNs: T0,
+    endNs: T0 + 2n * S,
+    direction: 'backward',
+    limit: 1000,
+  });
+  t.is(first.entries.length, 300);
+});
+
 test('time range is [start, end) and line filters apply', (t) => {
   const { store } = tempStore();
   store.writeLogs(Array.from({ length: 10 }, (_, i) => entry(i, { app: 'a' }, i % 2 ? `error ${i}` : `ok ${i}`)));

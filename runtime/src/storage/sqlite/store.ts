@@ -61,6 +61,17 @@ const CHUNK = 256;
 /** Label sets remembered by their JSON text (cleared when full: streams are few). */
 const LABELS_CACHE_SIZE = 10_000;
 
+/**
+ * The inclusive ts range of the next page after `pos`: the selection's [startNs, endNs)
+ * narrowed to the side of the cursor the direction reads (pos.ts itself stays in, for the
+ * entries after pos.seq at the same ts).
+ */
+function pageBounds(selection: LogSelection, pos: Position): [bigint, bigint] {
+  const last = selection.endNs - 1n;
+  if (selection.direction === 'forward') return [pos.ts > selection.startNs ? pos.ts : selection.startNs, last];
+  return [selection.startNs, pos.ts < last ? pos.ts : last];
+}
+
 export class SqliteStore implements StorageReader {
   readonly db: Database.Database;
   private readonly streamIndex = new Map<string, IndexedSet>();
@@ -103,23 +114,27 @@ export class SqliteStore implements StorageReader {
 
   private prepare() {
     const db = this.db;
+    // A page is `ts BETWEEN lo AND hi` (pageBounds: the cursor folded into one of them) plus
+    // the tie-break on seq at the cursor's ts. With the cursor as a separate OR term SQLite
+    // bounds the index scan by the selection only, so every page re-read the rows before
+    // the cursor: paging through a stream was quadratic in its length.
     const logPage = (order: 'ASC' | 'DESC') => {
-      const after = order === 'ASC' ? '(ts > ? OR (ts = ? AND seq > ?))' : '(ts < ? OR (ts = ? AND seq < ?))';
+      const after = order === 'ASC' ? '(ts > ? OR seq > ?)' : '(ts < ? OR seq < ?)';
       return db
         .prepare(
           `SELECT seq, hash, ts, message, fields FROM logs
-           WHERE stream_id = ? AND ts >= ? AND ts < ? AND ${after}
+           WHERE stream_id = ? AND ts >= ? AND ts <= ? AND ${after}
            ORDER BY ts ${order}, seq ${order} LIMIT ?`,
         )
         .safeIntegers(true);
     };
     const textPage = (order: 'ASC' | 'DESC') => {
-      const after = order === 'ASC' ? '(ts > ? OR (ts = ? AND seq > ?))' : '(ts < ? OR (ts = ? AND seq < ?))';
+      const after = order === 'ASC' ? '(ts > ? OR seq > ?)' : '(ts < ? OR seq < ?)';
       return db
         .prepare(
           `SELECT seq, hash, ts, message, fields, stream_id FROM logs
            WHERE seq IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)
-             AND stream_id IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts < ? AND ${after}
+             AND stream_id IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts <= ? AND ${after}
            ORDER BY ts ${order}, seq ${order} LIMIT ?`,
         )
         .safeIntegers(true);
@@ -313,7 +328,8 @@ export class SqliteStore implements StorageReader {
     const stmt = selection.direction === 'forward' ? this.stmts.logForward : this.stmts.logBackward;
     let pos = from;
     return () => {
-      const rows = stmt.all(stream.id, selection.startNs, selection.endNs, pos.ts, pos.ts, pos.seq, CHUNK) as LogRow[];
+      const [lo, hi] = pageBounds(selection, pos);
+      const rows = stmt.all(stream.id, lo, hi, pos.ts, pos.seq, CHUNK) as LogRow[];
       const out = rows.map((r) => toEntry(r, stream));
       const last = out[out.length - 1];
       if (last) pos = { ts: last.timestampNs, seq: last.seq };
@@ -328,9 +344,8 @@ export class SqliteStore implements StorageReader {
     const match = ftsQuery(selection.text!);
     let pos = from;
     return () => {
-      const rows = stmt.all(match, ids, selection.startNs, selection.endNs, pos.ts, pos.ts, pos.seq, CHUNK) as Array<
-        LogRow & { stream_id: bigint }
-      >;
+      const [lo, hi] = pageBounds(selection, pos);
+      const rows = stmt.all(match, ids, lo, hi, pos.ts, pos.seq, CHUNK) as Array<LogRow & { stream_id: bigint }>;
       const out = rows.map((r) => toEntry(r, byId.get(Number(r.stream_id))!));
       const last = out[out.length - 1];
       if (last) pos = { ts: last.timestampNs, seq: last.seq };
