@@ -221,3 +221,37 @@ test('rate_counter: counter resets and Prometheus-style extrapolation, worked by
   // One sample is not enough for a rate.
   t.deepEqual(vector(await evaluateLogQLInstant(metric('rate_counter({app="c"} | logfmt | unwrap v [5s])'), r, 30n * NS)), {});
 });
+
+test('sum by/without over count_over_time, rate, bytes_*: the same answer as summing the series one by one', async (t) => {
+  // `| json` gives every line its own series (distinct id and path); the sum loads straight into its groups.
+  const reader = new FakeReader();
+  for (let i = 0; i < 200; i++) {
+    const line = JSON.stringify({ level: i % 7 === 0 ? 'error' : 'info', id: i, path: `/p/${i % 13}` });
+    reader.addLog({ app: 'api', pod: `p${i % 3}` }, BigInt(i * 3 + 1) * NS, line);
+  }
+  const range = async (q: string) => formatResult(await evaluateLogQLRange(metric(q), reader, 60n * NS, 600n * NS, 30n * NS));
+  for (const fn of ['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate']) {
+    for (const grouping of ['by (level)', 'by (level, pod)', 'without (id, path)', 'by ()']) {
+      const inner = `${fn}({app="api"} | json [1m])`;
+      // label_replace with a no-op keeps every series apart until the sum: the plain path.
+      const direct = await range(`sum ${grouping} (${inner})`);
+      const oneByOne = await range(`sum ${grouping} (label_replace(${inner}, "unused", "", "unused", ""))`);
+      t.deepEqual(
+        JSON.parse(
+          JSON.stringify(direct, (_k, v: unknown) =>
+            typeof v === 'string' && /^[\d.e+-]+$/.test(v) ? Number(Number(v).toPrecision(12)) : v,
+          ),
+        ),
+        JSON.parse(
+          JSON.stringify(oneByOne, (_k, v: unknown) =>
+            typeof v === 'string' && /^[\d.e+-]+$/.test(v) ? Number(Number(v).toPrecision(12)) : v,
+          ),
+        ),
+        `sum ${grouping} (${inner})`,
+      );
+    }
+  }
+  // Worked by hand: lines at 1 s, 4 s, … (every 3 s); the window (540 s, 600 s] holds 20 lines, 3 of them errors (i = 182, 189, 196).
+  const byLevel = await evaluateLogQLInstant(metric('sum by (level) (count_over_time({app="api"} | json [1m]))'), reader, 600n * NS);
+  t.deepEqual(vector(byLevel), { '{"level":"error"}': 3, '{"level":"info"}': 17 });
+});
