@@ -73,13 +73,15 @@ test('entries sharing a timestamp across pages and internal chunks: each read on
     ['backward', [...written.slice(300).reverse(), ...written.slice(0, 300).reverse()]],
   ] as const) {
     for (const text of [undefined, 'word']) {
-      const one = store.selectLogs({
-        matchers: [{ name: 'app', op: '=', value: 'a' }],
+      const selection = (limit: number, cursor?: string) => ({
+        matchers: [{ name: 'app', op: '=' as const, value: 'a' }],
         ...all,
         direction,
-        limit: 1000,
+        limit,
         ...(text ? { text } : {}),
+        ...(cursor ? { cursor } : {}),
       });
+      const one = store.selectLogs(selection(1000));
       t.deepEqual(
         one.entries.map((e) => e.message),
         want,
@@ -88,14 +90,7 @@ test('entries sharing a timestamp across pages and internal chunks: each read on
       const paged: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = store.selectLogs({
-          matchers: [{ name: 'app', op: '=', value: 'a' }],
-          ...all,
-          direction,
-          limit: 37,
-          ...(text ? { text } : {}),
-          ...(cursor ? { cursor } : {}),
-        });
+        const page = store.selectLogs(selection(37, cursor));
         paged.push(...page.entries.map((e) => e.message));
         cursor = page.nextCursor;
       } while (cursor);

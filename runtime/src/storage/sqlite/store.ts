@@ -118,27 +118,24 @@ export class SqliteStore implements StorageReader {
     // the tie-break on seq at the cursor's ts. With the cursor as a separate OR term SQLite
     // bounds the index scan by the selection only, so every page re-read the rows before
     // the cursor: paging through a stream was quadratic in its length.
-    const logPage = (order: 'ASC' | 'DESC') => {
-      const after = order === 'ASC' ? '(ts > ? OR seq > ?)' : '(ts < ? OR seq < ?)';
-      return db
+    const after = (order: 'ASC' | 'DESC') => (order === 'ASC' ? '(ts > ? OR seq > ?)' : '(ts < ? OR seq < ?)');
+    const logPage = (order: 'ASC' | 'DESC') =>
+      db
         .prepare(
           `SELECT seq, hash, ts, message, fields FROM logs
-           WHERE stream_id = ? AND ts >= ? AND ts <= ? AND ${after}
-           ORDER BY ts ${order}, seq ${order} LIMIT ?`,
+         WHERE stream_id = ? AND ts >= ? AND ts <= ? AND ${after(order)}
+         ORDER BY ts ${order}, seq ${order} LIMIT ?`,
         )
         .safeIntegers(true);
-    };
-    const textPage = (order: 'ASC' | 'DESC') => {
-      const after = order === 'ASC' ? '(ts > ? OR seq > ?)' : '(ts < ? OR seq < ?)';
-      return db
+    const textPage = (order: 'ASC' | 'DESC') =>
+      db
         .prepare(
           `SELECT seq, hash, ts, message, fields, stream_id FROM logs
-           WHERE seq IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)
-             AND stream_id IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts <= ? AND ${after}
-           ORDER BY ts ${order}, seq ${order} LIMIT ?`,
+         WHERE seq IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)
+           AND stream_id IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts <= ? AND ${after(order)}
+         ORDER BY ts ${order}, seq ${order} LIMIT ?`,
         )
         .safeIntegers(true);
-    };
     return {
       insertStream: db.prepare(`INSERT INTO streams (fingerprint, labels, first_ts, last_ts) VALUES (?, ?, ?, ?)`),
       spanStream: db.prepare(`UPDATE streams SET first_ts = min(first_ts, ?), last_ts = max(last_ts, ?) WHERE id = ?`),
