@@ -2,7 +2,7 @@
  * The bus between ingestion and the processors (docs/architecture.md §1, §4). A publish resolves only
  * when the batch is durable: committed by the embedded store, or acknowledged by Kafka.
  */
-import type { LogEntry, Sample } from '../model/types.js';
+import type { LogEntry, MetricMetadata, Sample } from '../model/types.js';
 
 export interface PublishResult {
   /** Records that reached storage (or the bus) as new. */
@@ -12,6 +12,8 @@ export interface PublishResult {
 export interface Bus {
   publishLogs(entries: LogEntry[]): Promise<PublishResult>;
   publishSamples(samples: Sample[]): Promise<PublishResult>;
+  /** Metric families' type, help and unit: carried with the samples, stored apart (docs/architecture.md §3). */
+  publishMetadata(metadata: MetricMetadata[]): Promise<PublishResult>;
   /** False while a dependency the bus needs is down (then ingestion answers 503). */
   ready(): boolean;
   close(): Promise<void>;

@@ -19,6 +19,7 @@ import { type ApiKeys, requireApiKey } from './auth.js';
 import { readBody } from './body.js';
 import { DEFAULT_LOG_DISCOVERY, LogDiscovery, type LogDiscoveryConfig } from './log-discovery.js';
 import { perKeyRateLimit, type Clock, type RateLimitConfig } from './rate-limit.js';
+import { RecentMetadata } from './recent-metadata.js';
 import { RECEIVERS } from './receivers/index.js';
 import type { AnyRoute, ContentType, Decoded, Receiver, RecordOf, Route } from './receivers/receiver.js';
 
@@ -45,6 +46,7 @@ interface Context extends IngestionOptions {
   logDiscovery: LogDiscovery;
   rejectLog: ThrottledLog;
   dropped: Counter<'receiver' | 'kind'>;
+  recentMetadata: RecentMetadata;
 }
 
 export function ingestionRouter(config: IngestionOptions): express.Router {
@@ -53,6 +55,7 @@ export function ingestionRouter(config: IngestionOptions): express.Router {
     logDiscovery: new LogDiscovery(config.discovery ?? DEFAULT_LOG_DISCOVERY),
     rejectLog: new ThrottledLog(60_000),
     dropped: droppedCounter(config.metrics),
+    recentMetadata: new RecentMetadata(),
   };
   const { metrics } = options;
   const router = express.Router();
@@ -107,7 +110,13 @@ async function ingest<S extends Signal>(req: Request, res: Response, options: Co
       const summary = result.errors.slice(0, 3).join('; ') + (result.total > 3 ? ` (and ${result.total - 3} more problems)` : '');
       throw new HttpError(400, 'invalid', summary, more > 0 ? [...result.errors, `... and ${more} more`] : result.errors);
     }
-    const published = await PUBLISH[signal](options.bus, result.records);
+    const nowMs = Date.now();
+    const metadata = options.recentMetadata.due(decoded.metadata ?? [], nowMs);
+    const [published] = await Promise.all([
+      PUBLISH[signal](options.bus, result.records),
+      metadata.length > 0 ? options.bus.publishMetadata(metadata) : undefined,
+    ]);
+    options.recentMetadata.remember(metadata, nowMs);
     metrics.eventsAccepted.inc({ signal }, result.records.length);
     countDrops(options, receiver, decoded);
     route.accepted(res, { decoded, records: result.records.length, stored: published.accepted });

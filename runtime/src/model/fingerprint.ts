@@ -10,7 +10,7 @@
  */
 import xxhash from 'xxhash-wasm';
 import { canonicalLabels } from './labels.js';
-import type { Labels, LogEntry, Sample } from './types.js';
+import type { Labels, LogEntry, MetricMetadata, Sample } from './types.js';
 
 const { h64 } = await xxhash();
 
@@ -40,6 +40,11 @@ export function logRecordId(streamFp: string, entry: Pick<LogEntry, 'timestampNs
 /** Id of a sample: series fingerprint + timestamp (a replay overwrites the value). */
 export function sampleRecordId(seriesFp: string, sample: Sample): string {
   return `${seriesFp}-${sample.timestampMs}`;
+}
+
+/** Id of one metric family's metadata variant: a family sent with the same type, help and unit is one record. */
+export function metadataRecordId(metadata: Pick<MetricMetadata, 'metric' | 'type' | 'help' | 'unit'>): string {
+  return hex64(h64(`${metadata.metric}\u0002${metadata.type}\u0002${metadata.help}\u0002${metadata.unit}`));
 }
 
 function hex64(value: bigint): string {

@@ -28,3 +28,22 @@ export interface Sample {
 }
 
 export type Signal = 'logs' | 'metrics';
+
+/** A metric family's type as Prometheus' /api/v1/metadata names it. */
+export const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'] as const;
+export type MetricType = (typeof METRIC_TYPES)[number];
+
+/**
+ * What a sender says about a metric family (Prometheus' `# TYPE`, `# HELP`, `# UNIT`; OTLP's
+ * description and unit), served by /api/v1/metadata. One family may carry several (targets
+ * that disagree); each distinct one is kept, stamped with when it was last received.
+ */
+export interface MetricMetadata {
+  /** The family name: `http_requests_total`, or `rpc_duration_seconds` for its `_bucket`/`_sum`/`_count` series. */
+  metric: string;
+  type: MetricType;
+  help: string;
+  unit: string;
+  /** When it was received (ms since the epoch). */
+  timestampMs: number;
+}

@@ -8,12 +8,12 @@
 import type { Logger } from '../common/log.js';
 import type { RuntimeMetrics } from '../common/metrics.js';
 import type { Delivery } from '../bus/embedded/embedded-bus.js';
-import type { LogEntry, Sample } from '../model/types.js';
+import type { LogEntry, MetricMetadata, Sample } from '../model/types.js';
 import type { Stages } from './process.js';
 
 /** A store that writes a whole turn atomically (SQLite: storage/sqlite/sink.ts). */
 export interface TransactionalSink {
-  write(logs: LogEntry[], samples: Sample[]): void;
+  write(logs: LogEntry[], samples: Sample[], metadata: MetricMetadata[]): void;
 }
 
 export interface EmbeddedProcessorOptions {
@@ -35,6 +35,7 @@ export class EmbeddedProcessor {
       // The stages run per publish so each publisher learns how many of its records were kept.
       const logs: LogEntry[] = [];
       const samples: Sample[] = [];
+      const metadata: MetricMetadata[] = [];
       batch.forEach((p, i) => {
         if (p.logs) {
           const processed = stages.processLogs(p.logs);
@@ -46,8 +47,12 @@ export class EmbeddedProcessor {
           accepted[i] = p.samples.length;
           for (const s of p.samples) samples.push(s);
         }
+        if (p.metadata) {
+          accepted[i] = p.metadata.length;
+          for (const m of p.metadata) metadata.push(m);
+        }
       });
-      sink.write(logs, samples);
+      sink.write(logs, samples, metadata);
       stopTimer();
       return accepted;
     } catch (error) {

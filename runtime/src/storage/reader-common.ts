@@ -1,9 +1,9 @@
 /**
  * Pieces the OpenSearch, S3 and tiered readers share: the envelope of their page cursors and
- * the label names/values of a set of streams or series.
+ * the label names/values of a set of streams or series, and metric metadata grouped by family.
  */
-import type { Labels } from '../model/types.js';
-import type { Direction } from './reader.js';
+import type { Labels, MetricType } from '../model/types.js';
+import type { Direction, FamilyMetadata, FamilyMetadataQuery } from './reader.js';
 import { CursorError } from './sqlite/cursor.js';
 
 /**
@@ -37,4 +37,36 @@ export function labelValues(name: string, sets: Labels[]): string[] {
     if (value !== undefined) values.add(value);
   }
   return [...values].sort();
+}
+
+export interface FamilyMetadataRow {
+  metric: string;
+  type: MetricType;
+  help: string;
+  unit: string;
+  lastSeenMs: number;
+}
+
+/**
+ * Rows of any order into /api/v1/metadata's map: families in name order, each one's
+ * metadata newest first, cut to `limit` families and `limitPerMetric` entries each.
+ */
+export function groupFamilyMetadata(rows: readonly FamilyMetadataRow[], query: FamilyMetadataQuery): FamilyMetadata {
+  const sorted = [...rows].sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : b.lastSeenMs - a.lastSeenMs));
+  const limit = query.limit ?? Infinity;
+  const perMetric = query.limitPerMetric ?? Infinity;
+  const out: FamilyMetadata = {};
+  let families = 0;
+  for (const row of sorted) {
+    if (query.metric !== undefined && row.metric !== query.metric) continue;
+    let list = out[row.metric];
+    if (!list) {
+      if (families >= limit) break;
+      families++;
+      list = out[row.metric] = [];
+    }
+    if (list.length >= perMetric) continue;
+    list.push({ type: row.type, help: row.help, unit: row.unit });
+  }
+  return out;
 }

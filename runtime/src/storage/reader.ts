@@ -2,7 +2,7 @@
  * The primitives every storage backend (SQLite, OpenSearch, S3) offers to the
  * query engines (docs/architecture.md §5). PromQL, LogQL and the native API sit on top of these only.
  */
-import type { Labels, LogEntry } from '../model/types.js';
+import type { Labels, LogEntry, MetricType } from '../model/types.js';
 
 /**
  * A value or a promise of it: the embedded store answers synchronously, OpenSearch and S3
@@ -120,6 +120,18 @@ export interface MetricReader {
   series(query: MetadataQuery): Awaitable<Labels[]>;
   metricLabelNames(query: MetadataQuery): Awaitable<string[]>;
   metricLabelValues(name: string, query: MetadataQuery): Awaitable<string[]>;
+  /** Metric families' type, help and unit, for /api/v1/metadata. */
+  metricMetadata(query: FamilyMetadataQuery): Awaitable<FamilyMetadata>;
 }
+
+/** Prometheus' /api/v1/metadata parameters: `metric`, `limit` (families), `limit_per_metric` (absent: no limit). */
+export interface FamilyMetadataQuery {
+  metric?: string;
+  limit?: number;
+  limitPerMetric?: number;
+}
+
+/** Per metric family, its distinct metadata, the most recently received first. */
+export type FamilyMetadata = Record<string, Array<{ type: MetricType; help: string; unit: string }>>;
 
 export type StorageReader = LogReader & MetricReader;

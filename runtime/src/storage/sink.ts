@@ -5,9 +5,10 @@
  * and retries the whole batch without committing — ids are deterministic, so a retry
  * overwrites what already landed).
  */
-import type { LogEntry, Sample, Signal } from '../model/types.js';
+import type { LogEntry, MetricMetadata, Sample, Signal } from '../model/types.js';
 
-export type SinkRecord = { kind: 'log'; entry: LogEntry } | { kind: 'sample'; sample: Sample };
+export type SinkRecord =
+  { kind: 'log'; entry: LogEntry } | { kind: 'sample'; sample: Sample } | { kind: 'metadata'; metadata: MetricMetadata };
 
 /** A record the backend refused for good (a mapping error): it goes to the DLQ. */
 export interface RejectedRecord {

@@ -5,13 +5,14 @@
  * resolves with what `deliver` accepted of it, or rejects with BusUnavailableError (503)
  * when the turn could not be stored.
  */
-import type { LogEntry, Sample } from '../../model/types.js';
+import type { LogEntry, MetricMetadata, Sample } from '../../model/types.js';
 import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
 
-/** One publish as delivered: log entries or samples. */
+/** One publish as delivered: log entries, samples or metric metadata. */
 export interface Delivery {
   logs?: LogEntry[];
   samples?: Sample[];
+  metadata?: MetricMetadata[];
 }
 
 interface Pending extends Delivery {
@@ -41,6 +42,10 @@ export class EmbeddedBus implements Bus {
     return this.enqueue({ samples });
   }
 
+  publishMetadata(metadata: MetricMetadata[]): Promise<PublishResult> {
+    return this.enqueue({ metadata });
+  }
+
   ready(): boolean {
     return !this.closed && this.options.ready();
   }
@@ -68,7 +73,7 @@ export class EmbeddedBus implements Bus {
     if (batch.length === 0) return;
     let accepted: number[];
     try {
-      accepted = this.options.deliver(batch.map(({ logs, samples }) => ({ logs, samples })));
+      accepted = this.options.deliver(batch.map(({ logs, samples, metadata }) => ({ logs, samples, metadata })));
     } catch (error) {
       const unavailable = new BusUnavailableError(`storage write failed: ${(error as Error).message}`);
       for (const p of batch) p.reject(unavailable);

@@ -1,6 +1,15 @@
 import test from 'ava';
 import { seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
-import { decodeLogEntry, decodeSample, encodeLogEntry, encodeSample, PoisonRecordError, recordHeaders } from './codec.js';
+import {
+  decodeLogEntry,
+  decodeMetricRecord,
+  decodeSample,
+  encodeLogEntry,
+  encodeMetadata,
+  encodeSample,
+  PoisonRecordError,
+  recordHeaders,
+} from './codec.js';
 
 const entry = { timestampNs: 1764151200123456789n, labels: { service: 'api' }, message: 'GET /x 200', fields: { trace_id: 'ab12' } };
 
@@ -19,6 +28,35 @@ test('samples round-trip, non-finite values included, keyed by the series finger
     t.is(message.key, seriesFingerprint(sample.name, sample.labels));
     t.deepEqual(decodeSample(Buffer.from(String(message.value))), sample);
   }
+});
+
+test('a metrics topic carries samples and metadata: each decodes as its kind; a bad metadata record is poison', (t) => {
+  const metadata = {
+    metric: 'rpc_seconds',
+    type: 'histogram' as const,
+    help: 'RPC "latency".',
+    unit: 'seconds',
+    timestampMs: 1764151200123,
+  };
+  const message = encodeMetadata(metadata, {});
+  t.is(message.key, 'metadata:rpc_seconds', 'one family keeps one partition');
+  t.deepEqual(decodeMetricRecord(Buffer.from(String(message.value))), { kind: 'metadata', metadata });
+  const sample = { name: 'rpc_seconds_count', labels: { kind: 'metadata' }, timestampMs: 1764151200123, value: 1 };
+  t.deepEqual(
+    decodeMetricRecord(Buffer.from(String(encodeSample(sample, {}).value))),
+    { kind: 'sample', sample },
+    'a label value is not a kind',
+  );
+  const poison = (doc: object) =>
+    t.throws(
+      () => decodeMetricRecord(Buffer.from(JSON.stringify({ kind: 'metadata', ts: '1', metric: 'm', help: '', unit: '', ...doc }))),
+      {
+        instanceOf: PoisonRecordError,
+      },
+    )?.message;
+  t.regex(poison({ type: 'counterish' }) ?? '', /^type: expected one of unknown, counter/);
+  t.is(poison({ type: 'gauge', metric: '' }), 'metric: expected a non-empty string');
+  t.is(poison({ type: 'gauge', help: 3 }), 'help: expected a string');
 });
 
 test('undecodable values are poison, with the reason', (t) => {

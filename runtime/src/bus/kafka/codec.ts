@@ -3,11 +3,12 @@
  * in one partition, in order), value = JSON of the normalised record with the timestamp as
  * a string of nanosecond digits (a JSON number cannot hold ns exactly), headers for tenant,
  * schema version and ingest time. decode* are strict: a record that does not decode is
- * poison and goes to the DLQ with the reason.
+ * poison and goes to the DLQ with the reason. A metrics topic also carries metric metadata:
+ * `"kind": "metadata"`, keyed by its family so one family's metadata keeps its order.
  */
 import type { IHeaders, Message } from 'kafkajs';
 import { seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
-import type { LogEntry, Sample } from '../../model/types.js';
+import { METRIC_TYPES, type LogEntry, type MetricMetadata, type MetricType, type Sample } from '../../model/types.js';
 import { specialValueOf, specialValueText } from '../../model/stale.js';
 
 export const SCHEMA_VERSION = '1';
@@ -31,6 +32,18 @@ export function encodeSample(sample: Sample, headers: IHeaders): Message {
     value: Number.isFinite(sample.value) ? sample.value : specialValueText(sample.value),
   });
   return { key: seriesFingerprint(sample.name, sample.labels), value, headers };
+}
+
+export function encodeMetadata(metadata: MetricMetadata, headers: IHeaders): Message {
+  const value = JSON.stringify({
+    kind: 'metadata',
+    ts: (BigInt(metadata.timestampMs) * 1_000_000n).toString(),
+    metric: metadata.metric,
+    type: metadata.type,
+    help: metadata.help,
+    unit: metadata.unit,
+  });
+  return { key: `metadata:${metadata.metric}`, value, headers };
 }
 
 export function recordHeaders(tenant: string, ingestTimeMs = Date.now()): IHeaders {
@@ -57,6 +70,24 @@ export function decodeSample(value: Buffer | null): Sample {
   const v = typeof doc.value === 'number' ? doc.value : specialValueOf(doc.value);
   if (v === undefined) throw new PoisonRecordError('value: expected a number, "NaN", "StaleNaN", "+Inf" or "-Inf"');
   return { name: doc.name, labels: doc.labels, timestampMs: Number(ts / 1_000_000n), value: v };
+}
+
+/** What a metrics topic carries. */
+export type MetricRecord = { kind: 'sample'; sample: Sample } | { kind: 'metadata'; metadata: MetricMetadata };
+
+export function decodeMetricRecord(value: Buffer | null): MetricRecord {
+  if (value === null || !value.includes('"kind":"metadata"')) return { kind: 'sample', sample: decodeSample(value) };
+  const doc = parseObject(value);
+  if (doc.kind !== 'metadata') return { kind: 'sample', sample: decodeSample(value) };
+  const ts = tsOf(doc);
+  if (typeof doc.metric !== 'string' || doc.metric === '') throw new PoisonRecordError('metric: expected a non-empty string');
+  if (!METRIC_TYPES.includes(doc.type as MetricType)) throw new PoisonRecordError(`type: expected one of ${METRIC_TYPES.join(', ')}`);
+  if (typeof doc.help !== 'string') throw new PoisonRecordError('help: expected a string');
+  if (typeof doc.unit !== 'string') throw new PoisonRecordError('unit: expected a string');
+  return {
+    kind: 'metadata',
+    metadata: { metric: doc.metric, type: doc.type as MetricType, help: doc.help, unit: doc.unit, timestampMs: Number(ts / 1_000_000n) },
+  };
 }
 
 function parseObject(value: Buffer | null): Record<string, unknown> {

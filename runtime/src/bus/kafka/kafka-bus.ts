@@ -15,10 +15,10 @@
 import { CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import type { LogEntry, Sample } from '../../model/types.js';
+import type { LogEntry, MetricMetadata, Sample } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
 import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
-import { encodeLogEntry, encodeSample, recordHeaders } from './codec.js';
+import { encodeLogEntry, encodeMetadata, encodeSample, recordHeaders } from './codec.js';
 import type { KafkaBusMetrics } from './metrics.js';
 import { MemoizedKeyPartitioner } from './partitioner.js';
 import { ensureTopics } from './topics.js';
@@ -123,6 +123,17 @@ export class KafkaBus implements Bus {
     return this.enqueue(
       this.metricsTopic,
       samples.map((s) => encodeSample(s, headers)),
+      headers,
+    );
+  }
+
+  publishMetadata(metadata: MetricMetadata[]): Promise<PublishResult> {
+    if (!this.options.config.signals.includes('metrics'))
+      return Promise.reject(new BusUnavailableError('this pipeline does not carry metrics', 60));
+    const headers = recordHeaders(this.options.config.pipeline.namespace);
+    return this.enqueue(
+      this.metricsTopic,
+      metadata.map((m) => encodeMetadata(m, headers)),
       headers,
     );
   }

@@ -81,6 +81,13 @@ function unitSuffixes(unit: string): { main: string; per: string } {
   return { main: cleanUnit(main), per: perWord === '' ? '' : cleanUnit(`per_${perWord}`) };
 }
 
+/** The unit as the name's suffix words spell it (`By/s` → `bytes_per_second`), for the family's metadata. */
+export function prometheusUnit(unit: string): string {
+  const { main, per } = unitSuffixes(unit);
+  const perWords = per === 'per_' ? '' : per.replace(/_$/, '');
+  return [perWords === '' ? main : main.replace(/_$/, ''), perWords].filter((w) => w !== '').join('_');
+}
+
 export function metricName(name: string, unit: string, kind: MetricKind): string | undefined {
   let words = name.split(NOT_METRIC_CHARS).filter((w) => w !== '');
   let { main, per } = unitSuffixes(unit);

@@ -29,9 +29,9 @@ import { HttpError } from '../../common/http-error.js';
 import { checkLabels } from '../../model/labels.js';
 import { MAX_REPORTED_ERRORS } from '../../model/records.js';
 import { STALE_NAN } from '../../model/stale.js';
-import type { Labels, Sample } from '../../model/types.js';
+import type { Labels, MetricMetadata, MetricType, Sample } from '../../model/types.js';
 import { asList, asObj, attributes, double, has, int64, type Obj } from './otlp-common.js';
-import { formatFloat, labelName, metricName, type MetricKind } from './otel-prometheus-names.js';
+import { formatFloat, labelName, metricName, prometheusUnit, type MetricKind } from './otel-prometheus-names.js';
 import type { DecodeContext, DropKind } from './receiver.js';
 
 /** More data points than this in one request is a 413 (the Collector's batch processor sends 8,192 by default). */
@@ -53,6 +53,8 @@ const MAX_TARGET_INFO_SAMPLES = 100;
 
 export interface Translated {
   samples: Sample[];
+  /** One per family with stored points: type, description as help, unit as the name's suffix spells it. */
+  metadata: MetricMetadata[];
   /** Data points in the request. */
   points: number;
   refused: { count: number; errors: string[]; omitted?: number };
@@ -72,6 +74,7 @@ class Refusal extends Error {
 /** Everything one request's walk accumulates. */
 class Walk {
   readonly samples: Sample[] = [];
+  readonly metadata = new Map<string, MetricMetadata>();
   readonly errors: string[] = [];
   readonly dropped: Partial<Record<DropKind, number>> = {};
   refusedCount = 0;
@@ -200,7 +203,30 @@ interface MetricContext {
   scope: Scope;
   name: string;
   unit: string;
+  description: string;
   path: string;
+}
+
+/** The Prometheus metadata type of each kind a family is stored as. */
+const METADATA_TYPES: Record<MetricKind, MetricType> = {
+  gauge: 'gauge',
+  counter: 'counter',
+  non_monotonic_sum: 'gauge',
+  histogram: 'histogram',
+  summary: 'summary',
+};
+
+/** The family's metadata, once per request, when any of its points was stored. */
+function describe(m: MetricContext, kind: MetricKind, family: string, storedBefore: number): void {
+  if (m.walk.samples.length === storedBefore) return;
+  const timestampMs = Number(m.walk.context.nowNs / 1_000_000n);
+  m.walk.metadata.set(family, {
+    metric: family,
+    type: METADATA_TYPES[kind],
+    help: m.description,
+    unit: prometheusUnit(m.unit),
+    timestampMs,
+  });
 }
 
 /** The Prometheus name of a metric, or a refusal of all its points. */
@@ -252,15 +278,18 @@ function numberValue(point: Obj, path: string): number {
 
 function numberPoints(m: MetricContext, data: Obj, key: string, kind: MetricKind): void {
   const name = nameOf(m, kind);
+  const before = m.walk.samples.length;
   eachPoint(m, asList(data.dataPoints, `${m.path}.${key}.dataPoints`), key, (point, path) => [
     { name, labels: pointLabels(m, point, path), value: numberValue(point, path) },
   ]);
+  describe(m, kind, name, before);
 }
 
 const count64 = (v: unknown, path: string) => Number(int64(v, path) ?? 0n);
 
 function histogramPoints(m: MetricContext, data: Obj): void {
   const base = nameOf(m, 'histogram');
+  const before = m.walk.samples.length;
   eachPoint(m, asList(data.dataPoints, `${m.path}.histogram.dataPoints`), 'histogram', (point, path) => {
     const labels = pointLabels(m, point, path);
     const stale = isStale(point);
@@ -298,10 +327,12 @@ function histogramPoints(m: MetricContext, data: Obj): void {
     series.push({ name: `${base}_count`, labels, value: stale ? STALE_NAN : count });
     return series;
   });
+  describe(m, 'histogram', base, before);
 }
 
 function summaryPoints(m: MetricContext, data: Obj): void {
   const base = nameOf(m, 'summary');
+  const before = m.walk.samples.length;
   eachPoint(m, asList(data.dataPoints, `${m.path}.summary.dataPoints`), 'summary', (point, path) => {
     const labels = pointLabels(m, point, path);
     const stale = isStale(point);
@@ -317,6 +348,7 @@ function summaryPoints(m: MetricContext, data: Obj): void {
     series.push({ name: `${base}_count`, labels, value: stale ? STALE_NAN : count64(point.count, `${path}.count`) });
     return series;
   });
+  describe(m, 'summary', base, before);
 }
 
 /** The metric data kinds by their key in the `data` oneof: how each is stored, or why not. */
@@ -357,11 +389,11 @@ function translateMetric(walk: Walk, scope: Scope, raw: unknown, path: string): 
   const metric = asObj(raw);
   const name = typeof metric.name === 'string' ? metric.name : '';
   const unit = typeof metric.unit === 'string' ? metric.unit : '';
-  if (metric.description || unit) walk.drop('metadata');
+  const description = typeof metric.description === 'string' ? metric.description : '';
   for (const [key, translate] of Object.entries(KINDS)) {
     if (!has(metric, key)) continue;
     try {
-      translate({ walk, scope, name, unit, path }, asObj(metric[key]));
+      translate({ walk, scope, name, unit, description, path }, asObj(metric[key]));
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
       // A refusal of the whole metric (its name): every point of it.
@@ -424,6 +456,7 @@ export function translateMetrics(request: unknown, context: DecodeContext): Tran
   });
   return {
     samples: walk.samples,
+    metadata: [...walk.metadata.values()],
     points: walk.points,
     refused: { count: walk.refusedCount, errors: walk.errors, ...(walk.omitted > 0 ? { omitted: walk.omitted } : {}) },
     dropped: walk.dropped,

@@ -60,7 +60,7 @@ const histogram = {
 const selectByName = (h: Harness, name: string) =>
   h.store.selectSamples({ matchers: [{ name: '__name__', op: '=', value: name }], startMs: 0, endMs: NOW_MS + 60_000 });
 
-test('protobuf: 200 with an empty ExportMetricsServiceResponse; counter, histogram, target_info stored', async (t) => {
+test('protobuf: 200 with an empty ExportMetricsServiceResponse; counter, histogram, target_info and their metadata stored', async (t) => {
   const h = await startIngestion(MAX_BODY_BYTES);
   const res = await push(h, encodeMetricsRequest(request([counter(42), histogram])), PROTO);
   t.is(res.status, 200);
@@ -95,7 +95,12 @@ test('protobuf: 200 with an empty ExportMetricsServiceResponse; counter, histogr
     job: 'cart',
   });
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
-  t.regex(metrics, /sextant_ingest_dropped_total\{receiver="otlp_metrics",kind="metadata"\} 2/, 'descriptions and units are not stored');
+  t.notRegex(metrics, /kind="metadata"/, 'descriptions and units are stored, not dropped');
+  // The description as help, the unit as the name's suffix spells it ({checkout} is an annotation: none).
+  t.deepEqual(h.store.metricMetadata({}), {
+    cart_checkouts_total: [{ type: 'counter', help: 'Checkouts done', unit: '' }],
+    cart_latency_seconds: [{ type: 'histogram', help: '', unit: 'seconds' }],
+  });
   stopIngestion(h);
 });
 

@@ -93,8 +93,8 @@ export function decodeMetricsResponse(body: Uint8Array): { partialSuccess?: { re
 }
 
 function decode(request: unknown, context: DecodeContext): Decoded<'metrics'> {
-  const { samples, points, refused, dropped } = translateMetrics(request, context);
-  return { result: { ok: true, records: samples }, received: points, dropped, refused };
+  const { samples, metadata, points, refused, dropped } = translateMetrics(request, context);
+  return { result: { ok: true, records: samples }, received: points, metadata, dropped, refused };
 }
 
 function accepted(res: Response, outcome: Outcome<'metrics'>): void {

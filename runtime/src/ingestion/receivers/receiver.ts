@@ -10,7 +10,7 @@ import type { Response } from 'express';
 import type { HttpError } from '../../common/http-error.js';
 import type { Limits } from '../../model/limits.js';
 import type { Normalised } from '../../model/records.js';
-import type { LogEntry, Sample, Signal } from '../../model/types.js';
+import type { LogEntry, MetricMetadata, Sample, Signal } from '../../model/types.js';
 import type { Encoding } from '../body.js';
 import type { LogDiscovery } from '../log-discovery.js';
 
@@ -38,6 +38,8 @@ export interface Decoded<S extends Signal> {
   result: Normalised<RecordOf<S>>;
   /** How many records the body held, for the rejected-events metric. */
   received: number;
+  /** Metric families' type, help and unit the body carried (metrics receivers), stored beside the samples. */
+  metadata?: MetricMetadata[];
   /** Things the body carried that Sextant does not store (counted in a metric, told in the answer). */
   dropped?: Partial<Record<DropKind, number>>;
   /**
@@ -54,7 +56,6 @@ export interface Decoded<S extends Signal> {
 export type DropKind =
   | 'exemplars'
   | 'histograms'
-  | 'metadata'
   | 'delta_temporality'
   | 'unspecified_temporality'
   | 'exponential_histograms'

@@ -97,29 +97,53 @@ test('1.0: samples stored, staleness markers keep their bits, 204 with the writt
   stopIngestion(h);
 });
 
-test('2.0: symbols resolved, the written headers; metadata, exemplars and histograms counted as not stored', async (t) => {
+test('2.0: symbols resolved, the written headers; metadata stored by family; exemplars and histograms counted as not stored', async (t) => {
   const h = await startIngestion();
-  const body = v2Request([
-    {
-      labels: [
-        ['__name__', 'http_requests_total'],
-        ['code', '200'],
-        ['job', 'api'],
-      ],
-      samples: [
-        [10, NOW - 3000],
-        [12, NOW - 2000],
-        [15, NOW - 1000],
-      ],
-      metadata: { type: 1, help_ref: 0, unit_ref: 0 },
-    },
-  ]);
+  // Symbols past the labels': help and unit texts (the encoder below only adds label texts).
+  const body = encodeV2Request({
+    symbols: [
+      '',
+      '__name__',
+      'http_requests_total',
+      'code',
+      '200',
+      'job',
+      'api',
+      'Requests served.',
+      'rpc_seconds_bucket',
+      'le',
+      '+Inf',
+      'Latency.',
+      'seconds',
+    ],
+    timeseries: [
+      {
+        labels_refs: [1, 2, 3, 4, 5, 6],
+        samples: [
+          { value: 10, timestamp: NOW - 3000 },
+          { value: 12, timestamp: NOW - 2000 },
+          { value: 15, timestamp: NOW - 1000 },
+        ],
+        metadata: { type: 1, help_ref: 7, unit_ref: 0 },
+      },
+      {
+        labels_refs: [1, 8, 9, 10],
+        samples: [{ value: 1, timestamp: NOW - 1000 }],
+        metadata: { type: 3, help_ref: 11, unit_ref: 12 },
+      },
+      // The same family again (2.0 repeats it per series): stored once.
+      { labels_refs: [1, 2, 3, 4], samples: [{ value: 1, timestamp: NOW - 1000 }], metadata: { type: 1, help_ref: 7, unit_ref: 0 } },
+    ],
+  });
   const res = await write(h, body, { 'content-type': V2, 'x-prometheus-remote-write-version': '2.0.0' });
-  t.is(res.status, 200);
-  t.is(res.headers.get('x-prometheus-remote-write-samples-written'), '3');
+  t.is(res.status, 204);
+  t.is(res.headers.get('x-prometheus-remote-write-samples-written'), '5');
   t.is(res.headers.get('x-prometheus-remote-write-histograms-written'), '0');
   t.is(res.headers.get('x-prometheus-remote-write-exemplars-written'), '0');
-  t.regex(await res.text(), /stored 3 samples; not stored .*: 1 metadata/);
+  t.deepEqual(h.store.metricMetadata({}), {
+    http_requests_total: [{ type: 'counter', help: 'Requests served.', unit: '' }],
+    rpc_seconds: [{ type: 'histogram', help: 'Latency.', unit: 'seconds' }],
+  });
   const stored = samplesOf(h, 'http_requests_total');
   t.deepEqual(stored[0]!.labels, { __name__: 'http_requests_total', code: '200', job: 'api' });
   t.deepEqual(stored[0]!.values, [10, 12, 15]);
@@ -132,7 +156,35 @@ test('2.0: symbols resolved, the written headers; metadata, exemplars and histog
   t.regex(await dropped.text(), /1 exemplars, 1 histograms/);
   const metrics = await (await fetch(`${h.url}/metrics`)).text();
   t.regex(metrics, /sextant_ingest_dropped_total\{receiver="prometheus_remote_write",kind="histograms"\} 1/);
-  t.regex(metrics, /sextant_ingest_dropped_total\{receiver="prometheus_remote_write",kind="metadata"\} 1/);
+  t.notRegex(metrics, /kind="metadata"/, 'metadata is stored, not dropped');
+  stopIngestion(h);
+});
+
+test('1.0: the metadata list is stored, newest first per family, and a bad family name is a 400 naming it', async (t) => {
+  const h = await startIngestion();
+  const meta = (metric_family_name: string, type: number, help: string, unit = '') => ({ metric_family_name, type, help, unit });
+  const first = v1Request([], { metadata: [meta('node_load1', 2, '1m load average.'), meta('go_gc_duration_seconds', 5, 'GC pauses.')] });
+  t.is((await write(h, first)).status, 204);
+  // A target that says otherwise about one family: both kept, the newer first.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const second = v1Request([], { metadata: [meta('node_load1', 2, 'Load average over 1 minute.'), meta('mystery', 99, 'A newer enum.')] });
+  t.is((await write(h, second)).status, 204);
+  t.deepEqual(h.store.metricMetadata({}), {
+    go_gc_duration_seconds: [{ type: 'summary', help: 'GC pauses.', unit: '' }],
+    mystery: [{ type: 'unknown', help: 'A newer enum.', unit: '' }],
+    node_load1: [
+      { type: 'gauge', help: 'Load average over 1 minute.', unit: '' },
+      { type: 'gauge', help: '1m load average.', unit: '' },
+    ],
+  });
+  t.deepEqual(Object.keys(h.store.metricMetadata({ limit: 1 })), ['go_gc_duration_seconds']);
+  t.deepEqual(h.store.metricMetadata({ metric: 'node_load1', limitPerMetric: 1 }), {
+    node_load1: [{ type: 'gauge', help: 'Load average over 1 minute.', unit: '' }],
+  });
+  const bad = await write(h, v1Request([], { metadata: [meta('bad-name', 1, 'x')] }));
+  t.is(bad.status, 400);
+  t.regex(((await bad.json()) as { error: string }).error, /^metadata\[0\]: invalid metric family name "bad-name"/);
+  t.false('bad-name' in h.store.metricMetadata({}));
   stopIngestion(h);
 });
 

@@ -9,7 +9,10 @@
  *   sample at a timestamp is one record), so a retried or WAL-replayed request doubles
  *   nothing.
  * - Staleness markers are ordinary samples here, kept with their NaN bits (model/stale.ts).
- * - Exemplars, native histograms and metric metadata are not stored: each is counted in
+ * - Metric metadata is stored (served by /api/v1/metadata): 1.0's list, keyed by family
+ *   name; 2.0's in-line metadata of each series, keyed by the series name less the
+ *   `_bucket`/`_sum`/`_count` of a histogram or summary (2.0 sends no family name).
+ * - Exemplars and native histograms are not stored: each is counted in
  *   `sextant_ingest_dropped_total{receiver="prometheus_remote_write",kind}`, said in the body
  *   of the 2xx, and 2.0's X-Prometheus-Remote-Write-*-Written headers report 0 of them.
  */
@@ -17,7 +20,7 @@ import type { Response } from 'express';
 import { HttpError } from '../../common/http-error.js';
 import { checkLabels, METRIC_NAME } from '../../model/labels.js';
 import { MAX_REPORTED_ERRORS, type Normalised } from '../../model/records.js';
-import type { Labels, Sample } from '../../model/types.js';
+import { METRIC_TYPES, type Labels, type MetricMetadata, type MetricType, type Sample } from '../../model/types.js';
 import type { DecodeContext, Decoded, DropKind, Format, Outcome, Receiver } from './receiver.js';
 import { decodeV2Request, decodeWriteRequest, int64 } from './remote-write-proto.js';
 
@@ -38,7 +41,19 @@ const WRITTEN = {
 interface RawSeries {
   pairs: Array<[string, string]>;
   samples: Array<{ value: number; timestamp: number }>;
+  /** 2.0's in-line metadata (the family is this series' name). */
+  metadata?: RawMetadata;
 }
+
+/** Type as the enum number (the same numbering in 1.0 and 2.0), help and unit as sent. */
+interface RawMetadata {
+  type: number;
+  help: string;
+  unit: string;
+}
+
+/** Help text longer than this is a 400 (Mimir's max_metadata_length is 1 KiB; Prometheus' own help texts stay far under). */
+export const MAX_HELP_BYTES = 16 * 1024;
 
 /** Collects the problems of a request, at most MAX_REPORTED_ERRORS of them, and the total. */
 class Problems {
@@ -74,7 +89,11 @@ const v1: Format<'metrics'> = {
       exemplars += ts.exemplars.length;
       histograms += ts.histograms.length;
     }
-    return toSamples(series, new Problems(), context, { exemplars, histograms, metadata: request.metadata.length });
+    const problems = new Problems();
+    const nowMs = Number(context.nowNs / 1_000_000n);
+    const metadata = request.metadata.map((m, i) => checkedMetadata(m.metric_family_name, m, `metadata[${i}]`, problems, nowMs));
+    const decoded = toSamples(series, problems, context, { exemplars, histograms });
+    return { ...decoded, metadata: distinct(metadata.filter((m) => m !== undefined)) };
   },
 };
 
@@ -96,7 +115,6 @@ const v2: Format<'metrics'> = {
     };
     let exemplars = 0;
     let histograms = 0;
-    let metadata = 0;
     const series = request.timeseries.map((ts, i): RawSeries => {
       const refs = ts.labels_refs;
       if (refs.length % 2 !== 0) problems.add(`timeseries[${i}].labels_refs: ${refs.length} references, not name/value pairs`);
@@ -105,18 +123,66 @@ const v2: Format<'metrics'> = {
         const where = `timeseries[${i}].labels_refs[${r}]`;
         pairs.push([symbol(refs[r]!, where), symbol(refs[r + 1]!, where)]);
       }
-      if (ts.metadata && (ts.metadata.help_ref || ts.metadata.unit_ref || ts.metadata.type)) {
-        symbol(ts.metadata.help_ref, `timeseries[${i}].metadata.help_ref`);
-        symbol(ts.metadata.unit_ref, `timeseries[${i}].metadata.unit_ref`);
-        metadata++;
-      }
+      const meta = ts.metadata;
+      const metadata =
+        meta && (meta.help_ref || meta.unit_ref || meta.type)
+          ? {
+              type: meta.type,
+              help: symbol(meta.help_ref, `timeseries[${i}].metadata.help_ref`),
+              unit: symbol(meta.unit_ref, `timeseries[${i}].metadata.unit_ref`),
+            }
+          : undefined;
       exemplars += ts.exemplars.length;
       histograms += ts.histograms.length;
-      return { pairs, samples: ts.samples.map((s) => ({ value: s.value, timestamp: int64(s.timestamp) })) };
+      return {
+        pairs,
+        samples: ts.samples.map((s) => ({ value: s.value, timestamp: int64(s.timestamp) })),
+        ...(metadata ? { metadata } : {}),
+      };
     });
-    return toSamples(series, problems, context, { exemplars, histograms, metadata });
+    const nowMs = Number(context.nowNs / 1_000_000n);
+    const metadata: MetricMetadata[] = [];
+    series.forEach((s, i) => {
+      const name = s.metadata && s.pairs.find(([label]) => label === '__name__')?.[1];
+      if (!name) return; // a series without a name is a problem of its own (toSamples)
+      const checked = checkedMetadata(familyOf(name, s.metadata!.type), s.metadata!, `timeseries[${i}].metadata`, problems, nowMs);
+      if (checked) metadata.push(checked);
+    });
+    return { ...toSamples(series, problems, context, { exemplars, histograms }), metadata: distinct(metadata) };
   },
 };
+
+/** The suffixes of a histogram's or summary's series, which 2.0 names its metadata by. */
+const FAMILY_SUFFIXES: Partial<Record<MetricType, RegExp>> = {
+  histogram: /_(?:bucket|sum|count)$/,
+  gaugehistogram: /_(?:bucket|gsum|gcount)$/,
+  summary: /_(?:sum|count)$/,
+};
+
+function familyOf(seriesName: string, type: number): string {
+  const suffix = FAMILY_SUFFIXES[METRIC_TYPES[type] ?? 'unknown'];
+  return suffix ? seriesName.replace(suffix, '') : seriesName;
+}
+
+/** One metadata item, validated; undefined (and a problem) when it breaks a rule. */
+function checkedMetadata(metric: string, raw: RawMetadata, path: string, problems: Problems, nowMs: number): MetricMetadata | undefined {
+  const before = problems.total;
+  if (!METRIC_NAME.test(metric))
+    problems.add(`${path}: invalid metric family name "${metric.slice(0, 80)}": must match ${METRIC_NAME.source}`);
+  if (Buffer.byteLength(raw.help) > MAX_HELP_BYTES)
+    problems.add(`${path}.help: ${Buffer.byteLength(raw.help)} bytes, over the limit of ${MAX_HELP_BYTES}`);
+  if (raw.unit.length > 1024) problems.add(`${path}.unit: ${raw.unit.length} characters, over the limit of 1024`);
+  if (problems.total > before) return undefined;
+  // A type this build does not know (a newer sender's) is kept as unknown rather than refused.
+  return { metric, type: METRIC_TYPES[raw.type] ?? 'unknown', help: raw.help, unit: raw.unit, timestampMs: nowMs };
+}
+
+/** 2.0 repeats a family's metadata in each of its series, 1.0 in each send: one of each is enough. */
+function distinct(metadata: MetricMetadata[]): MetricMetadata[] {
+  const seen = new Map<string, MetricMetadata>();
+  for (const m of metadata) seen.set(`${m.metric}\u0000${m.type}\u0000${m.help}\u0000${m.unit}`, m);
+  return [...seen.values()];
+}
 
 function decodeOrThrow<A>(decode: () => A): A {
   try {

@@ -3,7 +3,7 @@
  * counted by the processor metrics), then the records for the sink. Pure: no I/O here.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { decodeLogEntry, decodeSample, PoisonRecordError } from '../../bus/kafka/codec.js';
+import { decodeLogEntry, decodeMetricRecord, PoisonRecordError } from '../../bus/kafka/codec.js';
 import type { Signal } from '../../model/types.js';
 import type { Pipeline, PipelineResult } from '../pipeline.js';
 import type { SinkRecord } from '../../storage/sink.js';
@@ -35,7 +35,7 @@ export function prepareBatch(
   if (signal === 'metrics') {
     for (const message of messages) {
       try {
-        records.push({ kind: 'sample', sample: decodeSample(message.value) });
+        records.push(decodeMetricRecord(message.value));
       } catch (error) {
         if (!(error instanceof PoisonRecordError)) throw error;
         deadLetters.push({ message, topic, partition, reason: 'undecodable', error: error.message });

@@ -17,7 +17,7 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import { Backoff, retry, retryWhile, sleep, type BackoffPolicy } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import { encodeLogEntry, encodeSample, HEADER_ERROR, HEADER_ERROR_STAGE, HEADER_ORIGIN } from '../../bus/kafka/codec.js';
+import { encodeLogEntry, encodeMetadata, encodeSample, HEADER_ERROR, HEADER_ERROR_STAGE, HEADER_ORIGIN } from '../../bus/kafka/codec.js';
 import type { Signal } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
 import type { ProcessorMetrics } from '../metrics.js';
@@ -25,7 +25,15 @@ import type { Pipeline } from '../pipeline.js';
 import { Stages } from '../process.js';
 import { prepareBatch, type DeadLetter } from './batch.js';
 import type { RunnerMetrics } from './metrics.js';
-import { isBuffering, SinkUnavailableError, type AnySink, type BufferingSink, type DurableOffset, type Sink } from '../../storage/sink.js';
+import {
+  isBuffering,
+  SinkUnavailableError,
+  type AnySink,
+  type BufferingSink,
+  type DurableOffset,
+  type Sink,
+  type SinkRecord,
+} from '../../storage/sink.js';
 import { WritePipeline, type RejectedItem } from './write-pipeline.js';
 
 export interface RunnerOptions {
@@ -209,7 +217,7 @@ export class SinkRunner {
   private async deadLetterRejected(items: RejectedItem[]): Promise<void> {
     const { sink, metrics, log } = this.options;
     const messages: Message[] = items.map(({ record, reason, segment }) => {
-      const encoded = record.kind === 'log' ? encodeLogEntry(record.entry, {}) : encodeSample(record.sample, {});
+      const encoded = encodeAsOnTheBus(record);
       return this.deadLetter(
         encoded.key ?? null,
         encoded.value,
@@ -483,4 +491,15 @@ export function cutAfter<M extends { offset: string }>(messages: M[], offsets: b
     if (k > 0 && offsets[k - 1] === offset) slices.push([]);
   }
   return slices.filter((s) => s.length > 0);
+}
+
+function encodeAsOnTheBus(record: SinkRecord): Message {
+  switch (record.kind) {
+    case 'log':
+      return encodeLogEntry(record.entry, {});
+    case 'sample':
+      return encodeSample(record.sample, {});
+    case 'metadata':
+      return encodeMetadata(record.metadata, {});
+  }
 }

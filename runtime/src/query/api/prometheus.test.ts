@@ -16,6 +16,10 @@ function reader(): FakeReader {
   r.addSeries({ __name__: 'requests_total', job: 'api', instance: 'b' }, every15(2));
   r.addSeries({ __name__: 'requests_total', job: 'db', instance: 'c' }, every15(0.5));
   r.addSeries({ __name__: 'up', job: 'api' }, [[0, 1]]);
+  r.addMetadata('requests_total', 'counter', 'Requests served.', '', 2);
+  r.addMetadata('requests_total', 'counter', 'Requests served (old text).', '', 1);
+  r.addMetadata('rpc_seconds', 'histogram', 'RPC latency.', 'seconds', 1);
+  r.addMetadata('up', 'gauge', 'Whether the target answered.', '', 1);
   return r;
 }
 
@@ -96,8 +100,32 @@ test('buildinfo: package version, empty features', async (t) => {
   });
 });
 
-test('metadata, rules and exemplars answer empty', async (t) => {
-  t.deepEqual((await get('/metadata')).json, { status: 'success', data: {} });
+test('metadata: every family, newest first; metric, limit and limit_per_metric as Prometheus reads them', async (t) => {
+  const all = {
+    requests_total: [
+      { type: 'counter', help: 'Requests served.', unit: '' },
+      { type: 'counter', help: 'Requests served (old text).', unit: '' },
+    ],
+    rpc_seconds: [{ type: 'histogram', help: 'RPC latency.', unit: 'seconds' }],
+    up: [{ type: 'gauge', help: 'Whether the target answered.', unit: '' }],
+  };
+  t.deepEqual((await get('/metadata')).json, { status: 'success', data: all });
+  t.deepEqual((await get('/metadata?metric=rpc_seconds')).json, { status: 'success', data: { rpc_seconds: all.rpc_seconds } });
+  t.deepEqual((await get('/metadata?metric=nope')).json, { status: 'success', data: {} });
+  t.deepEqual(Object.keys(((await get('/metadata?limit=2')).json as { data: object }).data), ['requests_total', 'rpc_seconds']);
+  t.deepEqual((await get('/metadata?limit=0')).json, { status: 'success', data: {} }, 'limit=0: no family');
+  t.deepEqual((await get('/metadata?limit=-1')).json, { status: 'success', data: all }, 'a negative limit: no limit');
+  t.deepEqual((await get('/metadata?limit_per_metric=1&metric=requests_total')).json, {
+    status: 'success',
+    data: { requests_total: [all.requests_total[0]] },
+  });
+  t.deepEqual((await get('/metadata?limit_per_metric=0')).json, { status: 'success', data: all }, 'limit_per_metric=0: no limit');
+  const bad = await get('/metadata?limit=ten');
+  t.is(bad.status, 400);
+  t.deepEqual(bad.json, { status: 'error', errorType: 'bad_data', error: 'invalid parameter "limit": cannot parse "ten" to an integer' });
+});
+
+test('rules and exemplars answer empty', async (t) => {
   t.deepEqual((await get('/rules')).json, { status: 'success', data: { groups: [] } });
   t.deepEqual((await post('/query_exemplars', { query: 'up', start: '0', end: '60' })).json, { status: 'success', data: [] });
 });

@@ -9,7 +9,7 @@ import type { Logger } from '../../common/log.js';
 import { VERSION } from '../../common/version.js';
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
-import type { LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
+import type { FamilyMetadataQuery, LabelMatcher, MetadataQuery, StorageReader } from '../../storage/reader.js';
 import { asQueryError, inProcessEngine, type QueryEngine } from '../limits/engine.js';
 import { QueryError, type QueryErrorType } from '../promql/errors.js';
 import { formatResult } from '../promql/format.js';
@@ -176,6 +176,14 @@ function parseLimit(params: Params): number | undefined {
   return n === 0 ? undefined : n;
 }
 
+function integerParam(params: Params, name: string): number | undefined {
+  const text = firstParam(params, name);
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n)) throw invalidParam(name, `cannot parse ${JSON.stringify(text)} to an integer`);
+  return n;
+}
+
 function truncate<T>(items: T[], limit: number | undefined, warnings: string[]): T[] {
   if (limit === undefined || items.length <= limit) return items;
   warnings.push('results truncated due to limit');
@@ -248,7 +256,18 @@ export function createPrometheusRouter(options: PrometheusRouterOptions): Router
     sendSuccess(res, truncate([...seen.values()], parseLimit(params), warnings), warnings);
   });
 
-  route('/metadata', (_params, _req, res) => sendSuccess(res, {}));
+  route('/metadata', async (params, _req, res) => {
+    // As Prometheus reads them: limit=0 answers no family; a negative limit, or a
+    // limit_per_metric of 0 or less, means no limit.
+    const metric = firstParam(params, 'metric') || undefined;
+    const limit = integerParam(params, 'limit');
+    const perMetric = integerParam(params, 'limit_per_metric');
+    const query: FamilyMetadataQuery = {};
+    if (metric !== undefined) query.metric = metric;
+    if (limit !== undefined && limit >= 0) query.limit = limit;
+    if (perMetric !== undefined && perMetric > 0) query.limitPerMetric = perMetric;
+    sendSuccess(res, await reader.metricMetadata(query));
+  });
 
   route('/query_exemplars', (_params, _req, res) => sendSuccess(res, []));
 

@@ -31,6 +31,7 @@ function full(reader: JobReader): StorageReader {
     series: none,
     metricLabelNames: none,
     metricLabelValues: none,
+    metricMetadata: none,
     logStreams: none,
     logLabelNames: none,
     logLabelValues: none,

@@ -4,9 +4,12 @@
  * cursor paging). Used by the PromQL, LogQL and HTTP API tests; never by production code.
  */
 import { canonicalLabels, sortedLabels } from '../../model/labels.js';
-import type { Labels, LogEntry } from '../../model/types.js';
+import type { Labels, LogEntry, MetricType } from '../../model/types.js';
 import { compileLineFilters, compileMatchers } from '../../storage/matchers.js';
+import { groupFamilyMetadata, type FamilyMetadataRow } from '../../storage/reader-common.js';
 import type {
+  FamilyMetadata,
+  FamilyMetadataQuery,
   LogPage,
   LogSelection,
   MetadataQuery,
@@ -31,6 +34,7 @@ export class FakeReader implements StorageReader {
   /** Every selectLogs call, for assertions on paging and bounds. */
   readonly logSelections: LogSelection[] = [];
   readonly sampleSelections: SampleSelection[] = [];
+  readonly metadata: FamilyMetadataRow[] = [];
 
   /** A series; `'stale'` values are Prometheus staleness markers. */
   addSeries(labels: Labels, samples: [number, number | 'stale'][]): this {
@@ -47,6 +51,15 @@ export class FakeReader implements StorageReader {
     const entry: LogEntry = { labels: sortedLabels(labels), timestampNs, message, fields: {} };
     this.entries.push({ ...entry, id: `${canonicalLabels(labels)}|${timestampNs}|${message}` });
     return this;
+  }
+
+  addMetadata(metric: string, type: MetricType, help: string, unit = '', lastSeenMs = 0): this {
+    this.metadata.push({ metric, type, help, unit, lastSeenMs });
+    return this;
+  }
+
+  metricMetadata(query: FamilyMetadataQuery): FamilyMetadata {
+    return groupFamilyMetadata(this.metadata, query);
   }
 
   selectSamples(selection: SampleSelection): SeriesSamples[] {

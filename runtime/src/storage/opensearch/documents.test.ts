@@ -1,7 +1,16 @@
 import test from 'ava';
 import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
 import { bulkChunks } from './bulk.js';
-import { dailyIndex, indexTemplates, logDocument, nsToIso, partitionIndex, readPatterns, sampleDocument } from './documents.js';
+import {
+  dailyIndex,
+  indexTemplates,
+  logDocument,
+  metadataDocument,
+  nsToIso,
+  partitionIndex,
+  readPatterns,
+  sampleDocument,
+} from './documents.js';
 
 test('daily indices per signal, by the UTC day of the record', (t) => {
   t.is(dailyIndex('team-a', 'logs', Date.UTC(2026, 10, 26, 23, 59, 59)), 'team-a-logs-2026.11.26');
@@ -42,6 +51,19 @@ test('templates map timestamps as date_nanos, labels as keywords, fields as flat
   t.is(props['@timestamp']!.type, 'date_nanos');
   t.is(props.fields!.type, 'flat_object');
   t.deepEqual(metrics!.body.index_patterns, ['p-metrics-*']);
+});
+
+test('metadata: one index per prefix, one document per family and variant (a resend overwrites it)', (t) => {
+  const m = { metric: 'up', type: 'gauge' as const, help: 'Up.', unit: '', timestampMs: 5 };
+  const doc = metadataDocument('p', m);
+  t.is(doc.index, 'p-metadata');
+  t.is(metadataDocument('p', { ...m, timestampMs: 9 }).id, doc.id);
+  t.not(metadataDocument('p', { ...m, help: 'Other.' }).id, doc.id);
+  t.not(metadataDocument('p', { ...m, type: 'counter' }).id, doc.id);
+  t.deepEqual(doc.doc, { metric: 'up', type: 'gauge', help: 'Up.', unit: '', last_seen: 5 });
+  const template = indexTemplates('p').find((x) => x.name === 'p-metadata')!;
+  t.deepEqual(template.body.index_patterns, ['p-metadata']);
+  t.false(readPatterns('p', 'metrics').some((pattern) => new RegExp(`^${pattern.replace(/\*/g, '.*')}$`).test('p-metadata')));
 });
 
 test('bulk bodies are bounded by documents and by bytes', (t) => {

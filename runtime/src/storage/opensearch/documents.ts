@@ -3,8 +3,8 @@
  * (docs/architecture.md §3: logRecordId for log entries, series fingerprint + timestamp for samples), so a
  * replayed record overwrites itself instead of duplicating.
  */
-import { logRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
-import type { LogEntry, Sample, Signal } from '../../model/types.js';
+import { logRecordId, metadataRecordId, sampleRecordId, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
+import type { LogEntry, MetricMetadata, Sample, Signal } from '../../model/types.js';
 import { specialValueText } from '../../model/stale.js';
 
 export interface IndexedDoc {
@@ -98,6 +98,22 @@ export function sampleDocument(prefix: string, sample: Sample, partition: IndexP
   };
 }
 
+/**
+ * `<prefix>-metadata`: one index, not one per period. It holds one document per family and
+ * distinct (type, help, unit), so it grows with the number of metric families, not with time.
+ */
+export function metadataIndex(prefix: string): string {
+  return `${prefix}-metadata`;
+}
+
+export function metadataDocument(prefix: string, metadata: MetricMetadata): IndexedDoc {
+  return {
+    index: metadataIndex(prefix),
+    id: metadataRecordId(metadata),
+    doc: { metric: metadata.metric, type: metadata.type, help: metadata.help, unit: metadata.unit, last_seen: metadata.timestampMs },
+  };
+}
+
 /** Composable index templates: one per signal, matching that signal's daily or hourly indices. */
 export function indexTemplates(prefix: string): { name: string; body: Record<string, unknown> }[] {
   const labels = { type: 'object', dynamic: true };
@@ -145,6 +161,28 @@ export function indexTemplates(prefix: string): { name: string; body: Record<str
               labels,
               value: { type: 'double' },
               special: { type: 'keyword' },
+            },
+          },
+        },
+      },
+    },
+    {
+      name: `${prefix}-metadata`,
+      body: {
+        index_patterns: [metadataIndex(prefix)],
+        priority: templatePriority(prefix),
+        template: {
+          settings: { 'index.refresh_interval': '1s' },
+          mappings: {
+            _meta: { 'sextant.dev/index-prefix': prefix },
+            dynamic: 'strict',
+            properties: {
+              metric: { type: 'keyword' },
+              type: { type: 'keyword' },
+              // Read from _source, never searched.
+              help: { type: 'keyword', index: false, doc_values: false },
+              unit: { type: 'keyword', index: false, doc_values: false },
+              last_seen: { type: 'date', format: 'epoch_millis' },
             },
           },
         },

@@ -13,10 +13,12 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { errors } from '@opensearch-project/opensearch';
 import { sortedLabels } from '../../model/labels.js';
-import type { Labels } from '../../model/types.js';
+import type { Labels, MetricType } from '../../model/types.js';
 import { compileLineFilters, compileMatchers, regexMatchesEmpty } from '../matchers.js';
 import {
   SampleLimitError,
+  type FamilyMetadata,
+  type FamilyMetadataQuery,
   type LabelMatcher,
   type LogPage,
   type LogSelection,
@@ -27,9 +29,16 @@ import {
   type StorageReader,
   type StoredLogEntry,
 } from '../reader.js';
-import { decodeTaggedCursor, encodeTaggedCursor, labelNames, labelValues } from '../reader-common.js';
+import {
+  decodeTaggedCursor,
+  encodeTaggedCursor,
+  groupFamilyMetadata,
+  labelNames,
+  labelValues,
+  type FamilyMetadataRow,
+} from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
-import { nsToIso, readPatterns } from './documents.js';
+import { metadataIndex, nsToIso, readPatterns } from './documents.js';
 import { specialValueOf } from '../../model/stale.js';
 
 export interface OpenSearchReaderOptions {
@@ -248,6 +257,38 @@ export class OpenSearchReader implements StorageReader {
 
   async metricLabelValues(name: string, query: MetadataQuery): Promise<string[]> {
     return labelValues(name, labelsOf(await this.streams('metrics', query, false)));
+  }
+
+  /** Every metadata document (paged: one per family and variant, so they are few), grouped by family. */
+  async metricMetadata(query: FamilyMetadataQuery): Promise<FamilyMetadata> {
+    const rows: FamilyMetadataRow[] = [];
+    let after: unknown[] | undefined;
+    for (;;) {
+      let hits: Array<Hit<{ metric: string; type: MetricType; help: string; unit: string; last_seen: number }>>;
+      try {
+        const response = await this.client.search({
+          index: metadataIndex(this.prefix),
+          body: {
+            size: this.pageSize,
+            query: query.metric === undefined ? { match_all: {} } : { term: { metric: query.metric } },
+            sort: [{ metric: 'asc' }, { _id: 'asc' }],
+            track_total_hits: false,
+            ...(after ? { search_after: after } : {}),
+          } as never,
+          ignore_unavailable: true,
+          allow_no_indices: true,
+        });
+        hits = (response.body as { hits: { hits: typeof hits } }).hits.hits;
+      } catch (error) {
+        throw translateError(error);
+      }
+      for (const h of hits) {
+        const { metric, type, help, unit, last_seen } = h._source;
+        rows.push({ metric, type, help, unit, lastSeenMs: Number(last_seen) });
+      }
+      if (hits.length < this.pageSize) return groupFamilyMetadata(rows, query);
+      after = hits[hits.length - 1]!.sort;
+    }
   }
 
   // ---------------------------------------------------------------- helpers

@@ -11,7 +11,7 @@ import type { SecretReader } from '../../common/secrets.js';
 import type { OpenSearchSinkSettings } from './config.js';
 import { SinkUnavailableError, type RejectedRecord, type Sink, type SinkRecord } from '../sink.js';
 import { BULK_FILTER_PATH, bulkChunks } from './bulk.js';
-import { indexTemplates, logDocument, sampleDocument, type IndexedDoc } from './documents.js';
+import { indexTemplates, logDocument, metadataDocument, sampleDocument, type IndexedDoc } from './documents.js';
 
 const ITEM_RETRIES = 3;
 /** Between the retries of refused documents: 100, 200, 400 ms (less jitter). */
@@ -60,9 +60,16 @@ export class OpenSearchSink implements Sink {
   async write(records: SinkRecord[]): Promise<RejectedRecord[]> {
     const prefix = this.settings.indexPrefix;
     const partition = this.settings.indexPartition;
-    const docs: IndexedDoc[] = records.map((r) =>
-      r.kind === 'log' ? logDocument(prefix, r.entry, partition) : sampleDocument(prefix, r.sample, partition),
-    );
+    const docs: IndexedDoc[] = records.map((r) => {
+      switch (r.kind) {
+        case 'log':
+          return logDocument(prefix, r.entry, partition);
+        case 'sample':
+          return sampleDocument(prefix, r.sample, partition);
+        case 'metadata':
+          return metadataDocument(prefix, r.metadata);
+      }
+    });
     const rejected: RejectedRecord[] = [];
     let pending: number[] | undefined;
     for (let attempt = 0; ; attempt++) {

@@ -13,6 +13,8 @@ import { sortedLabels } from '../../model/labels.js';
 import type { Labels, Signal } from '../../model/types.js';
 import { compileLineFilters, compileMatchers } from '../matchers.js';
 import type {
+  FamilyMetadata,
+  FamilyMetadataQuery,
   LabelMatcher,
   LogPage,
   LogSelection,
@@ -211,6 +213,11 @@ export class S3ColdReader implements StorageReader {
 
   async metricLabelValues(name: string, query: MetadataQuery): Promise<string[]> {
     return labelValues(name, await this.series(query));
+  }
+
+  /** The cold tier keeps no metric metadata (the hot tier serves it: storage/tiered/reader.ts). */
+  metricMetadata(_query: FamilyMetadataQuery): FamilyMetadata {
+    return {};
   }
 
   // ---------------------------------------------------------------- objects

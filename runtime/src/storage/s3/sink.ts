@@ -137,7 +137,10 @@ export class S3Sink implements BufferingSink {
   append(source: SegmentSource, records: SinkRecord[]): void {
     const buffer = this.buffers.get(bufferId(source.topic, source.partition));
     if (!buffer) throw new Error(`S3 sink: append to ${source.topic}/${source.partition} without begin()`);
-    const encoded = records.map((r) => (r.kind === 'log' ? encodeLogRecord(r.entry) : encodeSampleRecord(r.sample)));
+    // Metric metadata stays in the hot tier only: the cold tier keeps what queries of old data read.
+    const encoded = records.flatMap((r) =>
+      r.kind === 'log' ? [encodeLogRecord(r.entry)] : r.kind === 'sample' ? [encodeSampleRecord(r.sample)] : [],
+    );
     buffer.append({ firstOffset: source.firstOffset, lastOffset: source.lastOffset, records: encoded }, this.now());
     this.updateGauges();
   }

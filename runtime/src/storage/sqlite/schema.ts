@@ -46,4 +46,15 @@ CREATE TABLE IF NOT EXISTS samples (
   value     REAL,                       -- NULL stands for NaN (SQLite stores NaN as NULL), an 8-byte BLOB for the staleness marker
   PRIMARY KEY (series_id, ts)
 ) WITHOUT ROWID;
+
+-- Each distinct (type, help, unit) a family was sent with, and when it last came: few rows
+-- (one per family and variant), kept as long as the family's samples.
+CREATE TABLE IF NOT EXISTS metric_metadata (
+  metric    TEXT    NOT NULL,
+  type      TEXT    NOT NULL,
+  help      TEXT    NOT NULL,
+  unit      TEXT    NOT NULL,
+  last_seen INTEGER NOT NULL,           -- ms since epoch
+  PRIMARY KEY (metric, type, help, unit)
+) WITHOUT ROWID;
 `;

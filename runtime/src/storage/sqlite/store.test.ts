@@ -263,6 +263,25 @@ test('a failed transaction leaves neither rows nor index entries', (t) => {
   t.deepEqual(store.writeLogs([bad]), { written: 1, duplicates: 0 });
 });
 
+test('metric metadata: one row per family and variant, last_seen the newest, kept in the same transaction, aged out with the samples', (t) => {
+  const { store, dir } = tempStore();
+  const meta = (help: string, timestampMs: number) => ({ metric: 'up', type: 'gauge' as const, help, unit: '', timestampMs });
+  store.write([], [{ name: 'up', labels: {}, timestampMs: 1000, value: 1 }], [meta('old text', 1000), meta('new text', 3000)]);
+  store.write([], [], [meta('old text', 2000)]); // the same variant again: its last_seen moves, no second row
+  t.deepEqual(store.metricMetadata({}), {
+    up: [
+      { type: 'gauge', help: 'new text', unit: '' },
+      { type: 'gauge', help: 'old text', unit: '' },
+    ],
+  });
+  // A read-only reader (the query workers') sees it.
+  const reader = new SqliteStore({ dataDir: dir, readOnly: true });
+  t.deepEqual(Object.keys(reader.metricMetadata({ metric: 'up' })), ['up']);
+  reader.close();
+  store.deleteSamplesBefore(2500);
+  t.deepEqual(store.metricMetadata({}), { up: [{ type: 'gauge', help: 'new text', unit: '' }] }, 'last seen before the cutoff: gone');
+});
+
 test('retention deletes expired entries (and their FTS terms) and samples', (t) => {
   const { store } = tempStore();
   store.writeLogs(Array.from({ length: 30 }, (_, i) => entry(i, { app: i % 2 ? 'a' : 'b' }, `word${i} common`)));

@@ -7,18 +7,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sortedLabels } from '../../model/labels.js';
 import { logRecordId, messageHash, seriesFingerprint, streamFingerprint } from '../../model/fingerprint.js';
-import type { Labels, LogEntry, Sample } from '../../model/types.js';
+import type { Labels, LogEntry, MetricMetadata, MetricType, Sample } from '../../model/types.js';
 import { compileLineFilters, compileMatchers } from '../matchers.js';
 import {
   SampleLimitError,
   type LogPage,
   type LogSelection,
+  type FamilyMetadata,
+  type FamilyMetadataQuery,
   type MetadataQuery,
   type SampleSelection,
   type SeriesSamples,
   type StorageReader,
   type StoredLogEntry,
 } from '../reader.js';
+import { groupFamilyMetadata } from '../reader-common.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { STALE_NAN, isStaleNaN, staleNaNBytes } from '../../model/stale.js';
@@ -78,6 +81,7 @@ export class SqliteStore implements StorageReader {
   private readonly seriesIndex = new Map<string, IndexedSet>();
   private readonly labelsCache = new Map<string, IndexedSet>();
   private readonly stmts;
+  private metadataStmts: Record<'upsert' | 'expire' | 'all' | 'one', Database.Statement> | undefined;
   private readonly readOnly: boolean;
   /** PRAGMA data_version when the index was last loaded: it moves when another connection commits. */
   private indexedVersion = -1;
@@ -214,10 +218,14 @@ export class SqliteStore implements StorageReader {
   }
 
   /**
-   * Stores both kinds in ONE transaction (the embedded bus group-commits many requests this
+   * Stores every kind in ONE transaction (the embedded bus group-commits many requests this
    * way). On failure nothing is stored and the in-memory index is restored to match.
    */
-  write(entries: readonly LogEntry[], samples: readonly Sample[]): { logs: WriteResult; samples: WriteResult } {
+  write(
+    entries: readonly LogEntry[],
+    samples: readonly Sample[],
+    metadata: readonly MetricMetadata[] = [],
+  ): { logs: WriteResult; samples: WriteResult } {
     const addedStreams: string[] = [];
     const addedSeries: string[] = [];
     const streamSpans = new Map<IndexedSet, [number, number]>();
@@ -256,6 +264,10 @@ export class SqliteStore implements StorageReader {
         }
         s.upsertSample.run(series.id, sample.timestampMs, storedValue(sample.value));
         widen(seriesSpans, series, sample.timestampMs);
+      }
+      if (metadata.length > 0) {
+        const upsert = this.metadataStatements()!.upsert;
+        for (const m of metadata) upsert.run(m.metric, m.type, m.help, m.unit, m.timestampMs);
       }
       for (const [set, [first, last]] of streamSpans) s.spanStream.run(first, last, set.id);
       for (const [set, [first, last]] of seriesSpans) s.spanSeries.run(first, last, set.id);
@@ -424,6 +436,43 @@ export class SqliteStore implements StorageReader {
     return labelValues(name, matchSets(this.seriesIndex, query.matchers ?? [], query.startMs, query.endMs));
   }
 
+  metricMetadata(query: FamilyMetadataQuery): FamilyMetadata {
+    const stmts = this.metadataStatements();
+    if (!stmts) return {};
+    const rows = (query.metric === undefined ? stmts.all.all() : stmts.one.all(query.metric)) as Array<{
+      metric: string;
+      type: MetricType;
+      help: string;
+      unit: string;
+      last_seen: number;
+    }>;
+    return groupFamilyMetadata(
+      rows.map((r) => ({ metric: r.metric, type: r.type, help: r.help, unit: r.unit, lastSeenMs: r.last_seen })),
+      query,
+    );
+  }
+
+  /**
+   * Prepared on first use: a read-only store opened on a directory an older build wrote has
+   * no metric_metadata table until a writer opens it (undefined then); a writer always has it.
+   */
+  private metadataStatements() {
+    if (!this.metadataStmts) {
+      if (!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metric_metadata'`).get()) return undefined;
+      const db = this.db;
+      this.metadataStmts = {
+        upsert: db.prepare(
+          `INSERT INTO metric_metadata (metric, type, help, unit, last_seen) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (metric, type, help, unit) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+        ),
+        expire: db.prepare(`DELETE FROM metric_metadata WHERE last_seen < ?`),
+        all: db.prepare(`SELECT metric, type, help, unit, last_seen FROM metric_metadata`),
+        one: db.prepare(`SELECT metric, type, help, unit, last_seen FROM metric_metadata WHERE metric = ?`),
+      };
+    }
+    return this.metadataStmts;
+  }
+
   /**
    * Deletes log entries older than `beforeNs`, a chunk per transaction so writers wait at
    * most one chunk. Returns how many were deleted.
@@ -449,8 +498,9 @@ export class SqliteStore implements StorageReader {
     return deleted;
   }
 
-  /** Deletes samples older than `beforeMs`; returns how many were deleted. */
+  /** Deletes samples older than `beforeMs`, and metadata last received before it; returns how many samples were deleted. */
   deleteSamplesBefore(beforeMs: number): number {
+    this.metadataStatements()?.expire.run(beforeMs);
     let deleted = 0;
     for (const series of this.seriesIndex.values()) {
       if (series.first >= beforeMs) continue;

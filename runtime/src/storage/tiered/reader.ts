@@ -16,6 +16,9 @@
 import { canonicalLabels } from '../../model/labels.js';
 import type { Labels } from '../../model/types.js';
 import type {
+  Awaitable,
+  FamilyMetadata,
+  FamilyMetadataQuery,
   LabelMatcher,
   LogPage,
   LogSelection,
@@ -213,6 +216,11 @@ export class TieredReader implements StorageReader {
 
   async metricLabelValues(name: string, query: MetadataQuery): Promise<string[]> {
     return unionSorted(await Promise.all(this.metadataParts(query, 'metrics').map(({ reader, q }) => reader.metricLabelValues(name, q))));
+  }
+
+  /** Metric metadata is kept in the hot tier only (the S3 sink does not write it). */
+  metricMetadata(query: FamilyMetadataQuery): Awaitable<FamilyMetadata> {
+    return this.hot.metricMetadata(query);
   }
 
   /** Metadata bounds are whole, inclusive milliseconds: cold gets [start, b - 1], hot [b, end]. */
