@@ -35,7 +35,7 @@ export function keyId(key: string): string {
   return digest(key).toString('hex').slice(0, 12);
 }
 
-export function presentedKey(req: Request): string | undefined {
+export function presentedKey(req: Pick<Request, 'headers'>): string | undefined {
   const header = req.headers.authorization;
   if (header) {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -12,6 +12,7 @@ import { EmbeddedProcessor } from '../processor/embedded.js';
 import { createProcessorMetrics } from '../processor/metrics.js';
 import { buildPipeline, type Pipeline } from '../processor/pipeline.js';
 import { Stages } from '../processor/process.js';
+import { attachLokiTail } from '../query/api/loki-tail.js';
 import { queryRouters } from '../query/api/routers.js';
 import { workerEngine } from '../query/limits/engine.js';
 import { RetentionSweeper } from '../storage/sqlite/retention.js';
@@ -93,6 +94,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
   finishApp(app, log);
 
   const server = await listen(app, options.port, options.host);
+  const tail = attachLokiTail(server, { keys, engine, log });
   retention.start();
   const port = boundPort(server);
   const counts = store.counts();
@@ -104,6 +106,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<RunningPl
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      tail.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

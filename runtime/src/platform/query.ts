@@ -10,6 +10,7 @@ import type { Logger } from '../common/log.js';
 import { RuntimeMetrics } from '../common/metrics.js';
 import { baseApp, finishApp } from '../common/server.js';
 import { ApiKeys, requireApiKey } from '../ingestion/auth.js';
+import { attachLokiTail } from '../query/api/loki-tail.js';
 import { queryRouters } from '../query/api/routers.js';
 import { workerEngine } from '../query/limits/engine.js';
 import { queryLimits } from '../query/limits/config.js';
@@ -82,11 +83,13 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
   const app = baseApp(metrics, { notReady: () => (up.opensearch ? [] : ['opensearch']) });
   const engine = workerEngine(reader, queryLimits(config.query), log, metrics.registry);
   const routers = queryRouters({ reader, metrics, log, engine, logDiscovery: config.logDiscovery });
-  app.use(['/api/v1', '/loki/api/v1'], requireApiKey(new ApiKeys(keys)));
+  const apiKeys = new ApiKeys(keys);
+  app.use(['/api/v1', '/loki/api/v1'], requireApiKey(apiKeys));
   app.use('/api/v1', routers.native, routers.prometheus);
   app.use('/loki/api/v1', routers.loki);
   finishApp(app, log);
   const listener = await startListener(app, config, secrets);
+  const tail = attachLokiTail(listener.server, { keys: apiKeys, engine, log });
   log.info(
     {
       url: listener.url,
@@ -104,6 +107,7 @@ export async function startQuery(config: RuntimeConfig, log: Logger, env: NodeJS
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
+        tail.close();
         await listener.close();
         await engine.close();
         await osClient.close();

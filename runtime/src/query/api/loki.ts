@@ -87,7 +87,7 @@ export function parseLokiStep(text: string, name: string): bigint {
   return BigInt(Math.round(ms * 1e6));
 }
 
-function nsParam(params: Params, name: string, fallback: bigint): bigint {
+export function nsParam(params: Params, name: string, fallback: bigint): bigint {
   const text = firstParam(params, name);
   return text === undefined ? fallback : parseLokiTime(text, name);
 }
@@ -113,7 +113,7 @@ function parseLimit(params: Params, max: number): number {
   return n;
 }
 
-function parseQuery(params: Params): LogQLExpr {
+export function parseQuery(params: Params): LogQLExpr {
   const query = firstParam(params, 'query');
   if (query === undefined) throw invalidParam('query', 'a LogQL query is required');
   try {
@@ -125,7 +125,7 @@ function parseQuery(params: Params): LogQLExpr {
   }
 }
 
-function positiveInt(params: Params, name: string, fallback: number, max: number): number {
+export function positiveInt(params: Params, name: string, fallback: number, max: number): number {
   const text = firstParam(params, name);
   if (text === undefined || text === '') return fallback;
   const n = Number(text);
@@ -196,7 +196,7 @@ function wantsCategorized(req: Request): boolean {
   return flags.split(',').some((f) => f.trim() === 'categorize-labels');
 }
 
-function streamsData(streams: StreamResult[], categorized: boolean) {
+export function streamsData(streams: StreamResult[], categorized: boolean) {
   const value = (e: StreamResult['entries'][number]): unknown[] => {
     if (!categorized) return [e.timestampNs.toString(), e.line];
     const meta: Record<string, Labels> = {};
