@@ -20,33 +20,46 @@ export type JsonNode =
   | { kind: 'scalar'; text: string; from: number; to: number };
 
 const MAX_JSON_DEPTH = 256;
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
 
-/** A strict JSON scanner (RFC 8259) that keeps number text and spans. */
-export function scanJson(text: string): JsonNode {
-  let i = 0;
-  const fail = (what: string): never => {
-    throw new ParseFailure(`${what} at character ${i + 1}`);
-  };
-  const ws = (): void => {
-    while (i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+/** A position in JSON text and the strict (RFC 8259) readers of its tokens. */
+class JsonCursor {
+  i = 0;
+  constructor(readonly text: string) {}
+
+  fail(what: string): never {
+    throw new ParseFailure(`${what} at character ${this.i + 1}`);
+  }
+
+  ws(): void {
+    const text = this.text;
+    while (this.i < text.length) {
+      const c = text.charCodeAt(this.i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) this.i++;
       else break;
     }
-  };
-  const string = (): string => {
-    const start = ++i; // past the opening quote
+  }
+
+  /** At an opening quote: the string's value, escapes resolved. */
+  string(): string {
+    const text = this.text;
+    let i = ++this.i; // past the opening quote
     let out = '';
-    let chunk = start;
+    let chunk = i;
     for (;;) {
-      if (i >= text.length) fail('unterminated string');
+      if (i >= text.length) {
+        this.i = i;
+        this.fail('unterminated string');
+      }
       const c = text.charCodeAt(i);
       if (c === 34) {
-        out += text.slice(chunk, i);
-        i++;
-        return out;
+        this.i = i + 1;
+        return out + text.slice(chunk, i);
       }
-      if (c < 32) fail('control character in string');
+      if (c < 32) {
+        this.i = i;
+        this.fail('control character in string');
+      }
       if (c === 92) {
         out += text.slice(chunk, i);
         const e = text[i + 1];
@@ -55,162 +68,238 @@ export function scanJson(text: string): JsonNode {
           case '\\':
           case '/':
             out += e;
-            i += 2;
             break;
           case 'b':
             out += '\b';
-            i += 2;
             break;
           case 'f':
             out += '\f';
-            i += 2;
             break;
           case 'n':
             out += '\n';
-            i += 2;
             break;
           case 'r':
             out += '\r';
-            i += 2;
             break;
           case 't':
             out += '\t';
-            i += 2;
             break;
           case 'u': {
             const hex = text.slice(i + 2, i + 6);
-            if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('invalid \\u escape');
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+              this.i = i;
+              this.fail('invalid \\u escape');
+            }
             out += String.fromCharCode(parseInt(hex, 16));
-            i += 6;
+            i += 4;
             break;
           }
           default:
-            fail('invalid escape');
+            this.i = i;
+            this.fail('invalid escape');
         }
+        i += 2;
         chunk = i;
         continue;
       }
       i++;
     }
-  };
-  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
-  const value = (depth: number): JsonNode => {
-    if (depth > MAX_JSON_DEPTH) fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
-    ws();
-    const from = i;
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      const entries: [string, JsonNode][] = [];
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return { kind: 'object', entries, from, to: i };
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail('expected a string key');
-        const key = string();
-        ws();
-        if (text[i] !== ':') fail('expected ":"');
-        i++;
-        entries.push([key, value(depth + 1)]);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return { kind: 'object', entries, from, to: i };
-        }
-        fail('expected "," or "}"');
-      }
-    }
-    if (c === '[') {
-      i++;
-      const items: JsonNode[] = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return { kind: 'array', items, from, to: i };
-      }
-      for (;;) {
-        items.push(value(depth + 1));
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return { kind: 'array', items, from, to: i };
-        }
-        fail('expected "," or "]"');
-      }
-    }
-    if (c === '"') {
-      const s = string();
-      return { kind: 'string', value: s, from, to: i };
-    }
+  }
+
+  /** At a value that is not an object, array or string: true, false, null or a number, as written. */
+  scalar(): string {
+    const text = this.text;
+    const from = this.i;
+    const c = text[from];
     const word = c === 't' ? 'true' : c === 'f' ? 'false' : c === 'n' ? 'null' : undefined;
     if (word !== undefined) {
-      if (!text.startsWith(word, i)) fail(`unexpected ${JSON.stringify(c)}`);
-      i += word.length;
-      return { kind: 'scalar', text: word, from, to: i };
+      if (!text.startsWith(word, from)) this.fail(`unexpected ${JSON.stringify(c)}`);
+      this.i += word.length;
+      return word;
     }
     // Plain integers (the common case) without the regex.
-    let j = i;
+    let j = from;
     if (text.charCodeAt(j) === 45) j++;
     const digitsFrom = j;
     while (j < text.length && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
     const next = text.charCodeAt(j);
     if (j > digitsFrom && next !== 46 && next !== 101 && next !== 69 && (j - digitsFrom === 1 || text.charCodeAt(digitsFrom) !== 48)) {
-      i = j;
-      return { kind: 'scalar', text: text.slice(from, j), from, to: j };
+      this.i = j;
+      return text.slice(from, j);
     }
-    NUMBER.lastIndex = i;
+    NUMBER.lastIndex = from;
     const m = NUMBER.exec(text);
-    if (!m) return fail(c === undefined ? 'unexpected end of input' : `unexpected ${JSON.stringify(c)}`);
-    i += m[0].length;
-    return { kind: 'scalar', text: m[0], from, to: i };
+    if (!m) return this.fail(c === undefined ? 'unexpected end of input' : `unexpected ${JSON.stringify(c)}`);
+    this.i += m[0].length;
+    return m[0];
+  }
+
+  /** After a member or item: true at "," (consumed), false at the closing bracket (consumed). */
+  more(close: '}' | ']'): boolean {
+    this.ws();
+    const c = this.text[this.i];
+    if (c === ',') {
+      this.i++;
+      return true;
+    }
+    if (c === close) {
+      this.i++;
+      return false;
+    }
+    return this.fail(`expected "," or "${close}"`);
+  }
+
+  /** After "{": false (consumed) when the object is empty. */
+  firstMember(): boolean {
+    this.ws();
+    if (this.text[this.i] !== '}') return true;
+    this.i++;
+    return false;
+  }
+
+  /** At a member: its key, and the cursor at its value. */
+  key(): string {
+    this.ws();
+    if (this.text[this.i] !== '"') this.fail('expected a string key');
+    const key = this.string();
+    this.ws();
+    if (this.text[this.i] !== ':') this.fail('expected ":"');
+    this.i++;
+    this.ws();
+    return key;
+  }
+
+  end(): void {
+    this.ws();
+    if (this.i < this.text.length) this.fail('unexpected data after the top-level value');
+  }
+}
+
+/** A strict JSON scanner (RFC 8259) that keeps number text and spans. */
+export function scanJson(text: string): JsonNode {
+  const cur = new JsonCursor(text);
+  const value = (depth: number): JsonNode => {
+    if (depth > MAX_JSON_DEPTH) cur.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
+    cur.ws();
+    const from = cur.i;
+    const c = text[from];
+    if (c === '{') {
+      cur.i++;
+      const entries: [string, JsonNode][] = [];
+      if (cur.firstMember()) {
+        do {
+          const key = cur.key();
+          entries.push([key, value(depth + 1)]);
+        } while (cur.more('}'));
+      }
+      return { kind: 'object', entries, from, to: cur.i };
+    }
+    if (c === '[') {
+      cur.i++;
+      const items: JsonNode[] = [];
+      cur.ws();
+      if (text[cur.i] === ']') {
+        cur.i++;
+        return { kind: 'array', items, from, to: cur.i };
+      }
+      do items.push(value(depth + 1));
+      while (cur.more(']'));
+      return { kind: 'array', items, from, to: cur.i };
+    }
+    if (c === '"') {
+      const s = cur.string();
+      return { kind: 'string', value: s, from, to: cur.i };
+    }
+    const scalar = cur.scalar();
+    return { kind: 'scalar', text: scalar, from, to: cur.i };
   };
   const root = value(0);
-  ws();
-  if (i < text.length) fail('unexpected data after the top-level value');
+  cur.end();
   return root;
 }
 
 /** Loki's label name sanitising: every character outside [a-zA-Z0-9_] becomes "_". */
 export function sanitizeLabelName(key: string): string {
+  if (isLabelName(key)) return key; // most keys: no new string, no regex
   let out = key.replace(/[^a-zA-Z0-9_]/g, '_');
   if (/^[0-9]/.test(out)) out = `_${out}`;
   return out;
 }
 
-/** `| json`: every scalar leaf of the object, nested keys joined with "_"; arrays skipped. */
+function isLabelName(key: string): boolean {
+  if (key.length === 0) return true;
+  const first = key.charCodeAt(0);
+  if (first >= 48 && first <= 57) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return false;
+  }
+  return true;
+}
+
+/**
+ * `| json`: every scalar leaf of the object, nested keys joined with "_"; arrays skipped.
+ * Scanned in one pass without building the tree; nothing is emitted unless the whole line
+ * is valid JSON (an invalid line adds only its __error__).
+ */
 export function jsonAll(line: string, emit: (name: string, value: string) => void): void {
-  const root = scanJson(line);
-  if (root.kind !== 'object') throw new ParseFailure('the line is not a JSON object');
-  const walk = (node: JsonNode & { kind: 'object' }, prefix: string): void => {
-    for (const [key, child] of node.entries) {
-      const name = prefix + sanitizeLabelName(key);
-      switch (child.kind) {
-        case 'object':
-          walk(child, `${name}_`);
-          break;
-        case 'array':
-          break;
-        case 'string':
-          emit(name, child.value);
-          break;
-        case 'scalar':
-          if (child.text !== 'null') emit(name, child.text);
-          break;
+  const cur = new JsonCursor(line);
+  cur.ws();
+  if (line[cur.i] !== '{') {
+    scanJson(line); // a syntax error names itself; valid JSON that is not an object is refused below
+    throw new ParseFailure('the line is not a JSON object');
+  }
+  const names: string[] = [];
+  const values: string[] = [];
+  const skip = (depth: number): void => {
+    if (depth > MAX_JSON_DEPTH) cur.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
+    const c = line[cur.i];
+    if (c === '{') {
+      cur.i++;
+      if (cur.firstMember()) {
+        do {
+          cur.key();
+          skip(depth + 1);
+        } while (cur.more('}'));
       }
-    }
+    } else if (c === '[') {
+      cur.i++;
+      cur.ws();
+      if (line[cur.i] === ']') cur.i++;
+      else {
+        do {
+          cur.ws();
+          skip(depth + 1);
+        } while (cur.more(']'));
+      }
+    } else if (c === '"') cur.string();
+    else cur.scalar();
   };
-  walk(root, '');
+  /** The object at the cursor, itself `depth` deep (its members one deeper, as scanJson counts). */
+  const object = (prefix: string, depth: number): void => {
+    cur.i++; // past "{"
+    if (!cur.firstMember()) return;
+    do {
+      const name = prefix + sanitizeLabelName(cur.key());
+      if (depth + 1 > MAX_JSON_DEPTH) cur.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
+      const c = line[cur.i];
+      if (c === '{') object(`${name}_`, depth + 1);
+      else if (c === '[') skip(depth + 1);
+      else if (c === '"') {
+        names.push(name);
+        values.push(cur.string());
+      } else {
+        const text = cur.scalar();
+        if (text !== 'null') {
+          names.push(name);
+          values.push(text);
+        }
+      }
+    } while (cur.more('}'));
+  };
+  object('', 0);
+  cur.end();
+  for (let k = 0; k < names.length; k++) emit(names[k]!, values[k]!);
 }
 
 export type JsonPathStep = { key: string } | { index: number };
