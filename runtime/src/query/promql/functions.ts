@@ -324,6 +324,30 @@ function byValue(desc: boolean): (a: InstantSample, b: InstantSample) => number 
   };
 }
 
+/** sort / sort_desc (shared with LogQL): by value, NaN last either way, ties in input order. */
+export function sortByValue(samples: readonly InstantSample[], desc: boolean): InstantSample[] {
+  return [...samples].sort(byValue(desc));
+}
+
+/** label_replace (shared with LogQL): `dst` set from `replacement` where `regex` matches all of `src`. */
+export function labelReplace(
+  samples: readonly InstantSample[],
+  dst: string,
+  replacement: string,
+  src: string,
+  regexSource: string,
+): InstantSample[] {
+  const regex = compileAnchored(regexSource, 'label_replace');
+  if (!LABEL_NAME.test(dst) && (dst === '' || !dst.isWellFormed())) {
+    throw new QueryError('execution', `invalid destination label name in label_replace(): ${dst}`);
+  }
+  return samples.map((s) => {
+    const match = regex.matchWhole(s.metric[src] ?? '');
+    if (!match) return s;
+    return { metric: withLabel(s.metric, dst, expand(replacement, match)), value: s.value };
+  });
+}
+
 function clamp(samples: InstantSample[], lo: number, hi: number): Value {
   if (hi < lo) return vector([]);
   return vector(samples.map((s) => ({ metric: dropName(s.metric), value: Math.max(lo, Math.min(hi, s.value)) })));
@@ -454,8 +478,8 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
       );
     },
   },
-  sort: { args: ['vector'], returns: 'vector', call: (args) => vector([...vectorArg(args[0])].sort(byValue(false))) },
-  sort_desc: { args: ['vector'], returns: 'vector', call: (args) => vector([...vectorArg(args[0])].sort(byValue(true))) },
+  sort: { args: ['vector'], returns: 'vector', call: (args) => vector(sortByValue(vectorArg(args[0]), false)) },
+  sort_desc: { args: ['vector'], returns: 'vector', call: (args) => vector(sortByValue(vectorArg(args[0]), true)) },
 
   year: dateFn((d) => d.getUTCFullYear()),
   month: dateFn((d) => d.getUTCMonth() + 1),
@@ -469,20 +493,8 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
   label_replace: {
     args: ['vector', 'string', 'string', 'string', 'string'],
     returns: 'vector',
-    call: (args) => {
-      const [dst, replacement, src, source] = [stringArg(args[1]), stringArg(args[2]), stringArg(args[3]), stringArg(args[4])];
-      const regex = compileAnchored(source, 'label_replace');
-      if (!LABEL_NAME.test(dst) && (dst === '' || !dst.isWellFormed())) {
-        throw new QueryError('execution', `invalid destination label name in label_replace(): ${dst}`);
-      }
-      return vector(
-        vectorArg(args[0]).map((s) => {
-          const match = regex.matchWhole(s.metric[src] ?? '');
-          if (!match) return s;
-          return { metric: withLabel(s.metric, dst, expand(replacement, match)), value: s.value };
-        }),
-      );
-    },
+    call: (args) =>
+      vector(labelReplace(vectorArg(args[0]), stringArg(args[1]), stringArg(args[2]), stringArg(args[3]), stringArg(args[4]))),
   },
   label_join: {
     args: ['vector', 'string', 'string', 'string'],
