@@ -3,21 +3,23 @@
  * every second and remote-writes (1.0) to a real `sextant up`. The same PromQL queries, at
  * the same evaluation timestamps, must give the same answers from both, exactly. Then
  * Prometheus restarts on the same data directory (its WAL replays and remote write resumes)
- * and nothing in Sextant is doubled. Once into `sextant up`, once into `sextant ingestion`
- * → Kafka → `sextant processor` → OpenSearch, read back through `sextant query`.
+ * and nothing in Sextant is doubled. The metadata (type, help, unit) of every family
+ * Prometheus knows is served alike by both /api/v1/metadata. Once into `sextant up`, once
+ * into `sextant ingestion` → Kafka → `sextant processor` → OpenSearch, read back through
+ * `sextant query`.
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { infraVar } from './helpers/infra-env.js';
 import {
   agreeAt,
   config,
+  distributed,
   embedded,
   flappingTarget,
-  KEY,
+  metadataAgreement,
   query,
   seconds,
   waitFor,
@@ -25,7 +27,6 @@ import {
   type Target,
 } from './helpers/remote-write-agreement.js';
 import { freePort, startPrometheus, PROMETHEUS_BIN, type PrometheusProcess } from '../support/prometheus-process.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { tempDataDir } from '../support/sextant-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -35,50 +36,9 @@ test.before(() => {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
 });
 
-async function distributed(): Promise<Target> {
-  const id = `rw${Date.now().toString(36)}`;
-  const dir = tempDataDir('sextant-rw-dist-');
-  const file = path.join(dir, 'runtime.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      pipeline: { namespace: 'rw', name: id },
-      http: { port: 0 },
-      kafka: {
-        brokers: infraVar('KAFKA_BROKERS').split(','),
-        clientId: id,
-        topics: { partitions: 2, replicationFactor: 1 },
-        consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
-      },
-      sinks: { opensearch: { endpoints: [infraVar('OPENSEARCH_URL')], indexPrefix: id } },
-    }),
-  );
-  const env = { SEXTANT_API_KEYS: KEY };
-  const started: RuntimeProcess[] = [];
-  try {
-    for (const component of ['ingestion', 'processor', 'query'] as const) started.push(await startRuntime(component, file, env));
-  } catch (error) {
-    await Promise.all(started.map((p) => p.stop()));
-    throw error;
-  }
-  const [ingestion, , queryRuntime] = started;
-  await waitFor('ingestion ready', async () => (await fetch(`${ingestion!.url}/readyz`)).status === 200);
-  return {
-    writeUrl: ingestion!.url,
-    queryUrl: queryRuntime!.url,
-    staleMarkers: async () => {
-      const os = infraVar('OPENSEARCH_URL');
-      await fetch(`${os}/${id}-metrics-*/_refresh?allow_no_indices=true`, { method: 'POST' });
-      const res = await fetch(`${os}/${id}-metrics-*/_count?allow_no_indices=true`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: { term: { special: 'StaleNaN' } } }),
-      });
-      return ((await res.json()) as { count?: number }).count ?? 0;
-    },
-    stop: async () => void (await Promise.all(started.map((p) => p.stop()))),
-  };
-}
+/** Metadata every few seconds rather than each minute, so the test sees it soon. */
+const V1_METADATA = `    metadata_config: { send: true, send_interval: 5s }
+`;
 
 async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Target): Promise<void> {
   const sextantUrl = target.queryUrl;
@@ -91,7 +51,7 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
     flap.close();
     await target.stop();
   });
-  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl, flap.port) });
+  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl, flap.port, V1_METADATA) });
   const startedAt = seconds();
 
   // Enough data that no compared window reaches back to the first scrape: where a window
@@ -110,7 +70,7 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
 
   // Restart: the WAL replays, remote write resumes; the samples sent before are not sent twice.
   await prometheus.stop();
-  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl, flap.port) });
+  prometheus = await startPrometheus({ dataDir: promDir, port, config: config(port, target.writeUrl, flap.port, V1_METADATA) });
   const restartedAt = seconds();
   await waitFor('40 s of scrapes after the restart', async () => seconds() - restartedAt >= 40);
   const second = seconds() - 5;
@@ -127,12 +87,11 @@ async function agreeWithPrometheus(t: import('ava').ExecutionContext, target: Ta
   // The flapping series ended ~once a scrape, each with a staleness marker, all stored as such.
   const markers = await target.staleMarkers();
   t.true(markers >= 30, `${markers} staleness markers stored`);
+  // 1.0 sends every family's metadata from the scrape caches: all of Prometheus' own /metadata.
+  const metadata = await metadataAgreement(prometheus.url, sextantUrl);
+  t.deepEqual(metadata.problems, [], 'the metadata of every family Prometheus knows');
+  t.true(metadata.compared > 100, `${metadata.compared} families compared`);
   const metrics = await (await fetch(`${target.writeUrl}/metrics`)).text();
-  t.regex(
-    metrics,
-    /sextant_ingest_dropped_total\{receiver="prometheus_remote_write",kind="metadata"\} \d+/,
-    'metadata counted as not stored',
-  );
   t.notRegex(metrics, /sextant_ingest_requests_rejected_total\{signal="metrics"/, 'no request was rejected');
 }
 

@@ -1,12 +1,14 @@
 /**
  * What the real-Prometheus remote_write tests share: the PromQL queries both must answer
- * alike, polling until they do, and a `sextant up` to write into.
+ * alike, polling until they do, the metadata comparison, and the two modes to write into.
  */
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { infraVar } from './infra-env.js';
+import { startRuntime, type RuntimeProcess } from '../../support/runtime-process.js';
 import { startSextant, tempDataDir } from '../../support/sextant-process.js';
 
 export const KEY = 'remote-write-it-key';
@@ -170,4 +172,86 @@ export async function embedded(): Promise<Target> {
     },
     stop: async () => void (await sextant.stop()),
   };
+}
+
+/** `sextant ingestion` → Kafka → `sextant processor` → OpenSearch, read back through `sextant query`. */
+export async function distributed(): Promise<Target> {
+  const id = `rw${Date.now().toString(36)}`;
+  const dir = tempDataDir('sextant-rw-dist-');
+  const file = path.join(dir, 'runtime.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      pipeline: { namespace: 'rw', name: id },
+      http: { port: 0 },
+      kafka: {
+        brokers: infraVar('KAFKA_BROKERS').split(','),
+        clientId: id,
+        topics: { partitions: 2, replicationFactor: 1 },
+        consumer: { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 },
+      },
+      sinks: { opensearch: { endpoints: [infraVar('OPENSEARCH_URL')], indexPrefix: id } },
+    }),
+  );
+  const env = { SEXTANT_API_KEYS: KEY };
+  const started: RuntimeProcess[] = [];
+  try {
+    for (const component of ['ingestion', 'processor', 'query'] as const) started.push(await startRuntime(component, file, env));
+  } catch (error) {
+    await Promise.all(started.map((p) => p.stop()));
+    throw error;
+  }
+  const [ingestion, , queryRuntime] = started;
+  await waitFor('ingestion ready', async () => (await fetch(`${ingestion!.url}/readyz`)).status === 200);
+  return {
+    writeUrl: ingestion!.url,
+    queryUrl: queryRuntime!.url,
+    staleMarkers: async () => {
+      const os = infraVar('OPENSEARCH_URL');
+      await fetch(`${os}/${id}-metrics-*/_refresh?allow_no_indices=true`, { method: 'POST' });
+      const res = await fetch(`${os}/${id}-metrics-*/_count?allow_no_indices=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { term: { special: 'StaleNaN' } } }),
+      });
+      return ((await res.json()) as { count?: number }).count ?? 0;
+    },
+    stop: async () => void (await Promise.all(started.map((p) => p.stop()))),
+  };
+}
+
+type FamilyMetadata = Record<string, Array<{ type: string; help: string; unit: string }>>;
+
+async function metadataOf(base: string, auth: boolean): Promise<FamilyMetadata> {
+  const res = await fetch(`${base}/api/v1/metadata`, { headers: auth ? { authorization: `Bearer ${KEY}` } : {} });
+  const body = (await res.json()) as { status: string; data: FamilyMetadata };
+  if (body.status !== 'success') throw new Error(`metadata: ${res.status} ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+/** A family's metadata as a set (Prometheus 3 writes the keys in another order than 2.42). */
+const entries = (list: FamilyMetadata[string] = []) =>
+  JSON.stringify(list.map((m) => JSON.stringify({ type: m.type, help: m.help, unit: m.unit })).sort());
+
+/**
+ * Prometheus' /api/v1/metadata (what its targets say) against Sextant's (what remote write
+ * carried), polled until they agree: the families of `families` (default: all Prometheus
+ * knows) that differ, and how many were compared.
+ */
+export async function metadataAgreement(
+  prometheus: string,
+  sextant: string,
+  families?: (want: FamilyMetadata, got: FamilyMetadata) => string[],
+  deadlineMs = 90_000,
+): Promise<{ problems: string[]; compared: number }> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const [want, got] = await Promise.all([metadataOf(prometheus, false), metadataOf(sextant, true)]);
+    const names = families ? families(want, got) : Object.keys(want);
+    const problems = names
+      .filter((name) => entries(want[name]) !== entries(got[name]))
+      .map((name) => `${name}: Prometheus ${entries(want[name])} Sextant ${entries(got[name])}`);
+    if (problems.length === 0 || Date.now() > deadline) return { problems: problems.slice(0, 10), compared: names.length };
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }

@@ -3,7 +3,8 @@
  * dataset, on the real servers (test/infra): OpenSearchReader, S3ColdReader and the
  * TieredReader routing between them must give the same answer for every primitive — log
  * selections with every matcher kind (pushed down or checked in process), line filters,
- * directions, limits and cursor paging; samples per series; label names/values; series; stats.
+ * directions, limits and cursor paging; samples per series; label names/values; series; stats;
+ * metric metadata (hot tier only: the S3 reader has none).
  *
  * The tiered reader's hot tier is an index set holding only the last 90 minutes, so what
  * it returns from before that can only have come from S3.
@@ -24,6 +25,7 @@ import { SqliteStore } from '../../../runtime/src/storage/sqlite/store.js';
 import { SecretReader } from '../../../runtime/src/common/secrets.js';
 import type { OpenSearchSinkSettings } from '../../../runtime/src/storage/opensearch/config.js';
 import { infraVar } from '../helpers/infra-env.js';
+import { METRIC_TYPES, type MetricMetadata } from '../../../runtime/src/model/types.js';
 import { HOUR_MS, LOG_COUNT, makeDataset, SAMPLE_POINTS } from './dataset.js';
 
 const data = makeDataset(Date.now());
@@ -32,6 +34,27 @@ const startNs = BigInt(startMs) * 1_000_000n;
 const endNs = BigInt(data.baseMs) * 1_000_000n;
 const prefix = `qs-${randomBytes(4).toString('hex')}`;
 const HOT_WINDOW_MS = 90 * 60_000;
+/** More families than a reader page (97), some with a second variant, received at different times. */
+const METADATA: MetricMetadata[] = Array.from({ length: 150 }, (_, i) => [
+  {
+    metric: `family_${String(i).padStart(3, '0')}`,
+    type: METRIC_TYPES[i % METRIC_TYPES.length]!,
+    help: `Help ${i}.`,
+    unit: i % 3 ? '' : 'seconds',
+    timestampMs: data.baseMs - i,
+  },
+  ...(i % 10 === 0
+    ? [
+        {
+          metric: `family_${String(i).padStart(3, '0')}`,
+          type: 'gauge' as const,
+          help: `Newer help ${i}.`,
+          unit: '',
+          timestampMs: data.baseMs + i,
+        },
+      ]
+    : []),
+]).flat();
 const boundaryMs = data.baseMs - HOT_WINDOW_MS;
 
 let sqlite: SqliteStore;
@@ -51,6 +74,7 @@ async function writeOpenSearch(indexPrefix: string, logs: typeof data.logs, samp
   const rejected = await sink.write([
     ...logs.map((entry) => ({ kind: 'log' as const, entry })),
     ...samples.map((sample) => ({ kind: 'sample' as const, sample })),
+    ...METADATA.map((metadata) => ({ kind: 'metadata' as const, metadata })),
   ]);
   if (rejected.length > 0) throw new Error(`OpenSearch rejected ${rejected.length} documents: ${rejected[0]!.reason}`);
   await client.indices.refresh({ index: `${indexPrefix}-*` });
@@ -58,7 +82,7 @@ async function writeOpenSearch(indexPrefix: string, logs: typeof data.logs, samp
 
 test.before(async () => {
   sqlite = new SqliteStore({ dataDir: ':memory:' });
-  sqlite.write(data.logs, data.samples);
+  sqlite.write(data.logs, data.samples, METADATA);
   client = createOpenSearchClient(
     {
       endpoints: [infraVar('OPENSEARCH_URL')],
@@ -268,4 +292,27 @@ test('pushDown: exact clauses for equality and portable regexes; the rest stays 
   t.false(pushDown([m('a', '=~', '')], 'logs').exact);
   t.true(pushDown([m('a', '=~', 'x\\|')], 'logs').exact);
   t.true(pushDown([m('a', '=~', 'x|y.*|[a-z]{2,3}')], 'logs').exact);
+});
+
+test('metric metadata: OpenSearch and the tiered reader (its hot tier) answer as SQLite, paged past one page; S3 keeps none', async (t) => {
+  const queries = [
+    {},
+    { metric: 'family_010' },
+    { metric: 'none' },
+    { limit: 5 },
+    { limit: 0 },
+    { limitPerMetric: 1 },
+    { limit: 120, limitPerMetric: 1 },
+  ];
+  for (const query of queries) {
+    const want = sqlite.metricMetadata(query);
+    t.deepEqual(await readers.opensearch.metricMetadata(query), want, `opensearch ${JSON.stringify(query)}`);
+    t.deepEqual(await readers.tiered.metricMetadata(query), want, `tiered ${JSON.stringify(query)}`);
+  }
+  t.is(Object.keys(sqlite.metricMetadata({})).length, 150);
+  t.deepEqual(
+    sqlite.metricMetadata({ metric: 'family_010' }).family_010!.map((m) => m.help),
+    ['Newer help 10.', 'Help 10.'],
+  );
+  t.deepEqual(await readers.s3.metricMetadata({}), {});
 });
