@@ -350,6 +350,22 @@ async function collectorInto(t: ExecutionContext, target: Target, wire: Wire = {
   const byRw = new Map(rw.map((s) => [identity(s.metric, ['sender']), s.values]));
   t.deepEqual([...byOtlp.keys()].sort(), [...byRw.keys()].sort(), 'the same series by both paths');
   for (const [key, values] of byOtlp) t.deepEqual(byRw.get(key), values, `${key}: the same samples by both paths`);
+  // Metadata: each family's type, the scraper's description as help, and the unit as the
+  // name's suffix spells it (from the OTLP path; remote write may add its own variant).
+  const families: Array<[string, string, string]> = [
+    ['system_cpu_time_seconds_total', 'counter', 'seconds'],
+    ['system_memory_usage_bytes', 'gauge', 'bytes'],
+    ['system_cpu_load_average_1m', 'gauge', ''],
+  ];
+  for (const [name, type, unit] of families) {
+    const metadata = await get<Record<string, Array<{ type: string; help: string; unit: string }>>>(sextant.url, '/api/v1/metadata', {
+      metric: name,
+    });
+    t.true(
+      (metadata[name] ?? []).some((m) => m.type === type && m.unit === unit && m.help.length > 0),
+      `${name}: ${JSON.stringify(metadata[name])}`,
+    );
+  }
   const metrics = await target.metrics();
   t.notRegex(metrics, /sextant_ingest_requests_rejected_total\{/, 'no request was rejected');
 }
