@@ -15,7 +15,7 @@
 import { CompressionTypes, type IHeaders, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
-import type { LogEntry, MetricMetadata, Sample } from '../../model/types.js';
+import type { LogEntry, MetricMetadata, Sample, Signal } from '../../model/types.js';
 import { topicName, type RuntimeConfig } from '../../platform/runtime-config.js';
 import { BusUnavailableError, type Bus, type PublishResult } from '../bus.js';
 import { encodeLogEntry, encodeMetadata, encodeSample, recordHeaders } from './codec.js';
@@ -106,36 +106,23 @@ export class KafkaBus implements Bus {
   }
 
   publishLogs(entries: LogEntry[]): Promise<PublishResult> {
-    if (!this.options.config.signals.includes('logs'))
-      return Promise.reject(new BusUnavailableError('this pipeline does not carry logs', 60));
-    const headers = recordHeaders(this.options.config.pipeline.namespace);
-    return this.enqueue(
-      this.logsTopic,
-      entries.map((e) => encodeLogEntry(e, headers)),
-      headers,
-    );
+    return this.publish('logs', (headers) => entries.map((e) => encodeLogEntry(e, headers)));
   }
 
   publishSamples(samples: Sample[]): Promise<PublishResult> {
-    if (!this.options.config.signals.includes('metrics'))
-      return Promise.reject(new BusUnavailableError('this pipeline does not carry metrics', 60));
-    const headers = recordHeaders(this.options.config.pipeline.namespace);
-    return this.enqueue(
-      this.metricsTopic,
-      samples.map((s) => encodeSample(s, headers)),
-      headers,
-    );
+    return this.publish('metrics', (headers) => samples.map((s) => encodeSample(s, headers)));
   }
 
   publishMetadata(metadata: MetricMetadata[]): Promise<PublishResult> {
-    if (!this.options.config.signals.includes('metrics'))
-      return Promise.reject(new BusUnavailableError('this pipeline does not carry metrics', 60));
+    return this.publish('metrics', (headers) => metadata.map((m) => encodeMetadata(m, headers)));
+  }
+
+  /** Onto the signal's topic, if this pipeline carries it; every message with the same headers. */
+  private publish(signal: Signal, encode: (headers: IHeaders) => Message[]): Promise<PublishResult> {
+    if (!this.options.config.signals.includes(signal))
+      return Promise.reject(new BusUnavailableError(`this pipeline does not carry ${signal}`, 60));
     const headers = recordHeaders(this.options.config.pipeline.namespace);
-    return this.enqueue(
-      this.metricsTopic,
-      metadata.map((m) => encodeMetadata(m, headers)),
-      headers,
-    );
+    return this.enqueue(signal === 'logs' ? this.logsTopic : this.metricsTopic, encode(headers), headers);
   }
 
   async close(): Promise<void> {
