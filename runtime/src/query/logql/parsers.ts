@@ -169,6 +169,43 @@ class JsonCursor {
     return key;
   }
 
+  /** The value at the cursor as a tree, itself `depth` deep. */
+  value(depth: number): JsonNode {
+    if (depth > MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
+    this.ws();
+    const from = this.i;
+    const c = this.text[from];
+    if (c === '{') {
+      this.i++;
+      const entries: [string, JsonNode][] = [];
+      if (this.firstMember()) {
+        do {
+          const key = this.key();
+          entries.push([key, this.value(depth + 1)]);
+        } while (this.more('}'));
+      }
+      return { kind: 'object', entries, from, to: this.i };
+    }
+    if (c === '[') {
+      this.i++;
+      const items: JsonNode[] = [];
+      this.ws();
+      if (this.text[this.i] === ']') {
+        this.i++;
+        return { kind: 'array', items, from, to: this.i };
+      }
+      do items.push(this.value(depth + 1));
+      while (this.more(']'));
+      return { kind: 'array', items, from, to: this.i };
+    }
+    if (c === '"') {
+      const s = this.string();
+      return { kind: 'string', value: s, from, to: this.i };
+    }
+    const scalar = this.scalar();
+    return { kind: 'scalar', text: scalar, from, to: this.i };
+  }
+
   end(): void {
     this.ws();
     if (this.i < this.text.length) this.fail('unexpected data after the top-level value');
@@ -178,42 +215,7 @@ class JsonCursor {
 /** A strict JSON scanner (RFC 8259) that keeps number text and spans. */
 export function scanJson(text: string): JsonNode {
   const cur = new JsonCursor(text);
-  const value = (depth: number): JsonNode => {
-    if (depth > MAX_JSON_DEPTH) cur.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
-    cur.ws();
-    const from = cur.i;
-    const c = text[from];
-    if (c === '{') {
-      cur.i++;
-      const entries: [string, JsonNode][] = [];
-      if (cur.firstMember()) {
-        do {
-          const key = cur.key();
-          entries.push([key, value(depth + 1)]);
-        } while (cur.more('}'));
-      }
-      return { kind: 'object', entries, from, to: cur.i };
-    }
-    if (c === '[') {
-      cur.i++;
-      const items: JsonNode[] = [];
-      cur.ws();
-      if (text[cur.i] === ']') {
-        cur.i++;
-        return { kind: 'array', items, from, to: cur.i };
-      }
-      do items.push(value(depth + 1));
-      while (cur.more(']'));
-      return { kind: 'array', items, from, to: cur.i };
-    }
-    if (c === '"') {
-      const s = cur.string();
-      return { kind: 'string', value: s, from, to: cur.i };
-    }
-    const scalar = cur.scalar();
-    return { kind: 'scalar', text: scalar, from, to: cur.i };
-  };
-  const root = value(0);
+  const root = cur.value(0);
   cur.end();
   return root;
 }
@@ -239,42 +241,19 @@ function isLabelName(key: string): boolean {
 
 /**
  * `| json`: every scalar leaf of the object, nested keys joined with "_"; arrays skipped.
- * Scanned in one pass without building the tree; nothing is emitted unless the whole line
+ * Scanned in one pass without building the tree (but for arrays); nothing is emitted unless the whole line
  * is valid JSON (an invalid line adds only its __error__).
  */
 export function jsonAll(line: string, emit: (name: string, value: string) => void): void {
   const cur = new JsonCursor(line);
   cur.ws();
   if (line[cur.i] !== '{') {
-    scanJson(line); // a syntax error names itself; valid JSON that is not an object is refused below
+    cur.value(0); // a syntax error names itself; valid JSON that is not an object is refused below
+    cur.end();
     throw new ParseFailure('the line is not a JSON object');
   }
   const names: string[] = [];
   const values: string[] = [];
-  const skip = (depth: number): void => {
-    if (depth > MAX_JSON_DEPTH) cur.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
-    const c = line[cur.i];
-    if (c === '{') {
-      cur.i++;
-      if (cur.firstMember()) {
-        do {
-          cur.key();
-          skip(depth + 1);
-        } while (cur.more('}'));
-      }
-    } else if (c === '[') {
-      cur.i++;
-      cur.ws();
-      if (line[cur.i] === ']') cur.i++;
-      else {
-        do {
-          cur.ws();
-          skip(depth + 1);
-        } while (cur.more(']'));
-      }
-    } else if (c === '"') cur.string();
-    else cur.scalar();
-  };
   /** The object at the cursor, itself `depth` deep (its members one deeper, as scanJson counts). */
   const object = (prefix: string, depth: number): void => {
     cur.i++; // past "{"
@@ -284,7 +263,8 @@ export function jsonAll(line: string, emit: (name: string, value: string) => voi
       if (depth + 1 > MAX_JSON_DEPTH) cur.fail(`nesting deeper than ${MAX_JSON_DEPTH}`);
       const c = line[cur.i];
       if (c === '{') object(`${name}_`, depth + 1);
-      else if (c === '[') skip(depth + 1);
+      else if (c === '[')
+        cur.value(depth + 1); // arrays are skipped, but must be valid
       else if (c === '"') {
         names.push(name);
         values.push(cur.string());
