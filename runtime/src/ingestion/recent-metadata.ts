@@ -4,6 +4,7 @@
  * minute: the bus needs each distinct one only now and then (its last_seen is then at most
  * `refreshMs` stale). Bounded: past `maxEntries` the oldest are forgotten (and published again).
  */
+import { metadataVariantKey } from '../model/fingerprint.js';
 import type { MetricMetadata } from '../model/types.js';
 
 export class RecentMetadata {
@@ -18,7 +19,7 @@ export class RecentMetadata {
   /** The items not published within refreshMs of `nowMs`. */
   due(metadata: readonly MetricMetadata[], nowMs: number): MetricMetadata[] {
     return metadata.filter((m) => {
-      const at = this.published.get(keyOf(m));
+      const at = this.published.get(metadataVariantKey(m));
       return at === undefined || nowMs - at >= this.refreshMs;
     });
   }
@@ -26,7 +27,7 @@ export class RecentMetadata {
   /** Called once the bus made them durable. */
   remember(metadata: readonly MetricMetadata[], nowMs: number): void {
     for (const m of metadata) {
-      const key = keyOf(m);
+      const key = metadataVariantKey(m);
       this.published.delete(key);
       this.published.set(key, nowMs);
     }
@@ -35,8 +36,4 @@ export class RecentMetadata {
       this.published.delete(key);
     }
   }
-}
-
-function keyOf(m: MetricMetadata): string {
-  return `${m.metric}\u0000${m.type}\u0000${m.help}\u0000${m.unit}`;
 }

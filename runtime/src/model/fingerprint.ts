@@ -42,9 +42,14 @@ export function sampleRecordId(seriesFp: string, sample: Sample): string {
   return `${seriesFp}-${sample.timestampMs}`;
 }
 
-/** Id of one metric family's metadata variant: a family sent with the same type, help and unit is one record. */
+/** What makes a metric family's metadata one variant: the family sent with the same type, help and unit. */
+export function metadataVariantKey(metadata: Pick<MetricMetadata, 'metric' | 'type' | 'help' | 'unit'>): string {
+  return `${metadata.metric}\u0002${metadata.type}\u0002${metadata.help}\u0002${metadata.unit}`;
+}
+
+/** Id of one metadata variant (its stored record). */
 export function metadataRecordId(metadata: Pick<MetricMetadata, 'metric' | 'type' | 'help' | 'unit'>): string {
-  return hex64(h64(`${metadata.metric}\u0002${metadata.type}\u0002${metadata.help}\u0002${metadata.unit}`));
+  return hex64(h64(metadataVariantKey(metadata)));
 }
 
 function hex64(value: bigint): string {

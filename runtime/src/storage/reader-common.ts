@@ -2,7 +2,7 @@
  * Pieces the OpenSearch, S3 and tiered readers share: the envelope of their page cursors and
  * the label names/values of a set of streams or series, and metric metadata grouped by family.
  */
-import type { Labels, MetricType } from '../model/types.js';
+import type { Labels, MetricMetadata } from '../model/types.js';
 import type { Direction, FamilyMetadata, FamilyMetadataQuery } from './reader.js';
 import { CursorError } from './sqlite/cursor.js';
 
@@ -39,20 +39,13 @@ export function labelValues(name: string, sets: Labels[]): string[] {
   return [...values].sort();
 }
 
-export interface FamilyMetadataRow {
-  metric: string;
-  type: MetricType;
-  help: string;
-  unit: string;
-  lastSeenMs: number;
-}
-
 /**
- * Rows of any order into /api/v1/metadata's map: families in name order, each one's
- * metadata newest first, cut to `limit` families and `limitPerMetric` entries each.
+ * Stored variants (each stamped with when it was last received) of any order into
+ * /api/v1/metadata's map: families in name order, each one's metadata newest first, cut to
+ * `limit` families and `limitPerMetric` entries each.
  */
-export function groupFamilyMetadata(rows: readonly FamilyMetadataRow[], query: FamilyMetadataQuery): FamilyMetadata {
-  const sorted = [...rows].sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : b.lastSeenMs - a.lastSeenMs));
+export function groupFamilyMetadata(rows: readonly MetricMetadata[], query: FamilyMetadataQuery): FamilyMetadata {
+  const sorted = [...rows].sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : b.timestampMs - a.timestampMs));
   const limit = query.limit ?? Infinity;
   const perMetric = query.limitPerMetric ?? Infinity;
   const out: FamilyMetadata = {};

@@ -18,6 +18,7 @@
  */
 import type { Response } from 'express';
 import { HttpError } from '../../common/http-error.js';
+import { metadataVariantKey } from '../../model/fingerprint.js';
 import { checkLabels, METRIC_NAME } from '../../model/labels.js';
 import { MAX_REPORTED_ERRORS, type Normalised } from '../../model/records.js';
 import { METRIC_TYPES, type Labels, type MetricMetadata, type MetricType, type Sample } from '../../model/types.js';
@@ -180,7 +181,7 @@ function checkedMetadata(metric: string, raw: RawMetadata, path: string, problem
 /** 2.0 repeats a family's metadata in each of its series, 1.0 in each send: one of each is enough. */
 function distinct(metadata: MetricMetadata[]): MetricMetadata[] {
   const seen = new Map<string, MetricMetadata>();
-  for (const m of metadata) seen.set(`${m.metric}\u0000${m.type}\u0000${m.help}\u0000${m.unit}`, m);
+  for (const m of metadata) seen.set(metadataVariantKey(m), m);
   return [...seen.values()];
 }
 

@@ -4,9 +4,9 @@
  * cursor paging). Used by the PromQL, LogQL and HTTP API tests; never by production code.
  */
 import { canonicalLabels, sortedLabels } from '../../model/labels.js';
-import type { Labels, LogEntry, MetricType } from '../../model/types.js';
+import type { Labels, LogEntry, MetricMetadata, MetricType } from '../../model/types.js';
 import { compileLineFilters, compileMatchers } from '../../storage/matchers.js';
-import { groupFamilyMetadata, type FamilyMetadataRow } from '../../storage/reader-common.js';
+import { groupFamilyMetadata } from '../../storage/reader-common.js';
 import type {
   FamilyMetadata,
   FamilyMetadataQuery,
@@ -34,7 +34,7 @@ export class FakeReader implements StorageReader {
   /** Every selectLogs call, for assertions on paging and bounds. */
   readonly logSelections: LogSelection[] = [];
   readonly sampleSelections: SampleSelection[] = [];
-  readonly metadata: FamilyMetadataRow[] = [];
+  readonly metadata: MetricMetadata[] = [];
 
   /** A series; `'stale'` values are Prometheus staleness markers. */
   addSeries(labels: Labels, samples: [number, number | 'stale'][]): this {
@@ -54,7 +54,7 @@ export class FakeReader implements StorageReader {
   }
 
   addMetadata(metric: string, type: MetricType, help: string, unit = '', lastSeenMs = 0): this {
-    this.metadata.push({ metric, type, help, unit, lastSeenMs });
+    this.metadata.push({ metric, type, help, unit, timestampMs: lastSeenMs });
     return this;
   }
 

@@ -13,7 +13,7 @@
 import type { Client } from '@opensearch-project/opensearch';
 import { errors } from '@opensearch-project/opensearch';
 import { sortedLabels } from '../../model/labels.js';
-import type { Labels, MetricType } from '../../model/types.js';
+import type { Labels, MetricMetadata, MetricType } from '../../model/types.js';
 import { compileLineFilters, compileMatchers, regexMatchesEmpty } from '../matchers.js';
 import {
   SampleLimitError,
@@ -29,14 +29,7 @@ import {
   type StorageReader,
   type StoredLogEntry,
 } from '../reader.js';
-import {
-  decodeTaggedCursor,
-  encodeTaggedCursor,
-  groupFamilyMetadata,
-  labelNames,
-  labelValues,
-  type FamilyMetadataRow,
-} from '../reader-common.js';
+import { decodeTaggedCursor, encodeTaggedCursor, groupFamilyMetadata, labelNames, labelValues } from '../reader-common.js';
 import { StorageUnavailableError } from '../tiered/unavailable.js';
 import { metadataIndex, nsToIso, readPatterns } from './documents.js';
 import { specialValueOf } from '../../model/stale.js';
@@ -261,7 +254,7 @@ export class OpenSearchReader implements StorageReader {
 
   /** Every metadata document (paged: one per family and variant, so they are few), grouped by family. */
   async metricMetadata(query: FamilyMetadataQuery): Promise<FamilyMetadata> {
-    const rows: FamilyMetadataRow[] = [];
+    const rows: MetricMetadata[] = [];
     let after: unknown[] | undefined;
     for (;;) {
       let hits: Array<Hit<{ metric: string; type: MetricType; help: string; unit: string; last_seen: number }>>;
@@ -284,7 +277,7 @@ export class OpenSearchReader implements StorageReader {
       }
       for (const h of hits) {
         const { metric, type, help, unit, last_seen } = h._source;
-        rows.push({ metric, type, help, unit, lastSeenMs: Number(last_seen) });
+        rows.push({ metric, type, help, unit, timestampMs: Number(last_seen) });
       }
       if (hits.length < this.pageSize) return groupFamilyMetadata(rows, query);
       after = hits[hits.length - 1]!.sort;

@@ -447,7 +447,7 @@ export class SqliteStore implements StorageReader {
       last_seen: number;
     }>;
     return groupFamilyMetadata(
-      rows.map((r) => ({ metric: r.metric, type: r.type, help: r.help, unit: r.unit, lastSeenMs: r.last_seen })),
+      rows.map((r) => ({ metric: r.metric, type: r.type, help: r.help, unit: r.unit, timestampMs: r.last_seen })),
       query,
     );
   }
